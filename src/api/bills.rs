@@ -1,0 +1,57 @@
+//! `POST /v1/bills`: one enterprise's bill for one period.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+
+use super::body::{parse_json, read_body};
+use super::problem::{ApiError, Problem};
+use super::query::Query;
+use super::request::BillRequestBody;
+use super::view::BillResponse;
+use super::AppState;
+use crate::bill::{price, BillRequest, Options};
+use crate::tariff::Tariff;
+
+/// Price one enterprise's period.
+///
+/// Returns every applied and superseded measure as a line item with its rule, rate, amount,
+/// the documents it rests on and a sentence saying why. With `explain=full` the response
+/// also carries the trace: every parameter read and every input used or missing.
+#[utoipa::path(
+    tag = "bills",
+    request_body(content = BillRequestBody, content_type = "application/json"),
+    params(("explain" = Option<String>, Query, description = "`full` adds the audit trace")),
+    responses(
+        (status = 200, description = "The bill", body = BillResponse,
+            headers(("x-engine-version" = String, description = "Engine version"), ("x-tariff-digest" = String, description = "Digest of the tariff that priced the bill"))),
+        (status = 400, description = "Malformed JSON or empty body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, or unknown tariff", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/bills")]
+pub async fn create_bill(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut query = Query::parse(&request, &["explain"])?;
+    let trace = query.parsed("explain", "`full` or `lines`", |v| match v {
+        "full" => Some(true),
+        "lines" => Some(false),
+        _ => None,
+    });
+    query.finish()?;
+    let body = read_body(&request, payload, state.limits.body_limit_bytes).await?;
+    let body: BillRequestBody = parse_json(&body)?;
+    let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
+    let tariff = state.tariff_for(&bill_request)?;
+    let response = bill_response(&bill_request, tariff, Options { trace: trace.unwrap_or(false) })?;
+    state.metrics.bills.with_label_values(&[tariff.id()]).inc();
+    Ok(HttpResponse::Ok()
+        .insert_header(("x-engine-version", crate::ENGINE_VERSION))
+        .insert_header(("x-tariff-digest", tariff.digest.as_str()))
+        .json(response))
+}
+
+pub fn bill_response(request: &BillRequest, tariff: &Tariff, options: Options) -> Result<BillResponse, ApiError> {
+    let bill = price(tariff, request, options).map_err(|e| match e {
+        crate::bill::BillError::Overflow { pointer } => ApiError::field(pointer, e.to_string()),
+    })?;
+    Ok(BillResponse::new(request, &bill, tariff))
+}

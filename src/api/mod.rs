@@ -1,0 +1,109 @@
+//! The HTTP service: routes, problem+json errors, and the OpenAPI document.
+
+pub mod bills;
+pub mod body;
+pub mod ops;
+pub mod problem;
+pub mod query;
+pub mod request;
+pub mod surcharges;
+pub mod tariffs;
+pub mod view;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use prometheus::{IntCounterVec, Opts, Registry};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::bill::BillRequest;
+use crate::tariff::{Tariff, TariffSet};
+use problem::ApiError;
+
+/// Limits on what one request may send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub body_limit_bytes: usize,
+}
+
+/// Counters of our own, beside the per-endpoint request metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub bills: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new(registry: Registry) -> Result<Metrics, prometheus::Error> {
+        let bills = IntCounterVec::new(Opts::new("tariffd_bills_priced_total", "Bills priced, by tariff"), &["tariff"])?;
+        registry.register(Box::new(bills.clone()))?;
+        Ok(Metrics { registry, bills })
+    }
+}
+
+pub struct AppState {
+    pub tariffs: Arc<TariffSet>,
+    pub limits: Limits,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// A tariff named in a path: unknown is 404.
+    pub fn tariff(&self, id: &str) -> Result<&Arc<Tariff>, ApiError> {
+        self.tariffs.get(id).ok_or_else(|| ApiError::NotFound(format!("no tariff `{id}`; loaded: {}", self.tariffs.ids().join(", "))))
+    }
+
+    /// The tariff a bill request names (or the default): unknown is 422 at `/tariff`.
+    pub fn tariff_for(&self, request: &BillRequest) -> Result<&Arc<Tariff>, ApiError> {
+        self.tariffs.resolve(request.tariff.as_deref()).ok_or_else(|| {
+            ApiError::field("/tariff", format!("unknown tariff; loaded: {}", self.tariffs.ids().join(", ")))
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tariffd",
+        description = "Exact, explainable bills under China's industrial differential, tiered and punitive electricity pricing and progressive water surcharges. Money is exact decimal, rounded half-up to the fen per line; every line cites the documents it rests on.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(
+        bills::create_bill,
+        tariffs::list_tariffs,
+        tariffs::get_tariff,
+        tariffs::list_parameters,
+        surcharges::lookup_surcharges,
+        ops::live,
+        ops::ready,
+        ops::metrics,
+    ),
+    components(schemas(problem::Problem, problem::FieldError)),
+    tags(
+        (name = "bills", description = "Pricing enterprises' consumption"),
+        (name = "tariffs", description = "The policy as loaded: parameters, sources, digests"),
+        (name = "surcharges", description = "Quick look-up of adders by class of enterprise"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Mounts every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(bills::create_bill)
+        .service(tariffs::list_tariffs)
+        .service(tariffs::list_parameters)
+        .service(tariffs::get_tariff)
+        .service(surcharges::lookup_surcharges)
+        .service(ops::live)
+        .service(ops::ready)
+        .service(ops::metrics)
+        .route("/docs", web::get().to(ops::docs_redirect))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+}
+
+/// Anything unrouted is a problem+json 404.
+pub async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::NotFound(format!("no route for {} {}", request.method(), request.path())))
+}

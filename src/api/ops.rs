@@ -1,0 +1,53 @@
+//! Health, metrics and the browsable API documentation.
+
+use actix_web::{get, web, HttpResponse};
+use prometheus::{Encoder, TextEncoder};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tariffs: Vec<String>,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/health/live")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok", tariffs: vec![] })
+}
+
+/// Readiness: tariffs are loaded and validated.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let tariffs = state.tariffs.ids();
+    if tariffs.is_empty() {
+        return HttpResponse::ServiceUnavailable().json(Health { status: "not_ready", tariffs });
+    }
+    HttpResponse::Ok().json(Health { status: "ready", tariffs })
+}
+
+/// Prometheus metrics: request counts and latency histograms by endpoint, bills priced.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut buffer = Vec::new();
+    match TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer) {
+        Ok(()) => HttpResponse::Ok().content_type(TextEncoder::new().format_type()).body(buffer),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode metrics");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// `/docs` without the slash leads to the page.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
+}

@@ -1,0 +1,120 @@
+//! RFC 9457 problem details: every error the service returns, mapped in one place.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Where a problem is, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// JSON pointer into the request body, e.g. `/electricity/kwh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// Query parameter name, for problems in the query string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError { pointer: Some(pointer.into()), parameter: None, message: message.into() }
+    }
+
+    pub fn query(parameter: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError { pointer: None, parameter: Some(parameter.into()), message: message.into() }
+    }
+}
+
+/// `application/problem+json` body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/invalid-request", "title": "The request is invalid", "status": 422,
+    "detail": "1 field is invalid", "errors": [{ "pointer": "/electricity/kwh", "message": "must not be negative" }]
+}))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("the body is not well-formed JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request body is empty")]
+    EmptyBody,
+    #[error("{}", describe_fields(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("the body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the request could not be read: {0}")]
+    BadRequest(String),
+    #[error("an internal error occurred; it has been logged")]
+    Internal,
+}
+
+fn describe_fields(errors: &[FieldError]) -> String {
+    match errors {
+        [one] => format!("{}: {}", one.pointer.as_deref().or(one.parameter.as_deref()).unwrap_or(""), one.message),
+        many => format!("{} fields are invalid", many.len()),
+    }
+}
+
+impl ApiError {
+    pub fn field(pointer: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldError::at(pointer, message)])
+    }
+
+    pub fn query(parameter: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![FieldError::query(parameter, message)])
+    }
+
+    /// The one table of codes, statuses and titles.
+    fn meta(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json", "The body is not valid JSON"),
+            ApiError::EmptyBody => (StatusCode::BAD_REQUEST, "empty-body", "The request body is empty"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "The request could not be read"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-request", "The request is invalid"),
+            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The body is too large"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code, title) = self.meta();
+        Problem {
+            kind: format!("/problems/{code}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            errors: match self {
+                ApiError::Invalid(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.meta().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if matches!(self, ApiError::Internal) {
+            tracing::error!("internal error answered with 500");
+        }
+        HttpResponse::build(self.status_code()).content_type("application/problem+json").json(self.problem())
+    }
+}

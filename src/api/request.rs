@@ -1,0 +1,254 @@
+//! The bill request as clients send it, and its validation into the engine's types.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::problem::FieldError;
+use crate::assessment::{Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade, SteelProcess};
+use crate::bill::{BillRequest, Electricity};
+use crate::enterprise::{Card, CatalogueClass, Enterprise, Industry};
+use crate::measure::water::Water;
+use crate::number::Exact;
+use crate::period::Period;
+
+/// One enterprise, one period.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "tariff": "cn-sx-xinzhou",
+    "period": { "start": "2020-10-01", "end": "2020-10-31" },
+    "enterprise": { "id": "XZ-0001", "name": "忻州某钢铁有限公司", "industry": "steel", "catalogue_class": "restricted" },
+    "assessment": { "year": 2019, "steel_processes": [{ "process": "blast_furnace", "intensity": "440" }] },
+    "electricity": { "kwh": "1250000", "base_price": "0.4523" }
+}))]
+pub struct BillRequestBody {
+    /// Tariff id; the configured default when absent.
+    pub tariff: Option<String>,
+    pub period: PeriodBody,
+    pub enterprise: EnterpriseBody,
+    pub assessment: Option<AssessmentBody>,
+    pub electricity: ElectricityBody,
+    pub water: Option<WaterBody>,
+}
+
+/// Either `start` and `end` (inclusive), or `month` (`YYYY-MM`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodBody {
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+    #[schema(example = "2020-10")]
+    pub month: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseBody {
+    pub id: String,
+    pub name: Option<String>,
+    pub industry: Industry,
+    /// Defaults to `permitted`.
+    #[serde(default)]
+    pub catalogue_class: CatalogueClass,
+    /// Steel enterprise that missed its capacity-cut deadline: priced as eliminated.
+    #[serde(default)]
+    pub capacity_cut_overdue: bool,
+    #[serde(default)]
+    pub card: Card,
+}
+
+/// The previous year's assessed figures.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentBody {
+    pub year: Option<i32>,
+    #[serde(default)]
+    pub steel_processes: Vec<ProcessBody>,
+    pub cement: Option<CementBody>,
+    /// kWh/t of AC electricity per tonne of molten aluminium.
+    pub aluminum_kwh_per_t: Option<Exact>,
+    pub energy_intensity: Option<IntensityBody>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessBody {
+    pub process: SteelProcess,
+    /// Electric arc furnaces only; `ordinary` unless `special`.
+    #[serde(default)]
+    pub grade: SteelGrade,
+    /// kgce/t; may be negative for converters.
+    pub intensity: Exact,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CementBody {
+    pub plant: CementPlant,
+    pub commissioned: Option<NaiveDate>,
+    /// Comparable comprehensive electricity, kWh/t.
+    pub kwh_per_t: Exact,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntensityBody {
+    pub value: Exact,
+    /// Must be greater than 0.
+    pub limit: Exact,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ElectricityBody {
+    /// Production electricity in the period.
+    pub kwh: Exact,
+    /// yuan/kWh; gives a base-price line when present.
+    pub base_price: Option<Exact>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaterBody {
+    pub m3: Exact,
+    /// Must be greater than 0.
+    pub quota_m3: Option<Exact>,
+    /// yuan/m³.
+    pub base_price: Option<Exact>,
+    pub meets_standard: Option<bool>,
+}
+
+/// Collects every problem in one pass so the client fixes them all at once.
+#[derive(Default)]
+struct Checks(Vec<FieldError>);
+
+impl Checks {
+    fn fail(&mut self, pointer: &str, message: impl Into<String>) {
+        self.0.push(FieldError::at(pointer, message));
+    }
+
+    fn non_negative(&mut self, pointer: &str, value: Exact) -> Decimal {
+        if value.0 < Decimal::ZERO {
+            self.fail(pointer, format!("must not be negative, found {}", value.0));
+        }
+        value.0
+    }
+
+    fn positive(&mut self, pointer: &str, value: Exact) -> Decimal {
+        if value.0 <= Decimal::ZERO {
+            self.fail(pointer, format!("must be greater than 0, found {}", value.0));
+        }
+        value.0
+    }
+}
+
+impl BillRequestBody {
+    /// Validates into the engine's request; `pointer_prefix` places pointers inside a larger
+    /// document (e.g. `/population/3`).
+    pub fn into_domain(self, pointer_prefix: &str) -> Result<BillRequest, Vec<FieldError>> {
+        let mut c = Checks::default();
+        let period = period(&mut c, &self.period);
+        let e = self.enterprise;
+        if e.id.trim().is_empty() {
+            c.fail("/enterprise/id", "must not be empty");
+        }
+        let enterprise = Enterprise {
+            id: e.id,
+            name: e.name,
+            industry: e.industry,
+            catalogue_class: e.catalogue_class,
+            capacity_cut_overdue: e.capacity_cut_overdue,
+            card: e.card,
+        };
+        let assessment = assessment(&mut c, self.assessment.unwrap_or_default());
+        let electricity = Electricity {
+            kwh: c.non_negative("/electricity/kwh", self.electricity.kwh),
+            base_price: self.electricity.base_price.map(|p| c.non_negative("/electricity/base_price", p)),
+        };
+        let water = self.water.map(|w| Water {
+            m3: c.non_negative("/water/m3", w.m3),
+            quota_m3: w.quota_m3.map(|q| c.positive("/water/quota_m3", q)),
+            base_price: w.base_price.map(|p| c.non_negative("/water/base_price", p)),
+            meets_standard: w.meets_standard,
+        });
+        match (c.0.is_empty(), period) {
+            (true, Some(period)) => Ok(BillRequest { tariff: self.tariff, period, enterprise, assessment, electricity, water }),
+            _ => Err(c
+                .0
+                .into_iter()
+                .map(|mut e| {
+                    e.pointer = e.pointer.map(|p| format!("{pointer_prefix}{p}"));
+                    e
+                })
+                .collect()),
+        }
+    }
+}
+
+fn period(c: &mut Checks, body: &PeriodBody) -> Option<Period> {
+    match (body.start, body.end, body.month.as_deref()) {
+        (None, None, Some(month)) => {
+            let parsed = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok().filter(|_| month.len() == 7);
+            let p = parsed.and_then(|d| Period::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d)));
+            if p.is_none() {
+                c.fail("/period/month", format!("`{month}` is not a month (YYYY-MM)"));
+            }
+            p
+        }
+        (Some(start), Some(end), None) => match Period::new(start, end) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                c.fail("/period/end", format!("{e}: {end} is before {start}"));
+                None
+            }
+        },
+        (None, Some(_), None) => {
+            c.fail("/period/start", "missing: give `start` and `end`, or `month`");
+            None
+        }
+        (Some(_), None, None) => {
+            c.fail("/period/end", "missing: give `start` and `end`, or `month`");
+            None
+        }
+        _ => {
+            c.fail("/period", "give either `start` and `end`, or `month`, not both or neither");
+            None
+        }
+    }
+}
+
+fn assessment(c: &mut Checks, body: AssessmentBody) -> Assessment {
+    let steel_processes = body
+        .steel_processes
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let pointer = format!("/assessment/steel_processes/{i}/intensity");
+            // Converters recover energy: their intensity may be negative.
+            let intensity = if p.process == SteelProcess::Converter { p.intensity.0 } else { c.non_negative(&pointer, p.intensity) };
+            if p.grade == SteelGrade::Special && p.process != SteelProcess::ElectricArcFurnace {
+                c.fail(&format!("/assessment/steel_processes/{i}/grade"), "only an electric_arc_furnace has a grade");
+            }
+            ProcessIntensity { process: p.process, grade: p.grade, intensity }
+        })
+        .collect();
+    let cement = body.cement.map(|cb| CementAssessment {
+        plant: cb.plant,
+        commissioned: cb.commissioned,
+        kwh_per_t: c.non_negative("/assessment/cement/kwh_per_t", cb.kwh_per_t),
+    });
+    let energy_intensity = body.energy_intensity.map(|i| EnergyIntensity {
+        value: c.non_negative("/assessment/energy_intensity/value", i.value),
+        limit: c.positive("/assessment/energy_intensity/limit", i.limit),
+    });
+    Assessment {
+        year: body.year,
+        steel_processes,
+        cement,
+        aluminum_kwh_per_t: body.aluminum_kwh_per_t.map(|a| c.non_negative("/assessment/aluminum_kwh_per_t", a)),
+        energy_intensity,
+    }
+}
+

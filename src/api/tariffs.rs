@@ -1,0 +1,132 @@
+//! `GET /v1/tariffs…`: what is in force, since when, and on whose authority.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::problem::{ApiError, Problem};
+use super::query::{today, Query};
+use super::view::{parameter_read, ParameterRead};
+use super::AppState;
+use crate::tariff::{EntryRef, Tariff};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TariffList {
+    /// The tariff a bill request without `tariff` gets.
+    pub default: String,
+    pub tariffs: Vec<TariffSummary>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TariffSummary {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub inherits: Option<String>,
+    pub description: Option<String>,
+    pub digest: String,
+    /// First day this tariff's own file sets a value (before it, its parent's values rule).
+    pub effective_from: Option<NaiveDate>,
+    /// Open-ended (`null`) unless every value has ended.
+    pub effective_to: Option<NaiveDate>,
+    pub parameters: usize,
+    /// Values marked provisional: bills that use them say so.
+    pub provisional_values: usize,
+    pub documents: Vec<DocumentView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentView {
+    pub number: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParameterListing {
+    pub tariff: String,
+    pub digest: String,
+    pub date: NaiveDate,
+    /// Every parameter with a value in force on `date`, by path.
+    pub parameters: Vec<ParameterInForce>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParameterInForce {
+    pub description: String,
+    #[serde(flatten)]
+    pub value: ParameterRead,
+}
+
+impl TariffSummary {
+    fn new(t: &Tariff) -> TariffSummary {
+        let values = t.parameters.iter().flat_map(|p| &p.entries);
+        TariffSummary {
+            id: t.meta.id.clone(),
+            name: t.meta.name.clone(),
+            version: t.meta.version.clone(),
+            inherits: t.meta.inherits.clone(),
+            description: t.meta.description.clone(),
+            digest: t.digest.clone(),
+            effective_from: t.effective_from,
+            effective_to: None,
+            parameters: t.parameters.len(),
+            provisional_values: values.filter(|e| e.provisional).count(),
+            documents: t.documents.iter().map(|d| DocumentView { number: d.number.clone(), title: d.title.clone(), url: d.url.clone() }).collect(),
+        }
+    }
+}
+
+/// The tariff sets loaded.
+#[utoipa::path(tag = "tariffs", responses((status = 200, body = TariffList)))]
+#[get("/v1/tariffs")]
+pub async fn list_tariffs(state: web::Data<AppState>) -> HttpResponse {
+    let tariffs = state.tariffs.iter().map(|t| TariffSummary::new(t)).collect();
+    HttpResponse::Ok().json(TariffList { default: state.tariffs.default_id().to_string(), tariffs })
+}
+
+/// One tariff set.
+#[utoipa::path(
+    tag = "tariffs",
+    params(("id" = String, Path, description = "Tariff id, e.g. `cn-sx-xinzhou`")),
+    responses((status = 200, body = TariffSummary), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/v1/tariffs/{id}")]
+pub async fn get_tariff(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let tariff = state.tariff(&path)?;
+    Ok(HttpResponse::Ok().json(TariffSummary::new(tariff)))
+}
+
+/// Every parameter in force on a date, with value, unit, source document and provisional flag.
+#[utoipa::path(
+    tag = "tariffs",
+    params(
+        ("id" = String, Path, description = "Tariff id"),
+        ("date" = Option<NaiveDate>, Query, description = "Day to look at (default: today)"),
+    ),
+    responses(
+        (status = 200, body = ParameterListing),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/tariffs/{id}/parameters")]
+pub async fn list_parameters(request: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let tariff = state.tariff(&path)?;
+    let mut query = Query::parse(&request, &["date"])?;
+    let date = query.date("date").unwrap_or_else(today);
+    query.finish()?;
+    let parameters = tariff
+        .parameters
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let (entry, _) = p.at(date)?;
+            let value = parameter_read(EntryRef { param: i as u16, entry }, tariff);
+            Some(ParameterInForce { description: p.description.clone(), value })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ParameterListing { tariff: tariff.meta.id.clone(), digest: tariff.digest.clone(), date, parameters }))
+}

@@ -1,0 +1,291 @@
+//! The bill as clients read it: every decimal a string, money with exactly two decimals.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::bill::explain::{explain, explain_adder};
+use crate::bill::trace::inputs;
+use crate::bill::{Bill, BillRequest, LineItem, Totals, Trace, Warning};
+use crate::measure::{Measure, NotApplicable};
+use crate::period::Period;
+use crate::tariff::{EntryRef, Tariff};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BillResponse {
+    /// Deterministic: the same request priced by the same tariff content has the same id.
+    #[schema(example = "bill-5f0c8e0d4b7a4b0f9f0a3c2b1d0e9f8a")]
+    pub bill_id: String,
+    pub engine_version: String,
+    pub tariff: TariffRef,
+    pub period: PeriodView,
+    pub enterprise_id: String,
+    pub line_items: Vec<LineItemView>,
+    pub totals: TotalsView,
+    pub warnings: Vec<WarningView>,
+    /// Present with `?explain=full`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TariffRef {
+    pub id: String,
+    pub version: String,
+    /// `sha256:` of the tariff's resolved content.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct PeriodView {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineItemView {
+    /// Rule path, e.g. `electricity.differential.steel`.
+    pub rule: &'static str,
+    /// `differential | tiered | punitive | water_progressive | base_electricity | base_water`.
+    pub kind: &'static str,
+    /// `applied | superseded`; only applied lines count in the totals.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub quantity: String,
+    /// `kWh` or `m3`.
+    pub unit: &'static str,
+    /// Yuan per unit, unrounded.
+    pub rate: String,
+    /// Yuan, rounded half-up to the fen.
+    pub amount: String,
+    pub basis: Vec<BasisView>,
+    pub explanation: String,
+}
+
+/// A parameter value a line rests on, and the document it comes from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BasisView {
+    #[schema(example = "发改价格〔2016〕2803号")]
+    pub document: String,
+    pub parameter: String,
+    pub value: String,
+    pub provisional: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsView {
+    pub electricity_surcharge: String,
+    pub water_surcharge: String,
+    pub surcharge: String,
+    pub base: String,
+    pub total: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningView {
+    /// `red_card | provisional_parameters | assessment_year_mismatch | assessment_year_missing`.
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<String>,
+}
+
+/// Everything needed to re-derive the bill by hand.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TraceView {
+    pub engine_version: String,
+    pub tariff_digest: String,
+    pub parameters: Vec<ParameterRead>,
+    pub inputs: Vec<InputView>,
+    pub findings: Vec<FindingView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParameterRead {
+    pub path: String,
+    /// The value as written in the tariff (`none`: no value in force).
+    pub value: serde_json::Value,
+    pub unit: &'static str,
+    pub from: NaiveDate,
+    /// Last day in force, if a later value replaces it.
+    pub to: Option<NaiveDate>,
+    pub source: String,
+    pub source_title: String,
+    pub provisional: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The tariff file that set it.
+    pub defined_in: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InputView {
+    pub pointer: &'static str,
+    /// `given | missing`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// What one measure found over a run of days.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FindingView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub measure: &'static str,
+    /// `applies | not_applicable`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    pub detail: String,
+}
+
+impl BillResponse {
+    pub fn new(request: &BillRequest, bill: &Bill, tariff: &Tariff) -> BillResponse {
+        BillResponse {
+            bill_id: bill.id.to_string(),
+            engine_version: crate::ENGINE_VERSION.to_string(),
+            tariff: TariffRef { id: tariff.meta.id.clone(), version: tariff.meta.version.clone(), digest: tariff.digest.clone() },
+            period: PeriodView { start: request.period.start(), end: request.period.end() },
+            enterprise_id: request.enterprise.id.clone(),
+            line_items: bill.lines.iter().map(|l| LineItemView::new(l, tariff)).collect(),
+            totals: TotalsView::new(&bill.totals),
+            warnings: bill.warnings.iter().map(|w| WarningView::new(w, tariff)).collect(),
+            trace: bill.trace.as_ref().map(|t| TraceView::new(t, request, tariff)),
+        }
+    }
+}
+
+impl LineItemView {
+    fn new(line: &LineItem, tariff: &Tariff) -> LineItemView {
+        LineItemView {
+            rule: line.rule(),
+            kind: line.kind.as_str(),
+            status: line.status.as_str(),
+            superseded_by: line.superseded_by.map(Measure::as_str),
+            tier: line.reason.as_ref().and_then(|r| r.tier()),
+            from: line.period.start(),
+            to: line.period.end(),
+            quantity: line.quantity.to_string(),
+            unit: line.unit.as_str(),
+            rate: line.rate.to_string(),
+            amount: line.amount.to_string(),
+            basis: line
+                .basis
+                .as_slice()
+                .iter()
+                .map(|r| {
+                    let (parameter, entry) = tariff.entry(*r);
+                    BasisView {
+                        document: tariff.document(entry.source).number.clone(),
+                        parameter: parameter.path.clone(),
+                        value: entry.value.display(),
+                        provisional: entry.provisional,
+                    }
+                })
+                .collect(),
+            explanation: explain(line, tariff),
+        }
+    }
+}
+
+impl TotalsView {
+    fn new(t: &Totals) -> TotalsView {
+        TotalsView {
+            electricity_surcharge: t.electricity_surcharge.to_string(),
+            water_surcharge: t.water_surcharge.to_string(),
+            surcharge: t.surcharge.to_string(),
+            base: t.base.to_string(),
+            total: t.total.to_string(),
+        }
+    }
+}
+
+impl WarningView {
+    fn new(warning: &Warning, tariff: &Tariff) -> WarningView {
+        match warning {
+            Warning::RedCard => WarningView {
+                code: "red_card",
+                message: "consumption billed to a red-card enterprise, which is closed by law".into(),
+                parameters: vec![],
+            },
+            Warning::Provisional(ids) => WarningView {
+                code: "provisional_parameters",
+                message: "this bill uses parameter values marked provisional in the tariff".into(),
+                parameters: ids.iter().map(|id| tariff.param(id).path.clone()).collect(),
+            },
+            Warning::AssessmentYearMismatch { expected, given } => WarningView {
+                code: "assessment_year_mismatch",
+                message: format!("the assessment is for {given}; tiers and punitive bands come from the previous year, {expected}"),
+                parameters: vec![],
+            },
+            Warning::AssessmentYearMissing => WarningView {
+                code: "assessment_year_missing",
+                message: "the assessment does not say which year it covers".into(),
+                parameters: vec![],
+            },
+        }
+    }
+}
+
+impl TraceView {
+    fn new(trace: &Trace, request: &BillRequest, tariff: &Tariff) -> TraceView {
+        let parameters = trace.parameters.iter().map(|r| parameter_read(*r, tariff)).collect();
+        let inputs = inputs(request)
+            .into_iter()
+            .map(|i| InputView { pointer: i.pointer, status: if i.value.is_some() { "given" } else { "missing" }, value: i.value })
+            .collect();
+        let mut findings = Vec::new();
+        for day in &trace.days {
+            let measures = [Measure::Differential, Measure::Tiered, Measure::Punitive];
+            for (measure, finding) in measures.into_iter().zip(&day.findings) {
+                findings.push(finding_view(day.period, measure, finding.as_ref().map(|a| (a.rate, explain_adder(a, tariff)))));
+            }
+            let water = match &day.water {
+                Ok(bands) => Ok((
+                    bands.iter().map(|b| b.adder.rate).max().unwrap_or_default(),
+                    bands.iter().map(|b| explain_adder(&b.adder, tariff)).collect::<Vec<_>>().join("; "),
+                )),
+                Err(e) => Err(e),
+            };
+            findings.push(finding_view(day.period, Measure::WaterProgressive, water));
+        }
+        TraceView {
+            engine_version: crate::ENGINE_VERSION.to_string(),
+            tariff_digest: tariff.digest.clone(),
+            parameters,
+            inputs,
+            findings,
+        }
+    }
+}
+
+fn finding_view(period: Period, measure: Measure, finding: Result<(rust_decimal::Decimal, String), &NotApplicable>) -> FindingView {
+    let (from, to) = (period.start(), period.end());
+    match finding {
+        Ok((rate, detail)) => FindingView { from, to, measure: measure.as_str(), outcome: "applies", rate: Some(rate.to_string()), detail },
+        Err(why) => FindingView { from, to, measure: measure.as_str(), outcome: "not_applicable", rate: None, detail: why.describe() },
+    }
+}
+
+pub fn parameter_read(r: EntryRef, tariff: &Tariff) -> ParameterRead {
+    let (parameter, entry) = tariff.entry(r);
+    let document = tariff.document(entry.source);
+    ParameterRead {
+        path: parameter.path.clone(),
+        value: entry.value.to_json(),
+        unit: parameter.unit,
+        from: entry.from,
+        to: parameter.until(usize::from(r.entry)),
+        source: document.number.clone(),
+        source_title: document.title.clone(),
+        provisional: entry.provisional,
+        note: entry.note.clone(),
+        defined_in: entry.defined_in.to_string(),
+    }
+}

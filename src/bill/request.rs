@@ -1,0 +1,33 @@
+//! A validated request for one enterprise's bill over one period.
+
+use rust_decimal::Decimal;
+
+use crate::assessment::Assessment;
+use crate::enterprise::Enterprise;
+use crate::measure::water::Water;
+use crate::period::Period;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Electricity {
+    /// Production kWh in the period.
+    pub kwh: Decimal,
+    /// Catalogue or market price the adders sit on, yuan/kWh.
+    pub base_price: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BillRequest {
+    /// `None`: the service's default tariff.
+    pub tariff: Option<String>,
+    pub period: Period,
+    pub enterprise: Enterprise,
+    pub assessment: Assessment,
+    pub electricity: Electricity,
+    pub water: Option<Water>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Keep the full trace: every parameter read and every measure's finding.
+    pub trace: bool,
+}

@@ -1,0 +1,66 @@
+//! One typed settings tree from layered sources: built-in defaults, an optional file, then
+//! `TARIFFD_*` environment variables (`__` between levels, e.g. `TARIFFD_SERVER__PORT`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub tariffs: TariffSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Largest accepted body for a single bill.
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TariffSettings {
+    pub dir: PathBuf,
+    /// Tariff for requests that name none.
+    pub default: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// `tracing` filter directives; `RUST_LOG` overrides.
+    pub filter: String,
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
+        let mut builder = config::Config::builder()
+            .set_default("server.host", "127.0.0.1")?
+            .set_default("server.port", 8080)?
+            .set_default("server.workers", 0)?
+            .set_default("server.body_limit_bytes", 1024 * 1024)?
+            .set_default("tariffs.dir", "tariffs")?
+            .set_default("tariffs.default", "cn-sx-xinzhou")?
+            .set_default("log.format", "pretty")?
+            .set_default("log.filter", "info")?;
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        builder
+            .add_source(config::Environment::with_prefix("TARIFFD").prefix_separator("_").separator("__").try_parsing(true))
+            .build()?
+            .try_deserialize()
+    }
+}

@@ -1,0 +1,111 @@
+//! Billing periods: inclusive date ranges split into day segments.
+
+use chrono::{Datelike, NaiveDate};
+
+/// An inclusive range of days, `start ≤ end` by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Period {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the period ends before it starts")]
+pub struct EndBeforeStart;
+
+impl Period {
+    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Period, EndBeforeStart> {
+        if end < start {
+            return Err(EndBeforeStart);
+        }
+        Ok(Period { start, end })
+    }
+
+    /// The whole calendar month.
+    pub fn month(year: i32, month: u32) -> Option<Period> {
+        let start = NaiveDate::from_ymd_opt(year, month, 1)?;
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)?
+        };
+        Some(Period { start, end: next.pred_opt()? })
+    }
+
+    pub fn start(&self) -> NaiveDate {
+        self.start
+    }
+
+    pub fn end(&self) -> NaiveDate {
+        self.end
+    }
+
+    pub fn days(&self) -> u32 {
+        days_between(self.start, self.end)
+    }
+
+    pub fn year(&self) -> i32 {
+        self.start.year()
+    }
+
+    /// Splits the period at each date in `changes` (sorted) that falls strictly inside it;
+    /// a change date is the first day of a new segment.
+    pub fn split_at<'c>(&self, changes: &'c [NaiveDate]) -> impl Iterator<Item = Period> + 'c {
+        let first = changes.partition_point(|d| *d <= self.start);
+        let inside = changes[first..].iter().copied().take_while({
+            let end = self.end;
+            move |d| *d <= end
+        });
+        let starts = std::iter::once(self.start).chain(inside.clone());
+        let ends = inside.filter_map(|d| d.pred_opt()).chain(std::iter::once(self.end));
+        starts.zip(ends).map(|(start, end)| Period { start, end })
+    }
+
+    /// Joins two adjacent periods.
+    pub fn join(&self, next: &Period) -> Period {
+        Period { start: self.start, end: next.end }
+    }
+}
+
+/// Days from `start` to `end`, both included.
+fn days_between(start: NaiveDate, end: NaiveDate) -> u32 {
+    (end - start).num_days() as u32 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_month_covers_every_day() {
+        let feb = Period::month(2020, 2).unwrap();
+        assert_eq!((feb.start(), feb.end(), feb.days()), (date("2020-02-01"), date("2020-02-29"), 29));
+        assert_eq!(Period::month(2020, 12).unwrap().end(), date("2020-12-31"));
+        assert!(Period::month(2020, 13).is_none());
+    }
+
+    #[test]
+    fn end_before_start_is_rejected() {
+        assert_eq!(Period::new(date("2020-02-02"), date("2020-02-01")), Err(EndBeforeStart));
+    }
+
+    #[test]
+    fn splits_only_at_changes_inside_the_period() {
+        let p = Period::new(date("2016-12-15"), date("2017-01-14")).unwrap();
+        let parts: Vec<Period> = p.split_at(&[date("2010-06-01"), date("2016-12-15"), date("2017-01-01"), date("2022-01-01")]).collect();
+        let days: Vec<u32> = parts.iter().map(Period::days).collect();
+        assert_eq!(days, vec![17, 14]);
+        assert_eq!(parts[1].start(), date("2017-01-01"));
+    }
+
+    #[test]
+    fn a_change_on_the_last_day_makes_a_one_day_segment() {
+        let p = Period::new(date("2020-01-01"), date("2020-01-31")).unwrap();
+        let days: Vec<u32> = p.split_at(&[date("2020-01-31")]).map(|p| p.days()).collect();
+        assert_eq!(days, vec![30, 1]);
+    }
+}

@@ -1,0 +1,69 @@
+//! The TOML layout of a tariff file, as a maintainer writes it (see `tariffs/README.md`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TariffFile {
+    pub tariff: MetaSection,
+    #[serde(default)]
+    pub documents: BTreeMap<String, DocumentSection>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParameterSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaSection {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub inherits: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSection {
+    pub title: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSection {
+    pub description: Option<String>,
+    pub values: Vec<EntrySection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntrySection {
+    /// A TOML date (`2017-01-01`) or a string holding one.
+    pub from: toml::Value,
+    /// A number (as a string), a date, a list of industries, `max`/`sum`, or `"none"`.
+    pub value: Option<toml::Value>,
+    pub brackets: Option<Vec<BracketSection>>,
+    pub stepped: Option<SteppedSection>,
+    pub source: Option<String>,
+    #[serde(default)]
+    pub provisional: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BracketSection {
+    pub above: Option<toml::Value>,
+    pub rate: toml::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SteppedSection {
+    pub above: toml::Value,
+    pub step: toml::Value,
+    pub rate_per_step: toml::Value,
+}

@@ -1,0 +1,312 @@
+//! Tariffs: the policy as effective-dated parameters, loaded from `tariffs/*.toml`.
+//!
+//! A [`Tariff`] is immutable once built; a reform (what-if) builds a new one from edited
+//! parameters through the same validation, never by mutating a loaded set.
+
+mod file;
+mod load;
+pub mod schema;
+pub mod value;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub use load::{load_dir, parse_tariff_str, LoadError, Problem};
+use schema::Kind;
+use value::Value;
+
+use crate::assessment::CementPlant;
+use crate::enterprise::{CatalogueClass, Industry};
+
+/// A policy document that parameter values rest on (e.g. 发改价格〔2016〕2803号).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub number: String,
+    pub title: String,
+    pub url: Option<String>,
+}
+
+pub type DocId = u16;
+pub type ParamId = u16;
+
+/// One dated value of a parameter, in force from `from` until the next entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub from: NaiveDate,
+    pub value: Value,
+    pub source: DocId,
+    pub provisional: bool,
+    pub note: Option<String>,
+    /// The tariff file that set this value (a child inherits its parent's earlier entries).
+    pub defined_in: Arc<str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter {
+    pub path: String,
+    pub kind: Kind,
+    pub unit: &'static str,
+    pub description: String,
+    /// Sorted by `from`, strictly increasing.
+    pub entries: Vec<Entry>,
+}
+
+impl Parameter {
+    /// The entry in force on `date`, with its index.
+    pub fn at(&self, date: NaiveDate) -> Option<(u16, &Entry)> {
+        let i = self.entries.partition_point(|e| e.from <= date);
+        i.checked_sub(1).map(|i| (i as u16, &self.entries[i]))
+    }
+
+    /// The last day entry `i` is in force, if a later entry replaces it.
+    pub fn until(&self, i: usize) -> Option<NaiveDate> {
+        self.entries.get(i + 1).and_then(|next| next.from.pred_opt())
+    }
+}
+
+/// A set of parameters of one tariff, without allocating.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParamSet([u64; ParamSet::WORDS]);
+
+impl ParamSet {
+    const WORDS: usize = 4;
+    /// Tariffs may hold at most this many parameters (the schema knows far fewer paths).
+    pub const CAPACITY: usize = ParamSet::WORDS * 64;
+
+    pub fn insert(&mut self, id: ParamId) {
+        let id = usize::from(id);
+        self.0[id / 64] |= 1 << (id % 64);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    /// Ids in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = ParamId> + '_ {
+        (0..ParamSet::CAPACITY).filter(|i| self.0[i / 64] & (1 << (i % 64)) != 0).map(|i| i as ParamId)
+    }
+}
+
+impl FromIterator<ParamId> for ParamSet {
+    fn from_iter<T: IntoIterator<Item = ParamId>>(iter: T) -> ParamSet {
+        let mut set = ParamSet::default();
+        iter.into_iter().for_each(|id| set.insert(id));
+        set
+    }
+}
+
+/// A reference to one dated value, small enough to copy into every line item.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryRef {
+    pub param: ParamId,
+    pub entry: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TariffMeta {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub inherits: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Where the engine finds each parameter it reads, resolved once per tariff so pricing a
+/// bill never looks a path up by string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Slots {
+    pub combination: Option<ParamId>,
+    pub differential_industries: Option<ParamId>,
+    /// `[restricted, eliminated]`, general row.
+    pub differential_general: [Option<ParamId>; 2],
+    /// `[industry][restricted, eliminated]`, industry-specific rows.
+    pub differential_specific: [[Option<ParamId>; 2]; 9],
+    pub steel_schedule: Option<ParamId>,
+    /// In the order of [`schema::STEEL_LIMIT_NAMES`].
+    pub steel_limits: [Option<ParamId>; 7],
+    pub cement_schedule: Option<ParamId>,
+    /// `[clinker, grinding][existing, new]`.
+    pub cement_limits: [[Option<ParamId>; 2]; 2],
+    pub cement_new_plants_from: Option<ParamId>,
+    pub aluminum_schedule: Option<ParamId>,
+    pub punitive_within_double: Option<ParamId>,
+    pub punitive_over_double: Option<ParamId>,
+    pub punitive_exempt: Option<ParamId>,
+    /// `[normal, restricted]`.
+    pub water: [Option<ParamId>; 2],
+}
+
+impl Slots {
+    fn resolve(index: &HashMap<String, ParamId>) -> Slots {
+        let id = |path: &str| index.get(path).copied();
+        let targeted = [CatalogueClass::Restricted, CatalogueClass::Eliminated];
+        let cement = |plant| [id(&schema::cement_limit(plant, false)), id(&schema::cement_limit(plant, true))];
+        Slots {
+            combination: id(schema::COMBINATION),
+            differential_industries: id(schema::DIFFERENTIAL_INDUSTRIES),
+            differential_general: targeted.map(|c| id(&schema::differential(None, c))),
+            differential_specific: Industry::ALL.map(|i| targeted.map(|c| id(&schema::differential(Some(i), c)))),
+            steel_schedule: id(schema::STEEL_SCHEDULE),
+            steel_limits: schema::STEEL_LIMIT_NAMES.map(|n| id(&schema::steel_limit(n))),
+            cement_schedule: id(schema::CEMENT_SCHEDULE),
+            cement_limits: [cement(CementPlant::Clinker), cement(CementPlant::Grinding)],
+            cement_new_plants_from: id(schema::CEMENT_NEW_PLANTS_FROM),
+            aluminum_schedule: id(schema::ALUMINUM_SCHEDULE),
+            punitive_within_double: id(schema::PUNITIVE_WITHIN_DOUBLE),
+            punitive_over_double: id(schema::PUNITIVE_OVER_DOUBLE),
+            punitive_exempt: id(schema::PUNITIVE_EXEMPT),
+            water: [CatalogueClass::Permitted, CatalogueClass::Restricted].map(|c| id(schema::water(c))),
+        }
+    }
+}
+
+/// A jurisdiction's resolved parameter set (its own values over those it inherits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tariff {
+    pub meta: TariffMeta,
+    pub documents: Vec<Document>,
+    /// Sorted by path.
+    pub parameters: Vec<Parameter>,
+    /// `sha256:` of the canonical resolved content: same content, same digest.
+    pub digest: String,
+    /// The same digest as bytes, for hashing into bill ids.
+    pub digest_bytes: [u8; 32],
+    /// First day the tariff's own file sets anything (before it, the parent's values rule).
+    pub effective_from: Option<NaiveDate>,
+    pub slots: Slots,
+    /// Every date any parameter changes, sorted: where a bill may need splitting.
+    pub change_dates: Vec<NaiveDate>,
+    index: HashMap<String, ParamId>,
+}
+
+impl Tariff {
+    /// Builds a tariff from already-validated parts.
+    pub fn new(meta: TariffMeta, documents: Vec<Document>, mut parameters: Vec<Parameter>) -> Tariff {
+        parameters.sort_by(|a, b| a.path.cmp(&b.path));
+        let index: HashMap<String, ParamId> =
+            parameters.iter().enumerate().map(|(i, p)| (p.path.clone(), i as ParamId)).collect();
+        let mut change_dates: Vec<NaiveDate> =
+            parameters.iter().flat_map(|p| p.entries.iter().map(|e| e.from)).collect();
+        change_dates.sort_unstable();
+        change_dates.dedup();
+        let effective_from = parameters
+            .iter()
+            .flat_map(|p| &p.entries)
+            .filter(|e| *e.defined_in == *meta.id)
+            .map(|e| e.from)
+            .min();
+        let mut tariff = Tariff {
+            slots: Slots::resolve(&index),
+            meta,
+            documents,
+            parameters,
+            digest: String::new(),
+            digest_bytes: [0; 32],
+            effective_from,
+            change_dates,
+            index,
+        };
+        tariff.digest_bytes = tariff.compute_digest();
+        let hex: String = tariff.digest_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        tariff.digest = format!("sha256:{hex}");
+        tariff
+    }
+
+    pub fn id(&self) -> &str {
+        &self.meta.id
+    }
+
+    pub fn parameter(&self, path: &str) -> Option<&Parameter> {
+        self.index.get(path).map(|&i| &self.parameters[usize::from(i)])
+    }
+
+    pub fn param(&self, id: ParamId) -> &Parameter {
+        &self.parameters[usize::from(id)]
+    }
+
+    pub fn entry(&self, r: EntryRef) -> (&Parameter, &Entry) {
+        let p = self.param(r.param);
+        (p, &p.entries[usize::from(r.entry)])
+    }
+
+    pub fn document(&self, id: DocId) -> &Document {
+        &self.documents[usize::from(id)]
+    }
+
+    /// The value of `slot` in force on `date`.
+    pub fn at(&self, slot: Option<ParamId>, date: NaiveDate) -> Option<(EntryRef, &Entry)> {
+        let param = slot?;
+        let (entry, e) = self.param(param).at(date)?;
+        Some((EntryRef { param, entry }, e))
+    }
+
+    /// The canonical content as JSON: what the digest covers and what a reviewer diffs.
+    pub fn canonical_json(&self) -> serde_json::Value {
+        let parameters: BTreeMap<&str, serde_json::Value> = self
+            .parameters
+            .iter()
+            .map(|p| {
+                let entries: Vec<_> = p
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "from": e.from.to_string(), "value": e.value.to_json(),
+                            "source": self.document(e.source).number, "provisional": e.provisional,
+                        })
+                    })
+                    .collect();
+                (p.path.as_str(), json!(entries))
+            })
+            .collect();
+        json!({ "id": self.meta.id, "version": self.meta.version, "parameters": parameters })
+    }
+
+    fn compute_digest(&self) -> [u8; 32] {
+        let canonical = serde_json::to_vec(&self.canonical_json()).expect("JSON values always serialise");
+        Sha256::digest(&canonical).into()
+    }
+}
+
+/// Every tariff loaded, and which one a request without `tariff` gets.
+#[derive(Debug, Clone)]
+pub struct TariffSet {
+    tariffs: BTreeMap<String, Arc<Tariff>>,
+    default: String,
+}
+
+impl TariffSet {
+    pub fn new(tariffs: Vec<Tariff>, default: &str) -> Result<TariffSet, LoadError> {
+        let tariffs: BTreeMap<String, Arc<Tariff>> =
+            tariffs.into_iter().map(|t| (t.meta.id.clone(), Arc::new(t))).collect();
+        if !tariffs.contains_key(default) {
+            return Err(LoadError::UnknownDefault { default: default.to_string(), known: tariffs.keys().cloned().collect() });
+        }
+        Ok(TariffSet { tariffs, default: default.to_string() })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Tariff>> {
+        self.tariffs.get(id)
+    }
+
+    pub fn default_id(&self) -> &str {
+        &self.default
+    }
+
+    pub fn resolve(&self, id: Option<&str>) -> Option<&Arc<Tariff>> {
+        self.get(id.unwrap_or(&self.default))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Tariff>> {
+        self.tariffs.values()
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.tariffs.keys().cloned().collect()
+    }
+}
