@@ -19,8 +19,12 @@ fn population(tariff: &tariffd::tariff::Tariff, month: (i32, u32)) -> Vec<BillRe
 }
 
 fn engine(c: &mut Criterion) {
-    let tariffs = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tariffs")).expect("bundled tariffs load");
-    let xinzhou = tariffs.iter().find(|t| t.id() == "cn-sx-xinzhou").expect("bundled Xinzhou tariff");
+    let tariffs = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tariffs"))
+        .expect("bundled tariffs load");
+    let xinzhou = tariffs
+        .iter()
+        .find(|t| t.id() == "cn-sx-xinzhou")
+        .expect("bundled Xinzhou tariff");
     let mut group = c.benchmark_group("engine");
     group.throughput(Throughput::Elements(BATCH as u64));
 
@@ -28,7 +32,10 @@ fn engine(c: &mut Criterion) {
     group.bench_function("price_month_mix", |b| {
         b.iter(|| {
             for request in &monthly {
-                black_box(price(xinzhou, black_box(request), Options::default()).expect("generated bills price"));
+                black_box(
+                    price(xinzhou, black_box(request), Options::default())
+                        .expect("generated bills price"),
+                );
             }
         })
     });
@@ -36,12 +43,16 @@ fn engine(c: &mut Criterion) {
     // Periods that cross a parameter change (split lines, proration).
     let mut crossing = population(xinzhou, (2020, 7));
     for r in &mut crossing {
-        r.period = Period::new("2016-12-15".parse().unwrap(), "2017-01-14".parse().unwrap()).unwrap();
+        r.period =
+            Period::new("2016-12-15".parse().unwrap(), "2017-01-14".parse().unwrap()).unwrap();
     }
     group.bench_function("price_crossing_2017", |b| {
         b.iter(|| {
             for request in &crossing {
-                black_box(price(xinzhou, black_box(request), Options::default()).expect("generated bills price"));
+                black_box(
+                    price(xinzhou, black_box(request), Options::default())
+                        .expect("generated bills price"),
+                );
             }
         })
     });
@@ -49,7 +60,10 @@ fn engine(c: &mut Criterion) {
     group.bench_function("price_month_mix_with_trace", |b| {
         b.iter(|| {
             for request in &monthly {
-                black_box(price(xinzhou, black_box(request), Options { trace: true }).expect("generated bills price"));
+                black_box(
+                    price(xinzhou, black_box(request), Options { trace: true })
+                        .expect("generated bills price"),
+                );
             }
         })
     });

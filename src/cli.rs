@@ -11,7 +11,11 @@ use crate::startup::Application;
 use crate::tariff::{load_dir, TariffSet};
 
 #[derive(Debug, Parser)]
-#[command(name = "tariffd", version, about = "Exact, explainable bills under China's industrial price policy")]
+#[command(
+    name = "tariffd",
+    version,
+    about = "Exact, explainable bills under China's industrial price policy"
+)]
 pub struct Cli {
     /// Configuration file (TOML); `TARIFFD_*` variables override it.
     #[arg(long, global = true, env = "TARIFFD_CONFIG")]
@@ -54,7 +58,11 @@ pub fn main() -> ExitCode {
         Err(e) => return fail(format!("configuration: {e}")),
     };
     match cli.command {
-        Command::Serve { port, host, tariffs } => serve(settings, port, host, tariffs),
+        Command::Serve {
+            port,
+            host,
+            tariffs,
+        } => serve(settings, port, host, tariffs),
         Command::Openapi { output } => openapi(output),
         Command::CheckTariffs { tariffs } => check_tariffs(settings, tariffs),
     }
@@ -65,7 +73,12 @@ fn fail(message: String) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn serve(mut settings: Settings, port: Option<u16>, host: Option<String>, tariffs: Option<PathBuf>) -> ExitCode {
+fn serve(
+    mut settings: Settings,
+    port: Option<u16>,
+    host: Option<String>,
+    tariffs: Option<PathBuf>,
+) -> ExitCode {
     settings.server.port = port.unwrap_or(settings.server.port);
     settings.server.host = host.unwrap_or(settings.server.host);
     settings.tariffs.dir = tariffs.unwrap_or(settings.tariffs.dir);
@@ -82,7 +95,9 @@ fn serve(mut settings: Settings, port: Option<u16>, host: Option<String>, tariff
 
 /// The document `openapi/openapi.json` holds (a test keeps the two equal).
 pub fn openapi_json() -> String {
-    let mut json = crate::api::ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises");
+    let mut json = crate::api::ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
     json.push('\n');
     json
 }
@@ -108,8 +123,20 @@ fn check_tariffs(settings: Settings, dir: Option<PathBuf>) -> ExitCode {
         Err(e) => fail(e.to_string()),
         Ok(set) => {
             for t in set.iter() {
-                let provisional = t.parameters.iter().flat_map(|p| &p.entries).filter(|e| e.provisional).count();
-                println!("{} {} ({} parameters, {} provisional values) {}", t.id(), t.meta.version, t.parameters.len(), provisional, t.digest);
+                let provisional = t
+                    .parameters
+                    .iter()
+                    .flat_map(|p| &p.entries)
+                    .filter(|e| e.provisional)
+                    .count();
+                println!(
+                    "{} {} ({} parameters, {} provisional values) {}",
+                    t.id(),
+                    t.meta.version,
+                    t.parameters.len(),
+                    provisional,
+                    t.digest
+                );
             }
             ExitCode::SUCCESS
         }

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The industries the differential pricing notices name ("the eight"), and everything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Industry {
     Steel,
@@ -81,7 +83,20 @@ impl FromIterator<Industry> for IndustrySet {
 }
 
 /// Class of the enterprise's equipment in the 产业结构调整指导目录（2019年本）.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CatalogueClass {
     Encouraged,
@@ -110,7 +125,10 @@ impl CatalogueClass {
 
     /// Restricted and eliminated capacity is what differential pricing targets.
     pub fn is_targeted(self) -> bool {
-        matches!(self, CatalogueClass::Restricted | CatalogueClass::Eliminated)
+        matches!(
+            self,
+            CatalogueClass::Restricted | CatalogueClass::Eliminated
+        )
     }
 }
 

@@ -19,9 +19,19 @@ pub fn round_half_up(value: Decimal, dp: u32) -> Decimal {
 pub fn line_amount(quantity: Decimal, rate: Decimal) -> Option<Decimal> {
     let product = quantity.checked_mul(rate)?;
     // Most products already have at most two decimals: nothing to round.
-    let mut amount = if product.scale() <= MONEY_DP { product } else { round_half_up(product, MONEY_DP) };
-    amount.rescale(MONEY_DP);
-    Some(amount)
+    let amount = if product.scale() <= MONEY_DP {
+        product
+    } else {
+        round_half_up(product, MONEY_DP)
+    };
+    with_scale(amount, MONEY_DP)
+}
+
+/// `value` written with exactly `dp` decimals, or `None` when it is too large for that
+/// (`rescale` would silently keep fewer).
+fn with_scale(mut value: Decimal, dp: u32) -> Option<Decimal> {
+    value.rescale(dp);
+    (value.scale() == dp).then_some(value)
 }
 
 /// Zero yuan, written `0.00`.
@@ -31,7 +41,10 @@ pub fn zero_money() -> Decimal {
 
 /// Sums money amounts, keeping two decimals. `None` on overflow.
 pub fn sum_money<I: IntoIterator<Item = Decimal>>(amounts: I) -> Option<Decimal> {
-    amounts.into_iter().try_fold(zero_money(), |acc, x| acc.checked_add(x))
+    let sum = amounts
+        .into_iter()
+        .try_fold(zero_money(), |acc, x| acc.checked_add(x))?;
+    with_scale(sum, MONEY_DP)
 }
 
 /// Splits `total` into parts proportional to `weights` (days), each rounded half-up to the
@@ -52,9 +65,7 @@ pub fn prorate(total: Decimal, weights: &[u32]) -> Option<Vec<Decimal>> {
             let share = total
                 .checked_mul(Decimal::from(w))?
                 .checked_div(Decimal::from(whole))?;
-            let mut part = round_half_up(share, dp);
-            part.rescale(dp);
-            part
+            with_scale(round_half_up(share, dp), dp)?
         };
         assigned = assigned.checked_add(part)?;
         parts.push(part);
@@ -75,18 +86,26 @@ mod tests {
     fn rounds_half_up_not_to_even() {
         assert_eq!(line_amount(d("0.125"), d("1")).unwrap().to_string(), "0.13");
         assert_eq!(line_amount(d("0.135"), d("1")).unwrap().to_string(), "0.14");
-        assert_eq!(line_amount(d("0.1249"), d("1")).unwrap().to_string(), "0.12");
+        assert_eq!(
+            line_amount(d("0.1249"), d("1")).unwrap().to_string(),
+            "0.12"
+        );
     }
 
     #[test]
     fn amounts_always_have_two_decimals() {
-        assert_eq!(line_amount(d("1250000"), d("0.10")).unwrap().to_string(), "125000.00");
+        assert_eq!(
+            line_amount(d("1250000"), d("0.10")).unwrap().to_string(),
+            "125000.00"
+        );
         assert_eq!(zero_money().to_string(), "0.00");
     }
 
     #[test]
     fn overflow_is_none_not_a_panic() {
         assert!(line_amount(Decimal::MAX, d("2")).is_none());
+        // Fits a decimal, but not with two decimals.
+        assert!(line_amount(d("15627511799454467.5"), d("506978740640.14511")).is_none());
     }
 
     #[test]

@@ -15,7 +15,9 @@ const MAX_SIGNIFICANT_DIGITS: usize = 28;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NumberError {
-    #[error("`{0}` is not a number (use JSON number syntax: digits, optional fraction and exponent)")]
+    #[error(
+        "`{0}` is not a number (use JSON number syntax: digits, optional fraction and exponent)"
+    )]
     Syntax(String),
     #[error("`{0}` is too large: the magnitude must be below 10^18")]
     TooLarge(String),
@@ -36,7 +38,14 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
     } else {
         Decimal::from_str(text).map_err(|_| NumberError::TooLarge(text.to_string()))?
     };
-    if value.abs().trunc().to_string().trim_start_matches('-').len() > MAX_INTEGER_DIGITS {
+    if value
+        .abs()
+        .trunc()
+        .to_string()
+        .trim_start_matches('-')
+        .len()
+        > MAX_INTEGER_DIGITS
+    {
         return Err(NumberError::TooLarge(text.to_string()));
     }
     if value.normalize().scale() > MAX_DECIMALS {
@@ -94,8 +103,15 @@ impl Shape {
         if i != b.len() {
             return None;
         }
-        let digits = int_digits.iter().chain(frac_digits).skip_while(|d| **d == b'0').count();
-        Some(Shape { significant_digits: digits, has_exponent })
+        let digits = int_digits
+            .iter()
+            .chain(frac_digits)
+            .skip_while(|d| **d == b'0')
+            .count();
+        Some(Shape {
+            significant_digits: digits,
+            has_exponent,
+        })
     }
 }
 
@@ -116,25 +132,53 @@ mod tests {
             ("0.000000000001", "0.000000000001"),
             ("1000000000000", "1000000000000"),
         ] {
-            assert_eq!(parse_decimal(text).map(|d| d.normalize()), Ok(expected.parse::<Decimal>().unwrap().normalize()), "{text}");
+            assert_eq!(
+                parse_decimal(text).map(|d| d.normalize()),
+                Ok(expected.parse::<Decimal>().unwrap().normalize()),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn refuses_what_json_would_not_write() {
-        for text in ["", " 1", "1 ", "+1", "01", "1.", ".5", "1_000", "1,000", "0x10", "NaN", "Infinity", "1e", "--1", "1.2.3", "١٢"] {
-            assert!(matches!(parse_decimal(text), Err(NumberError::Syntax(_))), "{text:?}");
+        for text in [
+            "", " 1", "1 ", "+1", "01", "1.", ".5", "1_000", "1,000", "0x10", "NaN", "Infinity",
+            "1e", "--1", "1.2.3", "١٢",
+        ] {
+            assert!(
+                matches!(parse_decimal(text), Err(NumberError::Syntax(_))),
+                "{text:?}"
+            );
         }
     }
 
     #[test]
     fn refuses_numbers_it_cannot_hold_exactly() {
-        assert!(matches!(parse_decimal("1000000000000000000"), Err(NumberError::TooLarge(_))));
-        assert!(matches!(parse_decimal("1e18"), Err(NumberError::TooLarge(_))));
-        assert!(matches!(parse_decimal("1e999"), Err(NumberError::TooLarge(_))));
-        assert!(matches!(parse_decimal("0.0000000000001"), Err(NumberError::TooManyDecimals(_))));
-        assert!(matches!(parse_decimal("1234567890123456789012345678901234567890"), Err(NumberError::TooManyDigits(_))));
-        assert!(matches!(parse_decimal("99999999999999999.999999999999"), Err(NumberError::TooManyDigits(_))));
+        assert!(matches!(
+            parse_decimal("1000000000000000000"),
+            Err(NumberError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse_decimal("1e18"),
+            Err(NumberError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse_decimal("1e999"),
+            Err(NumberError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse_decimal("0.0000000000001"),
+            Err(NumberError::TooManyDecimals(_))
+        ));
+        assert!(matches!(
+            parse_decimal("1234567890123456789012345678901234567890"),
+            Err(NumberError::TooManyDigits(_))
+        ));
+        assert!(matches!(
+            parse_decimal("99999999999999999.999999999999"),
+            Err(NumberError::TooManyDigits(_))
+        ));
     }
 }
 
@@ -173,7 +217,9 @@ impl<'de> serde::de::Visitor<'de> for ExactVisitor {
     }
 
     fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Exact, E> {
-        Err(E::custom("a floating-point value cannot be read exactly; send the number as a string"))
+        Err(E::custom(
+            "a floating-point value cannot be read exactly; send the number as a string",
+        ))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Exact, A::Error> {

@@ -29,7 +29,10 @@ impl Period {
         } else {
             NaiveDate::from_ymd_opt(year, month + 1, 1)?
         };
-        Some(Period { start, end: next.pred_opt()? })
+        Some(Period {
+            start,
+            end: next.pred_opt()?,
+        })
     }
 
     pub fn start(&self) -> NaiveDate {
@@ -57,13 +60,18 @@ impl Period {
             move |d| *d <= end
         });
         let starts = std::iter::once(self.start).chain(inside.clone());
-        let ends = inside.filter_map(|d| d.pred_opt()).chain(std::iter::once(self.end));
+        let ends = inside
+            .filter_map(|d| d.pred_opt())
+            .chain(std::iter::once(self.end));
         starts.zip(ends).map(|(start, end)| Period { start, end })
     }
 
     /// Joins two adjacent periods.
     pub fn join(&self, next: &Period) -> Period {
-        Period { start: self.start, end: next.end }
+        Period {
+            start: self.start,
+            end: next.end,
+        }
     }
 }
 
@@ -83,20 +91,33 @@ mod tests {
     #[test]
     fn a_month_covers_every_day() {
         let feb = Period::month(2020, 2).unwrap();
-        assert_eq!((feb.start(), feb.end(), feb.days()), (date("2020-02-01"), date("2020-02-29"), 29));
+        assert_eq!(
+            (feb.start(), feb.end(), feb.days()),
+            (date("2020-02-01"), date("2020-02-29"), 29)
+        );
         assert_eq!(Period::month(2020, 12).unwrap().end(), date("2020-12-31"));
         assert!(Period::month(2020, 13).is_none());
     }
 
     #[test]
     fn end_before_start_is_rejected() {
-        assert_eq!(Period::new(date("2020-02-02"), date("2020-02-01")), Err(EndBeforeStart));
+        assert_eq!(
+            Period::new(date("2020-02-02"), date("2020-02-01")),
+            Err(EndBeforeStart)
+        );
     }
 
     #[test]
     fn splits_only_at_changes_inside_the_period() {
         let p = Period::new(date("2016-12-15"), date("2017-01-14")).unwrap();
-        let parts: Vec<Period> = p.split_at(&[date("2010-06-01"), date("2016-12-15"), date("2017-01-01"), date("2022-01-01")]).collect();
+        let parts: Vec<Period> = p
+            .split_at(&[
+                date("2010-06-01"),
+                date("2016-12-15"),
+                date("2017-01-01"),
+                date("2022-01-01"),
+            ])
+            .collect();
         let days: Vec<u32> = parts.iter().map(Period::days).collect();
         assert_eq!(days, vec![17, 14]);
         assert_eq!(parts[1].start(), date("2017-01-01"));
@@ -105,7 +126,10 @@ mod tests {
     #[test]
     fn a_change_on_the_last_day_makes_a_one_day_segment() {
         let p = Period::new(date("2020-01-01"), date("2020-01-31")).unwrap();
-        let days: Vec<u32> = p.split_at(&[date("2020-01-31")]).map(|p| p.days()).collect();
+        let days: Vec<u32> = p
+            .split_at(&[date("2020-01-31")])
+            .map(|p| p.days())
+            .collect();
         assert_eq!(days, vec![30, 1]);
     }
 }

@@ -5,7 +5,10 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::assessment::{Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade, SteelProcess};
+use crate::assessment::{
+    Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
+    SteelProcess,
+};
 use crate::bill::{BillRequest, Electricity};
 use crate::enterprise::{Card, CatalogueClass, Enterprise, Industry};
 use crate::measure::water::Water;
@@ -42,7 +45,12 @@ pub struct Generator<'t> {
 impl<'t> Generator<'t> {
     /// Enterprises billed for `period`, with assessments for the year before it.
     pub fn new(tariff: &'t Tariff, period: Period, seed: u64) -> Generator<'t> {
-        Generator { rng: fastrand::Rng::with_seed(seed), tariff, period, next_id: 0 }
+        Generator {
+            rng: fastrand::Rng::with_seed(seed),
+            tariff,
+            period,
+            next_id: 0,
+        }
     }
 
     pub fn next_request(&mut self) -> BillRequest {
@@ -63,13 +71,26 @@ impl<'t> Generator<'t> {
             card,
         };
         let assessment = self.assessment(industry);
-        let electricity = Electricity { kwh: Decimal::from(self.rng.u64(100_000..100_000_000)), base_price: Some(self.scaled(3500, 6500, 4)) };
+        let electricity = Electricity {
+            kwh: Decimal::from(self.rng.u64(100_000..100_000_000)),
+            base_price: Some(self.scaled(3500, 6500, 4)),
+        };
         let water = (self.rng.bool()).then(|| self.water());
-        BillRequest { tariff: Some(self.tariff.meta.id.clone()), period: self.period, enterprise, assessment, electricity, water }
+        BillRequest {
+            tariff: Some(self.tariff.meta.id.clone()),
+            period: self.period,
+            enterprise,
+            assessment,
+            electricity,
+            water,
+        }
     }
 
     fn assessment(&mut self, industry: Industry) -> Assessment {
-        let mut a = Assessment { year: Some(self.period.year() - 1), ..Assessment::default() };
+        let mut a = Assessment {
+            year: Some(self.period.year() - 1),
+            ..Assessment::default()
+        };
         match industry {
             Industry::Steel => a.steel_processes = self.steel_processes(),
             Industry::Cement => a.cement = Some(self.cement()),
@@ -81,7 +102,13 @@ impl<'t> Generator<'t> {
         }
         if self.rng.u32(0..100) < 40 {
             let limit = self.scaled(500, 2000, 3);
-            a.energy_intensity = Some(EnergyIntensity { value: (limit * self.scaled(80, 250, 2)).round_dp_with_strategy(3, rust_decimal::RoundingStrategy::MidpointAwayFromZero), limit });
+            a.energy_intensity = Some(EnergyIntensity {
+                value: (limit * self.scaled(80, 250, 2)).round_dp_with_strategy(
+                    3,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                ),
+                limit,
+            });
         }
         a
     }
@@ -94,29 +121,49 @@ impl<'t> Generator<'t> {
             .into_iter()
             .take(n)
             .map(|process| {
-                let grade = if process == SteelProcess::ElectricArcFurnace && self.rng.bool() { SteelGrade::Special } else { SteelGrade::Ordinary };
+                let grade = if process == SteelProcess::ElectricArcFurnace && self.rng.bool() {
+                    SteelGrade::Special
+                } else {
+                    SteelGrade::Ordinary
+                };
                 let name = match grade {
                     SteelGrade::Special => "electric_arc_furnace_special",
                     SteelGrade::Ordinary => process.as_str(),
                 };
                 let limit = self.limit_or(&schema::steel_limit(name), Decimal::from(100));
-                ProcessIntensity { process, grade, intensity: self.around(limit, 10) }
+                ProcessIntensity {
+                    process,
+                    grade,
+                    intensity: self.around(limit, 10),
+                }
             })
             .collect()
     }
 
     fn cement(&mut self) -> CementAssessment {
-        let plant = if self.rng.u32(0..100) < 70 { CementPlant::Clinker } else { CementPlant::Grinding };
-        let commissioned = NaiveDate::from_ymd_opt(self.rng.i32(1995..=2019), self.rng.u32(1..=12), 1);
+        let plant = if self.rng.u32(0..100) < 70 {
+            CementPlant::Clinker
+        } else {
+            CementPlant::Grinding
+        };
+        let commissioned =
+            NaiveDate::from_ymd_opt(self.rng.i32(1995..=2019), self.rng.u32(1..=12), 1);
         let new = self.rng.bool();
         let limit = self.limit_or(&schema::cement_limit(plant, new), Decimal::from(80));
-        CementAssessment { plant, commissioned, kwh_per_t: self.around(limit, 15).round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero) }
+        CementAssessment {
+            plant,
+            commissioned,
+            kwh_per_t: self
+                .around(limit, 15)
+                .round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+        }
     }
 
     fn water(&mut self) -> Water {
         let quota = Decimal::from(self.rng.u32(10_000..100_000));
         Water {
-            m3: (quota * self.scaled(80, 160, 2)).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+            m3: (quota * self.scaled(80, 160, 2))
+                .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
             quota_m3: Some(quota),
             base_price: Some(self.scaled(350, 550, 2)),
             meets_standard: Some(self.rng.u32(0..100) < 60),
@@ -141,7 +188,8 @@ impl<'t> Generator<'t> {
     /// `pivot` ± `percent`%, to two decimals.
     fn around(&mut self, pivot: Decimal, percent: i64) -> Decimal {
         let offset = Decimal::new(self.rng.i64(-percent * 100..=percent * 100), 4);
-        (pivot + pivot.abs() * offset).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        (pivot + pivot.abs() * offset)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
     }
 
     /// A uniform value in `[lo, hi)` × 10^-dp.

@@ -20,7 +20,10 @@ pub enum StartupError {
     #[error(transparent)]
     Tariffs(#[from] LoadError),
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: String, source: std::io::Error },
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
     #[error("cannot set up metrics: {0}")]
     Metrics(String),
 }
@@ -39,7 +42,10 @@ impl Application {
             tracing::info!(tariff = t.id(), version = %t.meta.version, digest = %t.digest, "tariff loaded");
         }
         let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let bind = |source| StartupError::Bind { address: address.clone(), source };
+        let bind = |source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        };
         let listener = TcpListener::bind(&address).map_err(bind)?;
         let port = listener.local_addr().map_err(bind)?.port();
 
@@ -47,10 +53,13 @@ impl Application {
             .mask_unmatched_patterns("UNMATCHED")
             .build()
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
-        let metrics = Metrics::new(prometheus.registry.clone()).map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let metrics = Metrics::new(prometheus.registry.clone())
+            .map_err(|e| StartupError::Metrics(e.to_string()))?;
         let state = web::Data::new(AppState {
             tariffs,
-            limits: Limits { body_limit_bytes: settings.server.body_limit_bytes },
+            limits: Limits {
+                body_limit_bytes: settings.server.body_limit_bytes,
+            },
             metrics,
         });
         let mut server = HttpServer::new(move || {
@@ -68,7 +77,10 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         tracing::info!(%address, port, "listening");
-        Ok(Application { port, server: server.run() })
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -81,11 +93,16 @@ impl Application {
 }
 
 /// Echoes the request id of the tracing span, so a client can quote it.
-async fn request_id_header(request: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+async fn request_id_header(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request.extensions().get::<RequestId>().copied();
     let mut response = next.call(request).await?;
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
-        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
 }

@@ -29,7 +29,11 @@ use crate::tariff::Tariff;
     )
 )]
 #[post("/v1/bills")]
-pub async fn create_bill(request: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn create_bill(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let mut query = Query::parse(&request, &["explain"])?;
     let trace = query.parsed("explain", "`full` or `lines`", |v| match v {
         "full" => Some(true),
@@ -41,7 +45,13 @@ pub async fn create_bill(request: HttpRequest, payload: web::Payload, state: web
     let body: BillRequestBody = parse_json(&body)?;
     let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
     let tariff = state.tariff_for(&bill_request)?;
-    let response = bill_response(&bill_request, tariff, Options { trace: trace.unwrap_or(false) })?;
+    let response = bill_response(
+        &bill_request,
+        tariff,
+        Options {
+            trace: trace.unwrap_or(false),
+        },
+    )?;
     state.metrics.bills.with_label_values(&[tariff.id()]).inc();
     Ok(HttpResponse::Ok()
         .insert_header(("x-engine-version", crate::ENGINE_VERSION))
@@ -49,7 +59,11 @@ pub async fn create_bill(request: HttpRequest, payload: web::Payload, state: web
         .json(response))
 }
 
-pub fn bill_response(request: &BillRequest, tariff: &Tariff, options: Options) -> Result<BillResponse, ApiError> {
+pub fn bill_response(
+    request: &BillRequest,
+    tariff: &Tariff,
+    options: Options,
+) -> Result<BillResponse, ApiError> {
     let bill = price(tariff, request, options).map_err(|e| match e {
         crate::bill::BillError::Overflow { pointer } => ApiError::field(pointer, e.to_string()),
     })?;

@@ -7,7 +7,11 @@ use serde::de::DeserializeOwned;
 use super::problem::ApiError;
 
 /// Collects the body, refusing it as soon as it passes `limit` bytes.
-pub async fn read_body(request: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
+pub async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
     let declared = request
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -33,12 +37,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::EmptyBody);
     }
+    // Syntax first, so a malformed body is 400 even where a field is also missing.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let pointer = pointer_of(e.path());
         json_error(pointer, e.into_inner())
     })?;
-    deserializer.end().map_err(|e| json_error(String::new(), e))?;
+    deserializer
+        .end()
+        .map_err(|e| json_error(String::new(), e))?;
     Ok(value)
 }
 
@@ -47,14 +56,23 @@ fn json_error(pointer: String, error: serde_json::Error) -> ApiError {
     match error.classify() {
         Category::Data => {
             let message = strip_position(&error.to_string());
-            // serde reports a missing or unknown field at its parent; point at the field.
-            let pointer = match backquoted(&message, "missing field `").or_else(|| backquoted(&message, "unknown field `")) {
+            // serde reports a missing field at its parent; point at the field.
+            let pointer = match backquoted(&message, "missing field `") {
                 Some(field) => format!("{pointer}/{}", escape(field)),
                 None => pointer,
             };
-            ApiError::field(if pointer.is_empty() { "/".to_string() } else { pointer }, message)
+            ApiError::field(
+                if pointer.is_empty() {
+                    "/".to_string()
+                } else {
+                    pointer
+                },
+                message,
+            )
         }
-        Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson(error.to_string()),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::MalformedJson(error.to_string())
+        }
     }
 }
 

@@ -36,7 +36,10 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(registry: Registry) -> Result<Metrics, prometheus::Error> {
-        let bills = IntCounterVec::new(Opts::new("tariffd_bills_priced_total", "Bills priced, by tariff"), &["tariff"])?;
+        let bills = IntCounterVec::new(
+            Opts::new("tariffd_bills_priced_total", "Bills priced, by tariff"),
+            &["tariff"],
+        )?;
         registry.register(Box::new(bills.clone()))?;
         Ok(Metrics { registry, bills })
     }
@@ -51,14 +54,24 @@ pub struct AppState {
 impl AppState {
     /// A tariff named in a path: unknown is 404.
     pub fn tariff(&self, id: &str) -> Result<&Arc<Tariff>, ApiError> {
-        self.tariffs.get(id).ok_or_else(|| ApiError::NotFound(format!("no tariff `{id}`; loaded: {}", self.tariffs.ids().join(", "))))
+        self.tariffs.get(id).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no tariff `{id}`; loaded: {}",
+                self.tariffs.ids().join(", ")
+            ))
+        })
     }
 
     /// The tariff a bill request names (or the default): unknown is 422 at `/tariff`.
     pub fn tariff_for(&self, request: &BillRequest) -> Result<&Arc<Tariff>, ApiError> {
-        self.tariffs.resolve(request.tariff.as_deref()).ok_or_else(|| {
-            ApiError::field("/tariff", format!("unknown tariff; loaded: {}", self.tariffs.ids().join(", ")))
-        })
+        self.tariffs
+            .resolve(request.tariff.as_deref())
+            .ok_or_else(|| {
+                ApiError::field(
+                    "/tariff",
+                    format!("unknown tariff; loaded: {}", self.tariffs.ids().join(", ")),
+                )
+            })
     }
 }
 
@@ -105,5 +118,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Anything unrouted is a problem+json 404.
 pub async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::NotFound(format!("no route for {} {}", request.method(), request.path())))
+    actix_web::ResponseError::error_response(&ApiError::NotFound(format!(
+        "no route for {} {}",
+        request.method(),
+        request.path()
+    )))
 }

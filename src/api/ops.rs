@@ -19,7 +19,10 @@ pub struct Health {
 #[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok", tariffs: vec![] })
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        tariffs: vec![],
+    })
 }
 
 /// Readiness: tariffs are loaded and validated.
@@ -28,9 +31,15 @@ pub async fn live() -> HttpResponse {
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let tariffs = state.tariffs.ids();
     if tariffs.is_empty() {
-        return HttpResponse::ServiceUnavailable().json(Health { status: "not_ready", tariffs });
+        return HttpResponse::ServiceUnavailable().json(Health {
+            status: "not_ready",
+            tariffs,
+        });
     }
-    HttpResponse::Ok().json(Health { status: "ready", tariffs })
+    HttpResponse::Ok().json(Health {
+        status: "ready",
+        tariffs,
+    })
 }
 
 /// Prometheus metrics: request counts and latency histograms by endpoint, bills priced.
@@ -39,7 +48,9 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut buffer = Vec::new();
     match TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer) {
-        Ok(()) => HttpResponse::Ok().content_type(TextEncoder::new().format_type()).body(buffer),
+        Ok(()) => HttpResponse::Ok()
+            .content_type(TextEncoder::new().format_type())
+            .body(buffer),
         Err(e) => {
             tracing::error!(error = %e, "cannot encode metrics");
             HttpResponse::InternalServerError().finish()
@@ -49,5 +60,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 
 /// `/docs` without the slash leads to the page.
 pub async fn docs_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
+    HttpResponse::PermanentRedirect()
+        .insert_header(("location", "/docs/"))
+        .finish()
 }

@@ -19,11 +19,19 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError { pointer: Some(pointer.into()), parameter: None, message: message.into() }
+        FieldError {
+            pointer: Some(pointer.into()),
+            parameter: None,
+            message: message.into(),
+        }
     }
 
     pub fn query(parameter: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError { pointer: None, parameter: Some(parameter.into()), message: message.into() }
+        FieldError {
+            pointer: None,
+            parameter: Some(parameter.into()),
+            message: message.into(),
+        }
     }
 }
 
@@ -64,7 +72,14 @@ pub enum ApiError {
 
 fn describe_fields(errors: &[FieldError]) -> String {
     match errors {
-        [one] => format!("{}: {}", one.pointer.as_deref().or(one.parameter.as_deref()).unwrap_or(""), one.message),
+        [one] => format!(
+            "{}: {}",
+            one.pointer
+                .as_deref()
+                .or(one.parameter.as_deref())
+                .unwrap_or(""),
+            one.message
+        ),
         many => format!("{} fields are invalid", many.len()),
     }
 }
@@ -81,13 +96,37 @@ impl ApiError {
     /// The one table of codes, statuses and titles.
     fn meta(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed-json", "The body is not valid JSON"),
-            ApiError::EmptyBody => (StatusCode::BAD_REQUEST, "empty-body", "The request body is empty"),
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "The request could not be read"),
-            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-request", "The request is invalid"),
-            ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The body is too large"),
+            ApiError::MalformedJson(_) => (
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "The body is not valid JSON",
+            ),
+            ApiError::EmptyBody => (
+                StatusCode::BAD_REQUEST,
+                "empty-body",
+                "The request body is empty",
+            ),
+            ApiError::BadRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "The request could not be read",
+            ),
+            ApiError::Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-request",
+                "The request is invalid",
+            ),
+            ApiError::PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "The body is too large",
+            ),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 
@@ -115,6 +154,8 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Internal) {
             tracing::error!("internal error answered with 500");
         }
-        HttpResponse::build(self.status_code()).content_type("application/problem+json").json(self.problem())
+        HttpResponse::build(self.status_code())
+            .content_type("application/problem+json")
+            .json(self.problem())
     }
 }

@@ -15,13 +15,21 @@ pub struct Query {
 impl Query {
     /// Parses the query string, refusing parameters not in `known`.
     pub fn parse(request: &HttpRequest, known: &[&str]) -> Result<Query, ApiError> {
-        let params: HashMap<String, String> = actix_web::web::Query::from_query(request.query_string())
-            .map(|q: actix_web::web::Query<HashMap<String, String>>| q.into_inner())
-            .map_err(|e| ApiError::BadRequest(format!("the query string cannot be read: {e}")))?;
+        let params: HashMap<String, String> =
+            actix_web::web::Query::from_query(request.query_string())
+                .map(|q: actix_web::web::Query<HashMap<String, String>>| q.into_inner())
+                .map_err(|e| {
+                    ApiError::BadRequest(format!("the query string cannot be read: {e}"))
+                })?;
         let errors = params
             .keys()
             .filter(|k| !known.contains(&k.as_str()))
-            .map(|k| FieldError::query(k.clone(), format!("unknown parameter; known: {}", known.join(", "))))
+            .map(|k| {
+                FieldError::query(
+                    k.clone(),
+                    format!("unknown parameter; known: {}", known.join(", ")),
+                )
+            })
             .collect();
         Ok(Query { params, errors })
     }
@@ -31,17 +39,27 @@ impl Query {
     }
 
     /// Parses a parameter with `parse`, recording an error when it fails.
-    pub fn parsed<T>(&mut self, name: &str, expected: &str, parse: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+    pub fn parsed<T>(
+        &mut self,
+        name: &str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
         let text = self.params.get(name)?;
         let value = parse(text);
         if value.is_none() {
-            self.errors.push(FieldError::query(name, format!("`{text}` is not {expected}")));
+            self.errors.push(FieldError::query(
+                name,
+                format!("`{text}` is not {expected}"),
+            ));
         }
         value
     }
 
     pub fn date(&mut self, name: &str) -> Option<NaiveDate> {
-        self.parsed(name, "a date (YYYY-MM-DD)", |t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        self.parsed(name, "a date (YYYY-MM-DD)", |t| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()
+        })
     }
 
     pub fn require<T>(&mut self, name: &str, value: Option<T>) -> Option<T> {

@@ -6,7 +6,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::problem::FieldError;
-use crate::assessment::{Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade, SteelProcess};
+use crate::assessment::{
+    Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
+    SteelProcess,
+};
 use crate::bill::{BillRequest, Electricity};
 use crate::enterprise::{Card, CatalogueClass, Enterprise, Industry};
 use crate::measure::water::Water;
@@ -138,7 +141,10 @@ impl Checks {
 
     fn positive(&mut self, pointer: &str, value: Exact) -> Decimal {
         if value.0 <= Decimal::ZERO {
-            self.fail(pointer, format!("must be greater than 0, found {}", value.0));
+            self.fail(
+                pointer,
+                format!("must be greater than 0, found {}", value.0),
+            );
         }
         value.0
     }
@@ -165,7 +171,10 @@ impl BillRequestBody {
         let assessment = assessment(&mut c, self.assessment.unwrap_or_default());
         let electricity = Electricity {
             kwh: c.non_negative("/electricity/kwh", self.electricity.kwh),
-            base_price: self.electricity.base_price.map(|p| c.non_negative("/electricity/base_price", p)),
+            base_price: self
+                .electricity
+                .base_price
+                .map(|p| c.non_negative("/electricity/base_price", p)),
         };
         let water = self.water.map(|w| Water {
             m3: c.non_negative("/water/m3", w.m3),
@@ -174,7 +183,14 @@ impl BillRequestBody {
             meets_standard: w.meets_standard,
         });
         match (c.0.is_empty(), period) {
-            (true, Some(period)) => Ok(BillRequest { tariff: self.tariff, period, enterprise, assessment, electricity, water }),
+            (true, Some(period)) => Ok(BillRequest {
+                tariff: self.tariff,
+                period,
+                enterprise,
+                assessment,
+                electricity,
+                water,
+            }),
             _ => Err(c
                 .0
                 .into_iter()
@@ -190,10 +206,17 @@ impl BillRequestBody {
 fn period(c: &mut Checks, body: &PeriodBody) -> Option<Period> {
     match (body.start, body.end, body.month.as_deref()) {
         (None, None, Some(month)) => {
-            let parsed = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok().filter(|_| month.len() == 7);
-            let p = parsed.and_then(|d| Period::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d)));
+            let parsed = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+                .ok()
+                .filter(|_| month.len() == 7);
+            let p = parsed.and_then(|d| {
+                Period::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d))
+            });
             if p.is_none() {
-                c.fail("/period/month", format!("`{month}` is not a month (YYYY-MM)"));
+                c.fail(
+                    "/period/month",
+                    format!("`{month}` is not a month (YYYY-MM)"),
+                );
             }
             p
         }
@@ -205,7 +228,10 @@ fn period(c: &mut Checks, body: &PeriodBody) -> Option<Period> {
             }
         },
         (None, Some(_), None) => {
-            c.fail("/period/start", "missing: give `start` and `end`, or `month`");
+            c.fail(
+                "/period/start",
+                "missing: give `start` and `end`, or `month`",
+            );
             None
         }
         (Some(_), None, None) => {
@@ -213,7 +239,10 @@ fn period(c: &mut Checks, body: &PeriodBody) -> Option<Period> {
             None
         }
         _ => {
-            c.fail("/period", "give either `start` and `end`, or `month`, not both or neither");
+            c.fail(
+                "/period",
+                "give either `start` and `end`, or `month`, not both or neither",
+            );
             None
         }
     }
@@ -227,11 +256,22 @@ fn assessment(c: &mut Checks, body: AssessmentBody) -> Assessment {
         .map(|(i, p)| {
             let pointer = format!("/assessment/steel_processes/{i}/intensity");
             // Converters recover energy: their intensity may be negative.
-            let intensity = if p.process == SteelProcess::Converter { p.intensity.0 } else { c.non_negative(&pointer, p.intensity) };
+            let intensity = if p.process == SteelProcess::Converter {
+                p.intensity.0
+            } else {
+                c.non_negative(&pointer, p.intensity)
+            };
             if p.grade == SteelGrade::Special && p.process != SteelProcess::ElectricArcFurnace {
-                c.fail(&format!("/assessment/steel_processes/{i}/grade"), "only an electric_arc_furnace has a grade");
+                c.fail(
+                    &format!("/assessment/steel_processes/{i}/grade"),
+                    "only an electric_arc_furnace has a grade",
+                );
             }
-            ProcessIntensity { process: p.process, grade: p.grade, intensity }
+            ProcessIntensity {
+                process: p.process,
+                grade: p.grade,
+                intensity,
+            }
         })
         .collect();
     let cement = body.cement.map(|cb| CementAssessment {
@@ -247,8 +287,9 @@ fn assessment(c: &mut Checks, body: AssessmentBody) -> Assessment {
         year: body.year,
         steel_processes,
         cement,
-        aluminum_kwh_per_t: body.aluminum_kwh_per_t.map(|a| c.non_negative("/assessment/aluminum_kwh_per_t", a)),
+        aluminum_kwh_per_t: body
+            .aluminum_kwh_per_t
+            .map(|a| c.non_negative("/assessment/aluminum_kwh_per_t", a)),
         energy_intensity,
     }
 }
-

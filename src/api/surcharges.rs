@@ -56,20 +56,43 @@ pub struct AdderView {
     )
 )]
 #[get("/v1/surcharges")]
-pub async fn lookup_surcharges(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let mut q = Query::parse(&request, &["tariff", "industry", "catalogue_class", "capacity_cut_overdue", "date"])?;
+pub async fn lookup_surcharges(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut q = Query::parse(
+        &request,
+        &[
+            "tariff",
+            "industry",
+            "catalogue_class",
+            "capacity_cut_overdue",
+            "date",
+        ],
+    )?;
     let industry = q.parsed("industry", "an industry", Industry::parse);
     let industry = q.require("industry", industry);
     let class = q
-        .parsed("catalogue_class", "a catalogue class", |t| CatalogueClass::ALL.into_iter().find(|c| c.as_str() == t))
+        .parsed("catalogue_class", "a catalogue class", |t| {
+            CatalogueClass::ALL.into_iter().find(|c| c.as_str() == t)
+        })
         .unwrap_or_default();
-    let overdue = q.parsed("capacity_cut_overdue", "true or false", |t| t.parse::<bool>().ok()).unwrap_or(false);
+    let overdue = q
+        .parsed("capacity_cut_overdue", "true or false", |t| {
+            t.parse::<bool>().ok()
+        })
+        .unwrap_or(false);
     let date = q.date("date").unwrap_or_else(today);
     let tariff_id = q.text("tariff").map(str::to_string);
     q.finish()?;
-    let Some(industry) = industry else { return Err(ApiError::query("industry", "is required")) };
+    let Some(industry) = industry else {
+        return Err(ApiError::query("industry", "is required"));
+    };
     let tariff = state.tariffs.resolve(tariff_id.as_deref()).ok_or_else(|| {
-        ApiError::query("tariff", format!("unknown tariff; loaded: {}", state.tariffs.ids().join(", ")))
+        ApiError::query(
+            "tariff",
+            format!("unknown tariff; loaded: {}", state.tariffs.ids().join(", ")),
+        )
     })?;
     let lookup = surcharges(tariff, industry, class, overdue, date);
     let adders = lookup
@@ -79,7 +102,13 @@ pub async fn lookup_surcharges(request: HttpRequest, state: web::Data<AppState>)
             measure: e.measure.as_str(),
             condition: e.condition,
             applies: e.outcome.is_ok(),
-            rate: e.outcome.as_ref().ok().copied().flatten().map(|r| r.to_string()),
+            rate: e
+                .outcome
+                .as_ref()
+                .ok()
+                .copied()
+                .flatten()
+                .map(|r| r.to_string()),
             reason: e.outcome.as_ref().err().map(|why| why.describe()),
             basis: e.basis.iter().map(|r| parameter_read(*r, tariff)).collect(),
         })

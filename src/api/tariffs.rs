@@ -74,7 +74,15 @@ impl TariffSummary {
             effective_to: None,
             parameters: t.parameters.len(),
             provisional_values: values.filter(|e| e.provisional).count(),
-            documents: t.documents.iter().map(|d| DocumentView { number: d.number.clone(), title: d.title.clone(), url: d.url.clone() }).collect(),
+            documents: t
+                .documents
+                .iter()
+                .map(|d| DocumentView {
+                    number: d.number.clone(),
+                    title: d.title.clone(),
+                    url: d.url.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -83,8 +91,15 @@ impl TariffSummary {
 #[utoipa::path(tag = "tariffs", responses((status = 200, body = TariffList)))]
 #[get("/v1/tariffs")]
 pub async fn list_tariffs(state: web::Data<AppState>) -> HttpResponse {
-    let tariffs = state.tariffs.iter().map(|t| TariffSummary::new(t)).collect();
-    HttpResponse::Ok().json(TariffList { default: state.tariffs.default_id().to_string(), tariffs })
+    let tariffs = state
+        .tariffs
+        .iter()
+        .map(|t| TariffSummary::new(t))
+        .collect();
+    HttpResponse::Ok().json(TariffList {
+        default: state.tariffs.default_id().to_string(),
+        tariffs,
+    })
 }
 
 /// One tariff set.
@@ -94,7 +109,10 @@ pub async fn list_tariffs(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, body = TariffSummary), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/v1/tariffs/{id}")]
-pub async fn get_tariff(path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn get_tariff(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let tariff = state.tariff(&path)?;
     Ok(HttpResponse::Ok().json(TariffSummary::new(tariff)))
 }
@@ -113,7 +131,11 @@ pub async fn get_tariff(path: web::Path<String>, state: web::Data<AppState>) -> 
     )
 )]
 #[get("/v1/tariffs/{id}/parameters")]
-pub async fn list_parameters(request: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_parameters(
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let tariff = state.tariff(&path)?;
     let mut query = Query::parse(&request, &["date"])?;
     let date = query.date("date").unwrap_or_else(today);
@@ -124,9 +146,23 @@ pub async fn list_parameters(request: HttpRequest, path: web::Path<String>, stat
         .enumerate()
         .filter_map(|(i, p)| {
             let (entry, _) = p.at(date)?;
-            let value = parameter_read(EntryRef { param: i as u16, entry }, tariff);
-            Some(ParameterInForce { description: p.description.clone(), value })
+            let value = parameter_read(
+                EntryRef {
+                    param: i as u16,
+                    entry,
+                },
+                tariff,
+            );
+            Some(ParameterInForce {
+                description: p.description.clone(),
+                value,
+            })
         })
         .collect();
-    Ok(HttpResponse::Ok().json(ParameterListing { tariff: tariff.meta.id.clone(), digest: tariff.digest.clone(), date, parameters }))
+    Ok(HttpResponse::Ok().json(ParameterListing {
+        tariff: tariff.meta.id.clone(),
+        digest: tariff.digest.clone(),
+        date,
+        parameters,
+    }))
 }

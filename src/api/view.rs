@@ -150,13 +150,31 @@ impl BillResponse {
         BillResponse {
             bill_id: bill.id.to_string(),
             engine_version: crate::ENGINE_VERSION.to_string(),
-            tariff: TariffRef { id: tariff.meta.id.clone(), version: tariff.meta.version.clone(), digest: tariff.digest.clone() },
-            period: PeriodView { start: request.period.start(), end: request.period.end() },
+            tariff: TariffRef {
+                id: tariff.meta.id.clone(),
+                version: tariff.meta.version.clone(),
+                digest: tariff.digest.clone(),
+            },
+            period: PeriodView {
+                start: request.period.start(),
+                end: request.period.end(),
+            },
             enterprise_id: request.enterprise.id.clone(),
-            line_items: bill.lines.iter().map(|l| LineItemView::new(l, tariff)).collect(),
+            line_items: bill
+                .lines
+                .iter()
+                .map(|l| LineItemView::new(l, tariff))
+                .collect(),
             totals: TotalsView::new(&bill.totals),
-            warnings: bill.warnings.iter().map(|w| WarningView::new(w, tariff)).collect(),
-            trace: bill.trace.as_ref().map(|t| TraceView::new(t, request, tariff)),
+            warnings: bill
+                .warnings
+                .iter()
+                .map(|w| WarningView::new(w, tariff))
+                .collect(),
+            trace: bill
+                .trace
+                .as_ref()
+                .map(|t| TraceView::new(t, request, tariff)),
         }
     }
 }
@@ -235,21 +253,41 @@ impl WarningView {
 
 impl TraceView {
     fn new(trace: &Trace, request: &BillRequest, tariff: &Tariff) -> TraceView {
-        let parameters = trace.parameters.iter().map(|r| parameter_read(*r, tariff)).collect();
+        let parameters = trace
+            .parameters
+            .iter()
+            .map(|r| parameter_read(*r, tariff))
+            .collect();
         let inputs = inputs(request)
             .into_iter()
-            .map(|i| InputView { pointer: i.pointer, status: if i.value.is_some() { "given" } else { "missing" }, value: i.value })
+            .map(|i| InputView {
+                pointer: i.pointer,
+                status: if i.value.is_some() {
+                    "given"
+                } else {
+                    "missing"
+                },
+                value: i.value,
+            })
             .collect();
         let mut findings = Vec::new();
         for day in &trace.days {
             let measures = [Measure::Differential, Measure::Tiered, Measure::Punitive];
             for (measure, finding) in measures.into_iter().zip(&day.findings) {
-                findings.push(finding_view(day.period, measure, finding.as_ref().map(|a| (a.rate, explain_adder(a, tariff)))));
+                findings.push(finding_view(
+                    day.period,
+                    measure,
+                    finding.as_ref().map(|a| (a.rate, explain_adder(a, tariff))),
+                ));
             }
             let water = match &day.water {
                 Ok(bands) => Ok((
                     bands.iter().map(|b| b.adder.rate).max().unwrap_or_default(),
-                    bands.iter().map(|b| explain_adder(&b.adder, tariff)).collect::<Vec<_>>().join("; "),
+                    bands
+                        .iter()
+                        .map(|b| explain_adder(&b.adder, tariff))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 )),
                 Err(e) => Err(e),
             };
@@ -265,11 +303,29 @@ impl TraceView {
     }
 }
 
-fn finding_view(period: Period, measure: Measure, finding: Result<(rust_decimal::Decimal, String), &NotApplicable>) -> FindingView {
+fn finding_view(
+    period: Period,
+    measure: Measure,
+    finding: Result<(rust_decimal::Decimal, String), &NotApplicable>,
+) -> FindingView {
     let (from, to) = (period.start(), period.end());
     match finding {
-        Ok((rate, detail)) => FindingView { from, to, measure: measure.as_str(), outcome: "applies", rate: Some(rate.to_string()), detail },
-        Err(why) => FindingView { from, to, measure: measure.as_str(), outcome: "not_applicable", rate: None, detail: why.describe() },
+        Ok((rate, detail)) => FindingView {
+            from,
+            to,
+            measure: measure.as_str(),
+            outcome: "applies",
+            rate: Some(rate.to_string()),
+            detail,
+        },
+        Err(why) => FindingView {
+            from,
+            to,
+            measure: measure.as_str(),
+            outcome: "not_applicable",
+            rate: None,
+            detail: why.describe(),
+        },
     }
 }
 

@@ -9,20 +9,34 @@ use crate::tariff::Tariff;
 
 pub fn explain(line: &LineItem, tariff: &Tariff) -> String {
     let Some(reason) = &line.reason else {
-        let what = if line.kind == LineKind::BaseWater { "water" } else { "electricity" };
-        return format!("{what} at the base price of {} yuan/{} given with the request", line.rate, line.unit.as_str());
+        let what = if line.kind == LineKind::BaseWater {
+            "water"
+        } else {
+            "electricity"
+        };
+        return format!(
+            "{what} at the base price of {} yuan/{} given with the request",
+            line.rate,
+            line.unit.as_str()
+        );
     };
     let mut sentence = sentence(reason, line.rate, line.unit, &line.basis, tariff);
     if line.status == Status::Superseded {
         let by = line.superseded_by.map_or("another", Measure::as_str);
-        sentence.push_str(&format!("; superseded by the {by} adder, as one kWh carries only the highest (就高不重复)"));
+        sentence.push_str(&format!(
+            "; superseded by the {by} adder, as one kWh carries only the highest (就高不重复)"
+        ));
     }
     sentence
 }
 
 /// Why a measure found an adder, before combination (for the trace).
 pub fn explain_adder(adder: &Adder, tariff: &Tariff) -> String {
-    let unit = if adder.measure == Measure::WaterProgressive { Unit::M3 } else { Unit::Kwh };
+    let unit = if adder.measure == Measure::WaterProgressive {
+        Unit::M3
+    } else {
+        Unit::Kwh
+    };
     sentence(&adder.reason, adder.rate, unit, &adder.basis, tariff)
 }
 
@@ -67,9 +81,15 @@ fn sentence(reason: &Reason, rate: Decimal, unit: Unit, basis: &Basis, tariff: &
 
 /// The band's lower and upper share of the quota, from the schedule the line rests on.
 fn band_edges(basis: &Basis, tariff: &Tariff, band: usize) -> (String, String) {
-    let brackets = basis.as_slice().first().and_then(|r| tariff.entry(*r).1.value.brackets());
+    let brackets = basis
+        .as_slice()
+        .first()
+        .and_then(|r| tariff.entry(*r).1.value.brackets());
     let edge = |i: usize| brackets.and_then(|b| b.get(i)).and_then(|b| b.above);
-    (percent(edge(band).unwrap_or(Decimal::ZERO)), edge(band + 1).map(percent).unwrap_or_else(|| "∞".into()))
+    (
+        percent(edge(band).unwrap_or(Decimal::ZERO)),
+        edge(band + 1).map(percent).unwrap_or_else(|| "∞".into()),
+    )
 }
 
 fn percent(share: Decimal) -> String {
@@ -79,7 +99,9 @@ fn percent(share: Decimal) -> String {
 /// The documents behind the rate (the first parameter of the basis).
 fn documents(basis: &Basis, tariff: &Tariff) -> String {
     let refs = basis.as_slice();
-    let Some(first) = refs.first() else { return "no cited document".into() };
+    let Some(first) = refs.first() else {
+        return "no cited document".into();
+    };
     let mut numbers: Vec<&str> = Vec::new();
     for r in refs.iter().filter(|r| r.param == first.param) {
         let number = tariff.document(tariff.entry(*r).1.source).number.as_str();

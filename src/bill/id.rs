@@ -25,7 +25,12 @@ pub fn bill_id(request: &BillRequest, tariff: &Tariff) -> BillId {
     let e = &request.enterprise;
     h.str(Some(&e.id));
     h.str(e.name.as_deref());
-    h.raw(&[e.industry as u8, e.catalogue_class as u8, u8::from(e.capacity_cut_overdue), e.card as u8]);
+    h.raw(&[
+        e.industry as u8,
+        e.catalogue_class as u8,
+        u8::from(e.capacity_cut_overdue),
+        e.card as u8,
+    ]);
     let a = &request.assessment;
     h.tag(a.year.is_some());
     h.raw(&a.year.unwrap_or_default().to_le_bytes());
@@ -107,9 +112,19 @@ mod tests {
 
     #[test]
     fn trailing_zeros_do_not_change_the_canonical_value() {
-        for (a, b) in [("1.50", "1.5"), ("100.000", "100"), ("0.10", "0.1"), ("25.0", "25"), ("4294967296.0", "4294967296")] {
+        for (a, b) in [
+            ("1.50", "1.5"),
+            ("100.000", "100"),
+            ("0.10", "0.1"),
+            ("25.0", "25"),
+            ("4294967296.0", "4294967296"),
+        ] {
             let (a, b): (Decimal, Decimal) = (a.parse().unwrap(), b.parse().unwrap());
-            assert_eq!(canonical(a).serialize(), canonical(b).serialize(), "{a} {b}");
+            assert_eq!(
+                canonical(a).serialize(),
+                canonical(b).serialize(),
+                "{a} {b}"
+            );
         }
         let odd: Decimal = "1.25".parse().unwrap();
         assert_eq!(canonical(odd).scale(), 2);

@@ -16,7 +16,9 @@ pub use trace::{DayTrace, Trace};
 use crate::enterprise::Card;
 use crate::measure::combination::{self, combine, Status};
 use crate::measure::water::{self, Band, Excess};
-use crate::measure::{differential, punitive, tiered, Adder, Basis, Measure, NotApplicable, Reader, Reason};
+use crate::measure::{
+    differential, punitive, tiered, Adder, Basis, Measure, NotApplicable, Reader, Reason,
+};
 use crate::money::{line_amount, prorate, sum_money};
 use crate::period::Period;
 use crate::tariff::{ParamSet, Tariff};
@@ -100,7 +102,10 @@ pub enum Warning {
     RedCard,
     /// Parameters marked provisional in the tariff were used.
     Provisional(ParamSet),
-    AssessmentYearMismatch { expected: i32, given: i32 },
+    AssessmentYearMismatch {
+        expected: i32,
+        given: i32,
+    },
     AssessmentYearMissing,
 }
 
@@ -134,7 +139,9 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
             days.push(day.clone());
         }
         let priced = day.into_priced();
-        let merged = segments.last_mut().is_some_and(|last| last.absorb(period, &priced));
+        let merged = segments
+            .last_mut()
+            .is_some_and(|last| last.absorb(period, &priced));
         if !merged {
             segments.push(Segment { period, priced });
         }
@@ -145,8 +152,17 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
     base_lines(request, &mut lines)?;
     let totals = totals(&lines)?;
     let warnings = warnings(tariff, request, &lines);
-    let trace = options.trace.then(|| Trace { parameters: reader.into_log(), days });
-    Ok(Bill { id: id::bill_id(request, tariff), lines, totals, warnings, trace })
+    let trace = options.trace.then(|| Trace {
+        parameters: reader.into_log(),
+        days,
+    });
+    Ok(Bill {
+        id: id::bill_id(request, tariff),
+        lines,
+        totals,
+        warnings,
+        trace,
+    })
 }
 
 /// A run of days over which every price this enterprise pays stays the same.
@@ -166,7 +182,12 @@ impl Segment {
 }
 
 /// What the measures found for one segment of days (before combination).
-fn evaluate_day(reader: &mut Reader, request: &BillRequest, excess: &Result<Excess, NotApplicable>, period: Period) -> DayTrace {
+fn evaluate_day(
+    reader: &mut Reader,
+    request: &BillRequest,
+    excess: &Result<Excess, NotApplicable>,
+    period: Period,
+) -> DayTrace {
     let (enterprise, assessment, date) = (&request.enterprise, &request.assessment, period.start());
     let differential = differential::evaluate(reader, enterprise, date);
     // Tiered pricing is for those not under differential pricing (2803号, 75号, 2530号).
@@ -176,7 +197,12 @@ fn evaluate_day(reader: &mut Reader, request: &BillRequest, excess: &Result<Exce
     };
     let punitive = punitive::evaluate(reader, enterprise, assessment, date);
     let water = (*excess).and_then(|x| water::evaluate(reader, enterprise, &x, date));
-    DayTrace { period, findings: [differential, tiered, punitive], water, combination: combination::rule_on(reader, date) }
+    DayTrace {
+        period,
+        findings: [differential, tiered, punitive],
+        water,
+        combination: combination::rule_on(reader, date),
+    }
 }
 
 /// The adders and water bands that price one segment.
@@ -189,7 +215,10 @@ struct Priced {
 impl DayTrace {
     fn into_priced(self) -> Priced {
         let electricity = combine(self.combination, self.findings.map(Result::ok));
-        Priced { electricity, water: self.water.unwrap_or_default() }
+        Priced {
+            electricity,
+            water: self.water.unwrap_or_default(),
+        }
     }
 }
 
@@ -205,10 +234,12 @@ impl Priced {
         for (mine, theirs) in electricity.iter_mut().zip(&next.electricity) {
             match (mine, theirs) {
                 (None, None) => {}
-                (Some((a, s)), Some((b, t))) if s == t && same_price(a, b) => match a.basis.union(&b.basis) {
-                    Some(basis) => a.basis = basis,
-                    None => return false,
-                },
+                (Some((a, s)), Some((b, t))) if s == t && same_price(a, b) => {
+                    match a.basis.union(&b.basis) {
+                        Some(basis) => a.basis = basis,
+                        None => return false,
+                    }
+                }
                 _ => return false,
             }
         }
@@ -231,17 +262,27 @@ impl Priced {
     }
 
     fn winner(&self) -> Option<Measure> {
-        self.electricity.iter().flatten().find(|(_, s)| *s == Status::Applied).map(|(a, _)| a.measure)
+        self.electricity
+            .iter()
+            .flatten()
+            .find(|(_, s)| *s == Status::Applied)
+            .map(|(a, _)| a.measure)
     }
 }
 
 /// Each segment's share of `total` by days; the last takes the remainder.
-fn shares(total: Decimal, segments: &[Segment], pointer: &'static str) -> Result<SmallVec<[Decimal; 2]>, BillError> {
+fn shares(
+    total: Decimal,
+    segments: &[Segment],
+    pointer: &'static str,
+) -> Result<SmallVec<[Decimal; 2]>, BillError> {
     if segments.len() == 1 {
         return Ok(smallvec::smallvec![total]);
     }
     let weights: Vec<u32> = segments.iter().map(|s| s.period.days()).collect();
-    prorate(total, &weights).map(SmallVec::from_vec).ok_or(BillError::Overflow { pointer })
+    prorate(total, &weights)
+        .map(SmallVec::from_vec)
+        .ok_or(BillError::Overflow { pointer })
 }
 
 /// A line under construction, extended while consecutive segments price the same.
@@ -250,14 +291,29 @@ struct OpenLine {
     last_segment: usize,
 }
 
-fn electricity_lines(segments: &[Segment], kwh: Decimal, lines: &mut Vec<LineItem>) -> Result<(), BillError> {
+fn electricity_lines(
+    segments: &[Segment],
+    kwh: Decimal,
+    lines: &mut Vec<LineItem>,
+) -> Result<(), BillError> {
     let parts = shares(kwh, segments, KWH)?;
     for measure in 0..3 {
         let mut open: Option<OpenLine> = None;
         for (i, (segment, part)) in segments.iter().zip(&parts).enumerate() {
-            let Some((adder, status)) = &segment.priced.electricity[measure] else { continue };
-            let superseded_by = (*status == Status::Superseded).then(|| segment.priced.winner()).flatten();
-            let line = surcharge_line(adder, *status, superseded_by, segment.period, *part, Unit::Kwh);
+            let Some((adder, status)) = &segment.priced.electricity[measure] else {
+                continue;
+            };
+            let superseded_by = (*status == Status::Superseded)
+                .then(|| segment.priced.winner())
+                .flatten();
+            let line = surcharge_line(
+                adder,
+                *status,
+                superseded_by,
+                segment.period,
+                *part,
+                Unit::Kwh,
+            );
             extend_or_start(&mut open, lines, line, i, KWH)?;
         }
         close(&mut open, lines, KWH)?;
@@ -268,17 +324,36 @@ fn electricity_lines(segments: &[Segment], kwh: Decimal, lines: &mut Vec<LineIte
 /// Bands come from the whole period's volume and quota (decision 8); each band's volume is
 /// shared out over the segments by days.
 fn water_lines(segments: &[Segment], lines: &mut Vec<LineItem>) -> Result<(), BillError> {
-    let bands = segments.iter().map(|s| s.priced.water.len()).max().unwrap_or(0);
+    let bands = segments
+        .iter()
+        .map(|s| s.priced.water.len())
+        .max()
+        .unwrap_or(0);
     for band in 0..bands {
         let mut open: Option<OpenLine> = None;
         let mut shared: Option<(Decimal, SmallVec<[Decimal; 2]>)> = None;
         for (i, segment) in segments.iter().enumerate() {
-            let Some(b) = segment.priced.water.get(band) else { continue };
-            if shared.as_ref().is_none_or(|(volume, _)| *volume != b.volume) {
+            let Some(b) = segment.priced.water.get(band) else {
+                continue;
+            };
+            if shared
+                .as_ref()
+                .is_none_or(|(volume, _)| *volume != b.volume)
+            {
                 shared = Some((b.volume, shares(b.volume, segments, WATER)?));
             }
-            let part = shared.as_ref().map(|(_, parts)| parts[i]).unwrap_or(b.volume);
-            let line = surcharge_line(&b.adder, Status::Applied, None, segment.period, part, Unit::M3);
+            let part = shared
+                .as_ref()
+                .map(|(_, parts)| parts[i])
+                .unwrap_or(b.volume);
+            let line = surcharge_line(
+                &b.adder,
+                Status::Applied,
+                None,
+                segment.period,
+                part,
+                Unit::M3,
+            );
             extend_or_start(&mut open, lines, line, i, WATER)?;
         }
         close(&mut open, lines, WATER)?;
@@ -286,7 +361,14 @@ fn water_lines(segments: &[Segment], lines: &mut Vec<LineItem>) -> Result<(), Bi
     Ok(())
 }
 
-fn surcharge_line(adder: &Adder, status: Status, superseded_by: Option<Measure>, period: Period, quantity: Decimal, unit: Unit) -> LineItem {
+fn surcharge_line(
+    adder: &Adder,
+    status: Status,
+    superseded_by: Option<Measure>,
+    period: Period,
+    quantity: Decimal,
+    unit: Unit,
+) -> LineItem {
     LineItem {
         kind: LineKind::Surcharge(adder.measure),
         status,
@@ -301,7 +383,13 @@ fn surcharge_line(adder: &Adder, status: Status, superseded_by: Option<Measure>,
     }
 }
 
-fn extend_or_start(open: &mut Option<OpenLine>, lines: &mut Vec<LineItem>, line: LineItem, segment: usize, pointer: &'static str) -> Result<(), BillError> {
+fn extend_or_start(
+    open: &mut Option<OpenLine>,
+    lines: &mut Vec<LineItem>,
+    line: LineItem,
+    segment: usize,
+    pointer: &'static str,
+) -> Result<(), BillError> {
     if let Some(current) = open.as_mut() {
         let l = &mut current.line;
         let continues = current.last_segment + 1 == segment
@@ -312,19 +400,30 @@ fn extend_or_start(open: &mut Option<OpenLine>, lines: &mut Vec<LineItem>, line:
         if let Some(basis) = continues.then(|| l.basis.union(&line.basis)).flatten() {
             l.basis = basis;
             l.period = l.period.join(&line.period);
-            l.quantity = l.quantity.checked_add(line.quantity).ok_or(BillError::Overflow { pointer })?;
+            l.quantity = l
+                .quantity
+                .checked_add(line.quantity)
+                .ok_or(BillError::Overflow { pointer })?;
             current.last_segment = segment;
             return Ok(());
         }
     }
     close(open, lines, pointer)?;
-    *open = Some(OpenLine { line, last_segment: segment });
+    *open = Some(OpenLine {
+        line,
+        last_segment: segment,
+    });
     Ok(())
 }
 
-fn close(open: &mut Option<OpenLine>, lines: &mut Vec<LineItem>, pointer: &'static str) -> Result<(), BillError> {
+fn close(
+    open: &mut Option<OpenLine>,
+    lines: &mut Vec<LineItem>,
+    pointer: &'static str,
+) -> Result<(), BillError> {
     if let Some(OpenLine { mut line, .. }) = open.take() {
-        line.amount = line_amount(line.quantity, line.rate).ok_or(BillError::Overflow { pointer })?;
+        line.amount =
+            line_amount(line.quantity, line.rate).ok_or(BillError::Overflow { pointer })?;
         lines.push(line);
     }
     Ok(())
@@ -332,24 +431,35 @@ fn close(open: &mut Option<OpenLine>, lines: &mut Vec<LineItem>, pointer: &'stat
 
 /// The base price lines, when the request gives base prices.
 fn base_lines(request: &BillRequest, lines: &mut Vec<LineItem>) -> Result<(), BillError> {
-    let base = |kind, quantity: Decimal, unit, rate: Decimal, pointer| -> Result<LineItem, BillError> {
-        Ok(LineItem {
-            kind,
-            status: Status::Applied,
-            superseded_by: None,
-            period: request.period,
-            quantity,
-            unit,
-            rate,
-            amount: line_amount(quantity, rate).ok_or(BillError::Overflow { pointer })?,
-            reason: None,
-            basis: Basis::default(),
-        })
-    };
+    let base =
+        |kind, quantity: Decimal, unit, rate: Decimal, pointer| -> Result<LineItem, BillError> {
+            Ok(LineItem {
+                kind,
+                status: Status::Applied,
+                superseded_by: None,
+                period: request.period,
+                quantity,
+                unit,
+                rate,
+                amount: line_amount(quantity, rate).ok_or(BillError::Overflow { pointer })?,
+                reason: None,
+                basis: Basis::default(),
+            })
+        };
     if let Some(price) = request.electricity.base_price {
-        lines.push(base(LineKind::BaseElectricity, request.electricity.kwh, Unit::Kwh, price, KWH)?);
+        lines.push(base(
+            LineKind::BaseElectricity,
+            request.electricity.kwh,
+            Unit::Kwh,
+            price,
+            KWH,
+        )?);
     }
-    if let Some((w, price)) = request.water.as_ref().and_then(|w| Some((w, w.base_price?))) {
+    if let Some((w, price)) = request
+        .water
+        .as_ref()
+        .and_then(|w| Some((w, w.base_price?)))
+    {
         lines.push(base(LineKind::BaseWater, w.m3, Unit::M3, price, WATER)?);
     }
     Ok(())
@@ -358,32 +468,52 @@ fn base_lines(request: &BillRequest, lines: &mut Vec<LineItem>) -> Result<(), Bi
 /// Totals are sums of rounded applied lines.
 fn totals(lines: &[LineItem]) -> Result<Totals, BillError> {
     let sum = |keep: fn(&LineItem) -> bool, pointer| {
-        sum_money(lines.iter().filter(|l| l.status == Status::Applied && keep(l)).map(|l| l.amount))
-            .ok_or(BillError::Overflow { pointer })
+        sum_money(
+            lines
+                .iter()
+                .filter(|l| l.status == Status::Applied && keep(l))
+                .map(|l| l.amount),
+        )
+        .ok_or(BillError::Overflow { pointer })
     };
     let electricity_surcharge = sum(|l| l.is_surcharge() && l.unit == Unit::Kwh, KWH)?;
     let water_surcharge = sum(|l| l.is_surcharge() && l.unit == Unit::M3, WATER)?;
     let base = sum(|l| !l.is_surcharge(), KWH)?;
     let overflow = BillError::Overflow { pointer: KWH };
-    let surcharge = electricity_surcharge.checked_add(water_surcharge).ok_or(overflow)?;
+    let surcharge = electricity_surcharge
+        .checked_add(water_surcharge)
+        .ok_or(overflow)?;
     let total = surcharge.checked_add(base).ok_or(overflow)?;
-    Ok(Totals { electricity_surcharge, water_surcharge, surcharge, base, total })
+    Ok(Totals {
+        electricity_surcharge,
+        water_surcharge,
+        surcharge,
+        base,
+        total,
+    })
 }
 
 fn warnings(tariff: &Tariff, request: &BillRequest, lines: &[LineItem]) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    let consumes = request.electricity.kwh > Decimal::ZERO || request.water.as_ref().is_some_and(|w| w.m3 > Decimal::ZERO);
+    let consumes = request.electricity.kwh > Decimal::ZERO
+        || request.water.as_ref().is_some_and(|w| w.m3 > Decimal::ZERO);
     if request.enterprise.card == Card::Red && consumes {
         warnings.push(Warning::RedCard);
     }
-    let provisional: ParamSet =
-        lines.iter().flat_map(|l| l.basis.as_slice()).filter(|r| tariff.entry(**r).1.provisional).map(|r| r.param).collect();
+    let provisional: ParamSet = lines
+        .iter()
+        .flat_map(|l| l.basis.as_slice())
+        .filter(|r| tariff.entry(**r).1.provisional)
+        .map(|r| r.param)
+        .collect();
     if !provisional.is_empty() {
         warnings.push(Warning::Provisional(provisional));
     }
     let expected = request.period.year() - 1;
     match request.assessment.year {
-        Some(given) if given != expected => warnings.push(Warning::AssessmentYearMismatch { expected, given }),
+        Some(given) if given != expected => {
+            warnings.push(Warning::AssessmentYearMismatch { expected, given })
+        }
         None if !request.assessment.is_empty() => warnings.push(Warning::AssessmentYearMissing),
         _ => {}
     }

@@ -38,7 +38,10 @@ pub fn inputs(request: &BillRequest) -> Vec<InputUse> {
     let a = &request.assessment;
     let mut used = vec![
         input("/enterprise/industry", Some(e.industry.as_str())),
-        input("/enterprise/catalogue_class", Some(e.catalogue_class.as_str())),
+        input(
+            "/enterprise/catalogue_class",
+            Some(e.catalogue_class.as_str()),
+        ),
         input("/enterprise/card", Some(e.card.as_str())),
         input("/period/start", Some(request.period.start())),
         input("/period/end", Some(request.period.end())),
@@ -46,36 +49,80 @@ pub fn inputs(request: &BillRequest) -> Vec<InputUse> {
     ];
     match e.industry {
         Industry::Steel => {
-            used.push(input("/enterprise/capacity_cut_overdue", Some(e.capacity_cut_overdue)));
+            used.push(input(
+                "/enterprise/capacity_cut_overdue",
+                Some(e.capacity_cut_overdue),
+            ));
             let processes = a
                 .steel_processes
                 .iter()
-                .map(|p| format!("{} {}{}", p.process.as_str(), p.intensity, if p.grade == crate::assessment::SteelGrade::Special { " (special)" } else { "" }))
+                .map(|p| {
+                    format!(
+                        "{} {}{}",
+                        p.process.as_str(),
+                        p.intensity,
+                        if p.grade == crate::assessment::SteelGrade::Special {
+                            " (special)"
+                        } else {
+                            ""
+                        }
+                    )
+                })
                 .collect::<Vec<_>>();
-            used.push(input("/assessment/steel_processes", (!processes.is_empty()).then(|| processes.join(", "))));
+            used.push(input(
+                "/assessment/steel_processes",
+                (!processes.is_empty()).then(|| processes.join(", ")),
+            ));
         }
         Industry::Cement => {
             let c = a.cement.as_ref();
-            used.push(input("/assessment/cement/plant", c.map(|c| c.plant.as_str())));
-            used.push(input("/assessment/cement/commissioned", c.and_then(|c| c.commissioned)));
-            used.push(input("/assessment/cement/kwh_per_t", c.map(|c| c.kwh_per_t)));
+            used.push(input(
+                "/assessment/cement/plant",
+                c.map(|c| c.plant.as_str()),
+            ));
+            used.push(input(
+                "/assessment/cement/commissioned",
+                c.and_then(|c| c.commissioned),
+            ));
+            used.push(input(
+                "/assessment/cement/kwh_per_t",
+                c.map(|c| c.kwh_per_t),
+            ));
         }
-        Industry::ElectrolyticAluminum => used.push(input("/assessment/aluminum_kwh_per_t", a.aluminum_kwh_per_t)),
+        Industry::ElectrolyticAluminum => used.push(input(
+            "/assessment/aluminum_kwh_per_t",
+            a.aluminum_kwh_per_t,
+        )),
         _ => {}
     }
     let intensity = a.energy_intensity.as_ref();
-    used.push(input("/assessment/energy_intensity/value", intensity.map(|i| i.value)));
-    used.push(input("/assessment/energy_intensity/limit", intensity.map(|i| i.limit)));
+    used.push(input(
+        "/assessment/energy_intensity/value",
+        intensity.map(|i| i.value),
+    ));
+    used.push(input(
+        "/assessment/energy_intensity/limit",
+        intensity.map(|i| i.limit),
+    ));
     used.push(input("/electricity/kwh", Some(request.electricity.kwh)));
-    used.push(input("/electricity/base_price", request.electricity.base_price));
+    used.push(input(
+        "/electricity/base_price",
+        request.electricity.base_price,
+    ));
     let w = request.water.as_ref();
     used.push(input("/water/m3", w.map(|w| w.m3)));
     used.push(input("/water/quota_m3", w.and_then(|w| w.quota_m3)));
     used.push(input("/water/base_price", w.and_then(|w| w.base_price)));
-    used.push(input("/water/meets_standard", w.and_then(|w| w.meets_standard)));
+    used.push(input(
+        "/water/meets_standard",
+        w.and_then(|w| w.meets_standard),
+    ));
     used
 }
 
 fn input(pointer: &'static str, value: Option<impl ToString>) -> InputUse {
-    InputUse { pointer, value: value.map(|v| v.to_string()) }
+    InputUse {
+        pointer,
+        value: value.map(|v| v.to_string()),
+    }
 }

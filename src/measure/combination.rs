@@ -25,7 +25,10 @@ impl Status {
 /// The rule in force on `date`. Before any is in force, the stricter reading holds: one
 /// kWh carries one adder.
 pub fn rule_on(reader: &mut Reader, date: NaiveDate) -> Combination {
-    match reader.read(reader.tariff.slots.combination, date).map(|(_, e)| &e.value) {
+    match reader
+        .read(reader.tariff.slots.combination, date)
+        .map(|(_, e)| &e.value)
+    {
         Some(Value::Combination(c)) => *c,
         _ => Combination::Max,
     }
@@ -33,7 +36,10 @@ pub fn rule_on(reader: &mut Reader, date: NaiveDate) -> Combination {
 
 /// Decides which candidates apply. Candidates come in tie-breaking order (differential,
 /// tiered, punitive); a zero adder takes no part.
-pub fn combine<const N: usize>(rule: Combination, candidates: [Option<Adder>; N]) -> [Option<(Adder, Status)>; N] {
+pub fn combine<const N: usize>(
+    rule: Combination,
+    candidates: [Option<Adder>; N],
+) -> [Option<(Adder, Status)>; N] {
     let winner = match rule {
         Combination::Sum => None,
         Combination::Max => {
@@ -71,7 +77,12 @@ mod tests {
         Some(Adder {
             measure,
             rate: rate.parse().unwrap(),
-            reason: Reason::Differential { industry: Industry::Ferroalloy, class: CatalogueClass::Restricted, overdue: false, industry_row: false },
+            reason: Reason::Differential {
+                industry: Industry::Ferroalloy,
+                class: CatalogueClass::Restricted,
+                overdue: false,
+                industry_row: false,
+            },
             basis: Basis::default(),
         })
     }
@@ -82,15 +93,45 @@ mod tests {
 
     #[test]
     fn the_highest_adder_wins_and_the_first_breaks_a_tie() {
-        let r = combine(Combination::Max, [adder(Measure::Differential, "0.10"), None, adder(Measure::Punitive, "0.30")]);
-        assert_eq!(statuses(r), [Some(Status::Superseded), None, Some(Status::Applied)]);
-        let r = combine(Combination::Max, [adder(Measure::Differential, "0.10"), None, adder(Measure::Punitive, "0.10")]);
-        assert_eq!(statuses(r), [Some(Status::Applied), None, Some(Status::Superseded)]);
+        let r = combine(
+            Combination::Max,
+            [
+                adder(Measure::Differential, "0.10"),
+                None,
+                adder(Measure::Punitive, "0.30"),
+            ],
+        );
+        assert_eq!(
+            statuses(r),
+            [Some(Status::Superseded), None, Some(Status::Applied)]
+        );
+        let r = combine(
+            Combination::Max,
+            [
+                adder(Measure::Differential, "0.10"),
+                None,
+                adder(Measure::Punitive, "0.10"),
+            ],
+        );
+        assert_eq!(
+            statuses(r),
+            [Some(Status::Applied), None, Some(Status::Superseded)]
+        );
     }
 
     #[test]
     fn sum_applies_everything_and_zero_adders_drop_out() {
-        let r = combine(Combination::Sum, [adder(Measure::Differential, "0.10"), adder(Measure::Tiered, "0"), adder(Measure::Punitive, "0.30")]);
-        assert_eq!(statuses(r), [Some(Status::Applied), None, Some(Status::Applied)]);
+        let r = combine(
+            Combination::Sum,
+            [
+                adder(Measure::Differential, "0.10"),
+                adder(Measure::Tiered, "0"),
+                adder(Measure::Punitive, "0.30"),
+            ],
+        );
+        assert_eq!(
+            statuses(r),
+            [Some(Status::Applied), None, Some(Status::Applied)]
+        );
     }
 }

@@ -10,7 +10,9 @@ use crate::tariff::value::Value;
 /// says `none` (POLICY.md decision 1).
 pub fn evaluate(reader: &mut Reader, enterprise: &Enterprise, date: NaiveDate) -> Finding {
     let slots = &reader.tariff.slots;
-    let listed = reader.read(slots.differential_industries, date).is_some_and(|(_, e)| e.value.industries().contains(enterprise.industry));
+    let listed = reader
+        .read(slots.differential_industries, date)
+        .is_some_and(|(_, e)| e.value.industries().contains(enterprise.industry));
     if !listed {
         return Err(NotApplicable::IndustryNotListed);
     }
@@ -20,9 +22,17 @@ pub fn evaluate(reader: &mut Reader, enterprise: &Enterprise, date: NaiveDate) -
         CatalogueClass::Eliminated => 1,
         _ => return Err(NotApplicable::ClassNotTargeted),
     };
-    let (found, industry_row) = match reader.read(slots.differential_specific[enterprise.industry.index()][column], date) {
+    let (found, industry_row) = match reader.read(
+        slots.differential_specific[enterprise.industry.index()][column],
+        date,
+    ) {
         Some(found) => (found, true),
-        None => (reader.read(slots.differential_general[column], date).ok_or(NotApplicable::NoRateInForce)?, false),
+        None => (
+            reader
+                .read(slots.differential_general[column], date)
+                .ok_or(NotApplicable::NoRateInForce)?,
+            false,
+        ),
     };
     let (entry_ref, entry) = found;
     let Value::Number(rate) = entry.value else {

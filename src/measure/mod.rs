@@ -40,25 +40,60 @@ impl Measure {
 /// Why an adder applies: the facts its explanation is written from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
-    Differential { industry: Industry, class: CatalogueClass, overdue: bool, industry_row: bool },
-    SteelTier { tier: u8, processes_over: u8 },
-    CementTier { tier: u8, plant: CementPlant, kwh_per_t: Decimal, limit: Decimal },
-    AluminumTier { tier: u8, kwh_per_t: Decimal },
-    AluminumSteps { steps: Decimal, kwh_per_t: Decimal },
-    Punitive { value: Decimal, limit: Decimal, over_double: bool },
+    Differential {
+        industry: Industry,
+        class: CatalogueClass,
+        overdue: bool,
+        industry_row: bool,
+    },
+    SteelTier {
+        tier: u8,
+        processes_over: u8,
+    },
+    CementTier {
+        tier: u8,
+        plant: CementPlant,
+        kwh_per_t: Decimal,
+        limit: Decimal,
+    },
+    AluminumTier {
+        tier: u8,
+        kwh_per_t: Decimal,
+    },
+    AluminumSteps {
+        steps: Decimal,
+        kwh_per_t: Decimal,
+    },
+    Punitive {
+        value: Decimal,
+        limit: Decimal,
+        over_double: bool,
+    },
     /// `band` counts from 1 in the schedule the basis names.
-    Water { band: u8, multiple: Decimal },
+    Water {
+        band: u8,
+        multiple: Decimal,
+    },
 }
 
 impl Reason {
     /// The rule a line item is filed under (a parameter path prefix).
     pub fn rule(&self) -> &'static str {
         match self {
-            Reason::Differential { industry, industry_row: true, .. } => differential::rule(Some(*industry)),
-            Reason::Differential { industry_row: false, .. } => differential::rule(None),
+            Reason::Differential {
+                industry,
+                industry_row: true,
+                ..
+            } => differential::rule(Some(*industry)),
+            Reason::Differential {
+                industry_row: false,
+                ..
+            } => differential::rule(None),
             Reason::SteelTier { .. } => "electricity.tiered.steel",
             Reason::CementTier { .. } => "electricity.tiered.cement",
-            Reason::AluminumTier { .. } | Reason::AluminumSteps { .. } => "electricity.tiered.electrolytic_aluminum",
+            Reason::AluminumTier { .. } | Reason::AluminumSteps { .. } => {
+                "electricity.tiered.electrolytic_aluminum"
+            }
             Reason::Punitive { .. } => "electricity.punitive",
             Reason::Water { .. } => "water.progressive",
         }
@@ -66,7 +101,9 @@ impl Reason {
 
     pub fn tier(&self) -> Option<u8> {
         match self {
-            Reason::SteelTier { tier, .. } | Reason::CementTier { tier, .. } | Reason::AluminumTier { tier, .. } => Some(*tier),
+            Reason::SteelTier { tier, .. }
+            | Reason::CementTier { tier, .. }
+            | Reason::AluminumTier { tier, .. } => Some(*tier),
             _ => None,
         }
     }
@@ -104,7 +141,11 @@ impl Basis {
     /// Both bases together, or `None` if they do not fit.
     pub fn union(&self, other: &Basis) -> Option<Basis> {
         let mut joined = *self;
-        other.as_slice().iter().all(|r| joined.push(*r)).then_some(joined)
+        other
+            .as_slice()
+            .iter()
+            .all(|r| joined.push(*r))
+            .then_some(joined)
     }
 
     pub fn as_slice(&self) -> &[EntryRef] {
@@ -143,18 +184,32 @@ pub enum NotApplicable {
 impl NotApplicable {
     pub fn describe(&self) -> String {
         match self {
-            NotApplicable::IndustryNotListed => "the industry is not under differential pricing".into(),
-            NotApplicable::ClassNotTargeted => "the catalogue class is neither restricted nor eliminated".into(),
-            NotApplicable::NoRateInForce => "no adder is in force for this case on this date".into(),
-            NotApplicable::UnderDifferential => "the enterprise is under differential pricing, which excludes tiered pricing".into(),
-            NotApplicable::NoTierSchedule(i) => format!("no tier schedule for {} on this date", i.as_str()),
+            NotApplicable::IndustryNotListed => {
+                "the industry is not under differential pricing".into()
+            }
+            NotApplicable::ClassNotTargeted => {
+                "the catalogue class is neither restricted nor eliminated".into()
+            }
+            NotApplicable::NoRateInForce => {
+                "no adder is in force for this case on this date".into()
+            }
+            NotApplicable::UnderDifferential => {
+                "the enterprise is under differential pricing, which excludes tiered pricing".into()
+            }
+            NotApplicable::NoTierSchedule(i) => {
+                format!("no tier schedule for {} on this date", i.as_str())
+            }
             NotApplicable::MissingInput(pointer) => format!("input {pointer} was not given"),
             NotApplicable::WithinLimit => "energy consumption is within the limit".into(),
             NotApplicable::Exempt => "the industry is exempt from punitive pricing".into(),
             NotApplicable::MeetsStandard => "water use meets the mandatory standard".into(),
             NotApplicable::WithinQuota => "water use is within quota".into(),
-            NotApplicable::NoWaterRule => "no progressive water rule is in force on this date".into(),
-            NotApplicable::Overflow(pointer) => format!("input {pointer} is too large to price exactly"),
+            NotApplicable::NoWaterRule => {
+                "no progressive water rule is in force on this date".into()
+            }
+            NotApplicable::Overflow(pointer) => {
+                format!("input {pointer} is too large to price exactly")
+            }
         }
     }
 }
@@ -169,10 +224,17 @@ pub struct Reader<'t> {
 
 impl<'t> Reader<'t> {
     pub fn new(tariff: &'t Tariff, trace: bool) -> Reader<'t> {
-        Reader { tariff, log: trace.then(Vec::new) }
+        Reader {
+            tariff,
+            log: trace.then(Vec::new),
+        }
     }
 
-    pub fn read(&mut self, slot: Option<ParamId>, date: NaiveDate) -> Option<(EntryRef, &'t Entry)> {
+    pub fn read(
+        &mut self,
+        slot: Option<ParamId>,
+        date: NaiveDate,
+    ) -> Option<(EntryRef, &'t Entry)> {
         let found = self.tariff.at(slot, date);
         if let (Some(log), Some((r, _))) = (self.log.as_mut(), found) {
             if !log.contains(&r) {

@@ -10,7 +10,12 @@ use crate::enterprise::{Enterprise, Industry};
 use crate::tariff::value::{bracket_index, Bracket, Stepped, Value};
 use crate::tariff::EntryRef;
 
-pub fn evaluate(reader: &mut Reader, enterprise: &Enterprise, assessment: &Assessment, date: NaiveDate) -> Finding {
+pub fn evaluate(
+    reader: &mut Reader,
+    enterprise: &Enterprise,
+    assessment: &Assessment,
+    date: NaiveDate,
+) -> Finding {
     match enterprise.industry {
         Industry::Steel => steel(reader, assessment, date),
         Industry::Cement => cement(reader, assessment, date),
@@ -20,10 +25,20 @@ pub fn evaluate(reader: &mut Reader, enterprise: &Enterprise, assessment: &Asses
 }
 
 fn tiered(rate: Decimal, reason: Reason, basis: Basis) -> Finding {
-    Ok(Adder { measure: Measure::Tiered, rate, reason, basis })
+    Ok(Adder {
+        measure: Measure::Tiered,
+        rate,
+        reason,
+        basis,
+    })
 }
 
-fn schedule<'t>(reader: &mut Reader<'t>, slot: Option<u16>, industry: Industry, date: NaiveDate) -> Result<(EntryRef, &'t Value), NotApplicable> {
+fn schedule<'t>(
+    reader: &mut Reader<'t>,
+    slot: Option<u16>,
+    industry: Industry,
+    date: NaiveDate,
+) -> Result<(EntryRef, &'t Value), NotApplicable> {
     match reader.read(slot, date) {
         Some((r, e)) if e.value != Value::Absent => Ok((r, &e.value)),
         _ => Err(NotApplicable::NoTierSchedule(industry)),
@@ -31,7 +46,9 @@ fn schedule<'t>(reader: &mut Reader<'t>, slot: Option<u16>, industry: Industry, 
 }
 
 fn brackets_of(value: &Value, industry: Industry) -> Result<&[Bracket], NotApplicable> {
-    value.brackets().ok_or(NotApplicable::NoTierSchedule(industry))
+    value
+        .brackets()
+        .ok_or(NotApplicable::NoTierSchedule(industry))
 }
 
 /// Tier by the number of distinct main processes strictly over their limit (decision 3).
@@ -46,9 +63,19 @@ fn steel(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Findi
     let mut over = 0u8;
     for process in SteelProcess::ALL {
         let mut process_over = false;
-        for p in assessment.steel_processes.iter().filter(|p| p.process == process) {
-            let Some((limit_ref, limit)) = reader.read(slots.steel_limits[limit_index(process, p.grade)], date) else { continue };
-            let Some(limit) = limit.value.number() else { continue };
+        for p in assessment
+            .steel_processes
+            .iter()
+            .filter(|p| p.process == process)
+        {
+            let Some((limit_ref, limit)) =
+                reader.read(slots.steel_limits[limit_index(process, p.grade)], date)
+            else {
+                continue;
+            };
+            let Some(limit) = limit.value.number() else {
+                continue;
+            };
             basis.push(limit_ref);
             process_over |= p.intensity > limit;
         }
@@ -56,7 +83,14 @@ fn steel(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Findi
     }
     let count = Decimal::from(over);
     let tier = bracket_index(brackets, |above| count > above);
-    tiered(brackets[tier].rate, Reason::SteelTier { tier: tier as u8 + 1, processes_over: over }, basis)
+    tiered(
+        brackets[tier].rate,
+        Reason::SteelTier {
+            tier: tier as u8 + 1,
+            processes_over: over,
+        },
+        basis,
+    )
 }
 
 /// Position in `STEEL_LIMIT_NAMES` of the limit that applies to a process.
@@ -73,8 +107,13 @@ fn cement(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Find
     let slots = &reader.tariff.slots;
     let (schedule_ref, value) = schedule(reader, slots.cement_schedule, Industry::Cement, date)?;
     let brackets = brackets_of(value, Industry::Cement)?;
-    let cement = assessment.cement.as_ref().ok_or(NotApplicable::MissingInput("/assessment/cement"))?;
-    let commissioned = cement.commissioned.ok_or(NotApplicable::MissingInput("/assessment/cement/commissioned"))?;
+    let cement = assessment
+        .cement
+        .as_ref()
+        .ok_or(NotApplicable::MissingInput("/assessment/cement"))?;
+    let commissioned = cement.commissioned.ok_or(NotApplicable::MissingInput(
+        "/assessment/cement/commissioned",
+    ))?;
     let (new_from_ref, new_from) = reader
         .read(slots.cement_new_plants_from, date)
         .and_then(|(r, e)| Some((r, e.value.date()?)))
@@ -91,7 +130,10 @@ fn cement(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Find
     // Compare x > limit × multiple exactly, without dividing.
     let mut tier = 0;
     for (i, b) in brackets.iter().enumerate().skip(1) {
-        let threshold = b.above.and_then(|a| a.checked_mul(limit)).ok_or(NotApplicable::Overflow("/assessment/cement/kwh_per_t"))?;
+        let threshold = b
+            .above
+            .and_then(|a| a.checked_mul(limit))
+            .ok_or(NotApplicable::Overflow("/assessment/cement/kwh_per_t"))?;
         if cement.kwh_per_t > threshold {
             tier = i;
         }
@@ -99,7 +141,12 @@ fn cement(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Find
     let mut basis = Basis::of(schedule_ref);
     basis.push(limit_ref);
     basis.push(new_from_ref);
-    let reason = Reason::CementTier { tier: tier as u8 + 1, plant: cement.plant, kwh_per_t: cement.kwh_per_t, limit };
+    let reason = Reason::CementTier {
+        tier: tier as u8 + 1,
+        plant: cement.plant,
+        kwh_per_t: cement.kwh_per_t,
+        limit,
+    };
     tiered(brackets[tier].rate, reason, basis)
 }
 
@@ -107,19 +154,35 @@ fn cement(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Find
 fn aluminum(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Finding {
     let slot = reader.tariff.slots.aluminum_schedule;
     let (schedule_ref, value) = schedule(reader, slot, Industry::ElectrolyticAluminum, date)?;
-    let kwh_per_t = assessment.aluminum_kwh_per_t.ok_or(NotApplicable::MissingInput("/assessment/aluminum_kwh_per_t"))?;
+    let kwh_per_t = assessment
+        .aluminum_kwh_per_t
+        .ok_or(NotApplicable::MissingInput(
+            "/assessment/aluminum_kwh_per_t",
+        ))?;
     let basis = Basis::of(schedule_ref);
     match value {
         Value::Brackets(brackets) => {
             let tier = bracket_index(brackets, |above| kwh_per_t > above);
-            tiered(brackets[tier].rate, Reason::AluminumTier { tier: tier as u8 + 1, kwh_per_t }, basis)
+            tiered(
+                brackets[tier].rate,
+                Reason::AluminumTier {
+                    tier: tier as u8 + 1,
+                    kwh_per_t,
+                },
+                basis,
+            )
         }
         Value::Stepped(stepped) => {
-            let steps = started_steps(stepped, kwh_per_t).ok_or(NotApplicable::Overflow("/assessment/aluminum_kwh_per_t"))?;
-            let rate = steps.checked_mul(stepped.rate_per_step).ok_or(NotApplicable::Overflow("/assessment/aluminum_kwh_per_t"))?;
+            let steps = started_steps(stepped, kwh_per_t)
+                .ok_or(NotApplicable::Overflow("/assessment/aluminum_kwh_per_t"))?;
+            let rate = steps
+                .checked_mul(stepped.rate_per_step)
+                .ok_or(NotApplicable::Overflow("/assessment/aluminum_kwh_per_t"))?;
             tiered(rate, Reason::AluminumSteps { steps, kwh_per_t }, basis)
         }
-        _ => Err(NotApplicable::NoTierSchedule(Industry::ElectrolyticAluminum)),
+        _ => Err(NotApplicable::NoTierSchedule(
+            Industry::ElectrolyticAluminum,
+        )),
     }
 }
 
@@ -149,11 +212,26 @@ mod tests {
 
     #[test]
     fn started_steps_count_every_started_step() {
-        let s = Stepped { above: d("13650"), step: d("20"), rate_per_step: d("0.01") };
-        for (x, steps) in [("13650", "0"), ("13600", "0"), ("13650.000000000001", "1"), ("13670", "1"), ("13671", "2"), ("13700", "3")] {
+        let s = Stepped {
+            above: d("13650"),
+            step: d("20"),
+            rate_per_step: d("0.01"),
+        };
+        for (x, steps) in [
+            ("13650", "0"),
+            ("13600", "0"),
+            ("13650.000000000001", "1"),
+            ("13670", "1"),
+            ("13671", "2"),
+            ("13700", "3"),
+        ] {
             assert_eq!(started_steps(&s, d(x)), Some(d(steps)), "{x}");
         }
-        let thirds = Stepped { above: d("0"), step: d("0.3"), rate_per_step: d("1") };
+        let thirds = Stepped {
+            above: d("0"),
+            step: d("0.3"),
+            rate_per_step: d("1"),
+        };
         assert_eq!(started_steps(&thirds, d("0.9")), Some(d("3")));
         assert_eq!(started_steps(&thirds, d("0.900000000001")), Some(d("4")));
     }

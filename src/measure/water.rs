@@ -37,20 +37,36 @@ pub struct Excess {
 /// Whether the water rule can apply at all, whatever the date (decision 8).
 pub fn excess(water: Option<&Water>) -> Result<Excess, NotApplicable> {
     let water = water.ok_or(NotApplicable::MissingInput("/water"))?;
-    let meets = water.meets_standard.ok_or(NotApplicable::MissingInput("/water/meets_standard"))?;
-    let quota = water.quota_m3.ok_or(NotApplicable::MissingInput("/water/quota_m3"))?;
-    let base_price = water.base_price.ok_or(NotApplicable::MissingInput("/water/base_price"))?;
+    let meets = water
+        .meets_standard
+        .ok_or(NotApplicable::MissingInput("/water/meets_standard"))?;
+    let quota = water
+        .quota_m3
+        .ok_or(NotApplicable::MissingInput("/water/quota_m3"))?;
+    let base_price = water
+        .base_price
+        .ok_or(NotApplicable::MissingInput("/water/base_price"))?;
     if meets {
         return Err(NotApplicable::MeetsStandard);
     }
     if water.m3 <= quota {
         return Err(NotApplicable::WithinQuota);
     }
-    Ok(Excess { quota, excess: water.m3 - quota, base_price, dp: water.m3.scale().max(quota.scale()) })
+    Ok(Excess {
+        quota,
+        excess: water.m3 - quota,
+        base_price,
+        dp: water.m3.scale().max(quota.scale()),
+    })
 }
 
 /// The bands in force on `date`, with the whole period's volume in each.
-pub fn evaluate(reader: &mut Reader, enterprise: &Enterprise, excess: &Excess, date: NaiveDate) -> Result<Vec<Band>, NotApplicable> {
+pub fn evaluate(
+    reader: &mut Reader,
+    enterprise: &Enterprise,
+    excess: &Excess,
+    date: NaiveDate,
+) -> Result<Vec<Band>, NotApplicable> {
     let class = enterprise.priced_class();
     let slot = reader.tariff.slots.water[usize::from(class.is_targeted())];
     let (entry_ref, entry) = reader.read(slot, date).ok_or(NotApplicable::NoWaterRule)?;
@@ -63,7 +79,10 @@ pub fn evaluate(reader: &mut Reader, enterprise: &Enterprise, excess: &Excess, d
                     adder: Adder {
                         measure: Measure::WaterProgressive,
                         rate,
-                        reason: Reason::Water { band: i as u8 + 1, multiple: bracket.rate },
+                        reason: Reason::Water {
+                            band: i as u8 + 1,
+                            multiple: bracket.rate,
+                        },
                         basis: Basis::of(entry_ref),
                     },
                     volume,
@@ -74,10 +93,15 @@ pub fn evaluate(reader: &mut Reader, enterprise: &Enterprise, excess: &Excess, d
 }
 
 /// `(index, bracket, volume, rate)` of each band the excess reaches.
-fn bands<'b>(brackets: &'b [Bracket], e: &Excess) -> Option<Vec<(usize, &'b Bracket, Decimal, Decimal)>> {
+fn bands<'b>(
+    brackets: &'b [Bracket],
+    e: &Excess,
+) -> Option<Vec<(usize, &'b Bracket, Decimal, Decimal)>> {
     let mut out = Vec::with_capacity(brackets.len());
     for (i, bracket) in brackets.iter().enumerate() {
-        let lower = e.quota.checked_mul(bracket.above.unwrap_or(Decimal::ZERO))?;
+        let lower = e
+            .quota
+            .checked_mul(bracket.above.unwrap_or(Decimal::ZERO))?;
         if e.excess <= lower {
             break;
         }
@@ -95,7 +119,6 @@ fn bands<'b>(brackets: &'b [Bracket], e: &Excess) -> Option<Vec<(usize, &'b Brac
     Some(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,15 +129,33 @@ mod tests {
 
     fn xinzhou_normal() -> Vec<Bracket> {
         vec![
-            Bracket { above: None, rate: d("0.5") },
-            Bracket { above: Some(d("0.2")), rate: d("1.0") },
-            Bracket { above: Some(d("0.4")), rate: d("2.0") },
+            Bracket {
+                above: None,
+                rate: d("0.5"),
+            },
+            Bracket {
+                above: Some(d("0.2")),
+                rate: d("1.0"),
+            },
+            Bracket {
+                above: Some(d("0.4")),
+                rate: d("2.0"),
+            },
         ]
     }
 
     fn volumes(m3: &str) -> Vec<Decimal> {
-        let e = Excess { quota: d("40000"), excess: d(m3) - d("40000"), base_price: d("4.20"), dp: 0 };
-        bands(&xinzhou_normal(), &e).unwrap().into_iter().map(|(_, _, v, _)| v).collect()
+        let e = Excess {
+            quota: d("40000"),
+            excess: d(m3) - d("40000"),
+            base_price: d("4.20"),
+            dp: 0,
+        };
+        bands(&xinzhou_normal(), &e)
+            .unwrap()
+            .into_iter()
+            .map(|(_, _, v, _)| v)
+            .collect()
     }
 
     #[test]
@@ -129,18 +170,37 @@ mod tests {
 
     #[test]
     fn the_rule_needs_every_input_and_a_failed_standard() {
-        let water = |meets: Option<bool>, quota: Option<&str>, price: Option<&str>, m3: &str| Water {
-            m3: d(m3),
-            quota_m3: quota.map(d),
-            base_price: price.map(d),
-            meets_standard: meets,
-        };
-        assert_eq!(excess(None).unwrap_err(), NotApplicable::MissingInput("/water"));
-        assert_eq!(excess(Some(&water(None, Some("1"), Some("1"), "2"))).unwrap_err(), NotApplicable::MissingInput("/water/meets_standard"));
-        assert_eq!(excess(Some(&water(Some(false), None, Some("1"), "2"))).unwrap_err(), NotApplicable::MissingInput("/water/quota_m3"));
-        assert_eq!(excess(Some(&water(Some(false), Some("1"), None, "2"))).unwrap_err(), NotApplicable::MissingInput("/water/base_price"));
-        assert_eq!(excess(Some(&water(Some(true), Some("1"), Some("1"), "2"))).unwrap_err(), NotApplicable::MeetsStandard);
-        assert_eq!(excess(Some(&water(Some(false), Some("2"), Some("1"), "2"))).unwrap_err(), NotApplicable::WithinQuota);
+        let water =
+            |meets: Option<bool>, quota: Option<&str>, price: Option<&str>, m3: &str| Water {
+                m3: d(m3),
+                quota_m3: quota.map(d),
+                base_price: price.map(d),
+                meets_standard: meets,
+            };
+        assert_eq!(
+            excess(None).unwrap_err(),
+            NotApplicable::MissingInput("/water")
+        );
+        assert_eq!(
+            excess(Some(&water(None, Some("1"), Some("1"), "2"))).unwrap_err(),
+            NotApplicable::MissingInput("/water/meets_standard")
+        );
+        assert_eq!(
+            excess(Some(&water(Some(false), None, Some("1"), "2"))).unwrap_err(),
+            NotApplicable::MissingInput("/water/quota_m3")
+        );
+        assert_eq!(
+            excess(Some(&water(Some(false), Some("1"), None, "2"))).unwrap_err(),
+            NotApplicable::MissingInput("/water/base_price")
+        );
+        assert_eq!(
+            excess(Some(&water(Some(true), Some("1"), Some("1"), "2"))).unwrap_err(),
+            NotApplicable::MeetsStandard
+        );
+        assert_eq!(
+            excess(Some(&water(Some(false), Some("2"), Some("1"), "2"))).unwrap_err(),
+            NotApplicable::WithinQuota
+        );
         assert!(excess(Some(&water(Some(false), Some("1"), Some("1"), "2"))).is_ok());
     }
 }

@@ -40,7 +40,10 @@ impl fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read tariff directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no tariff files (*.toml) in {0}")]
     Empty(PathBuf),
     #[error("invalid tariffs:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
@@ -51,7 +54,10 @@ pub enum LoadError {
 
 /// Loads every `*.toml` in `dir` and resolves inheritance.
 pub fn load_dir(dir: &Path) -> Result<Vec<Tariff>, LoadError> {
-    let io = |source| LoadError::Io { path: dir.to_path_buf(), source };
+    let io = |source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -63,8 +69,14 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Tariff>, LoadError> {
     }
     let mut sources = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         sources.push((path.display().to_string(), Some(stem), text));
     }
     resolve_all(&sources).map_err(LoadError::Invalid)
@@ -72,12 +84,20 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Tariff>, LoadError> {
 
 /// Parses one tariff from text (e.g. a draft under review), resolving `inherits` against
 /// `loaded`.
-pub fn parse_tariff_str(name: &str, text: &str, loaded: &[Arc<Tariff>]) -> Result<Tariff, Vec<Problem>> {
+pub fn parse_tariff_str(
+    name: &str,
+    text: &str,
+    loaded: &[Arc<Tariff>],
+) -> Result<Tariff, Vec<Problem>> {
     let file = parse_file(name, text)?;
     let parent = match &file.tariff.inherits {
         None => None,
         Some(p) => Some(loaded.iter().find(|t| t.meta.id == *p).ok_or_else(|| {
-            vec![problem(name, "tariff.inherits", format!("inherits unknown tariff `{p}`"))]
+            vec![problem(
+                name,
+                "tariff.inherits",
+                format!("inherits unknown tariff `{p}`"),
+            )]
         })?),
     };
     build(name, file, parent.map(|t| &**t))
@@ -93,11 +113,21 @@ fn resolve_all(sources: &[(String, Option<String>, String)]) -> Result<Vec<Tarif
             Ok(file) => {
                 let id = file.tariff.id.clone();
                 if stem.as_deref().is_some_and(|s| s != id) {
-                    problems.push(problem(name, "tariff.id", format!("id `{id}` must match the file name")));
-                } else if files.contains_key(&id) {
-                    problems.push(problem(name, "tariff.id", format!("tariff `{id}` is defined twice")));
+                    problems.push(problem(
+                        name,
+                        "tariff.id",
+                        format!("id `{id}` must match the file name"),
+                    ));
+                } else if let std::collections::btree_map::Entry::Vacant(slot) =
+                    files.entry(id.clone())
+                {
+                    slot.insert((name.clone(), file));
                 } else {
-                    files.insert(id, (name.clone(), file));
+                    problems.push(problem(
+                        name,
+                        "tariff.id",
+                        format!("tariff `{id}` is defined twice"),
+                    ));
                 }
             }
         }
@@ -128,20 +158,30 @@ fn resolve_all(sources: &[(String, Option<String>, String)]) -> Result<Vec<Tarif
 
 /// Ids ordered so every parent comes before its children; unknown parents and cycles are
 /// reported and left out.
-fn inheritance_order(files: &BTreeMap<String, (String, TariffFile)>, problems: &mut Vec<Problem>) -> Vec<String> {
+fn inheritance_order(
+    files: &BTreeMap<String, (String, TariffFile)>,
+    problems: &mut Vec<Problem>,
+) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
     for (id, (name, _)) in files {
         let mut chain = vec![id.clone()];
         let mut current = id;
-        loop {
-            let Some(parent) = files[current].1.tariff.inherits.as_ref() else { break };
+        while let Some(parent) = files[current].1.tariff.inherits.as_ref() {
             if !files.contains_key(parent) {
-                problems.push(problem(name, "tariff.inherits", format!("inherits unknown tariff `{parent}`")));
+                problems.push(problem(
+                    name,
+                    "tariff.inherits",
+                    format!("inherits unknown tariff `{parent}`"),
+                ));
                 chain.clear();
                 break;
             }
             if chain.contains(parent) {
-                problems.push(problem(name, "tariff.inherits", format!("inheritance cycle: {} → {parent}", chain.join(" → "))));
+                problems.push(problem(
+                    name,
+                    "tariff.inherits",
+                    format!("inheritance cycle: {} → {parent}", chain.join(" → ")),
+                ));
                 chain.clear();
                 break;
             }
@@ -172,7 +212,11 @@ fn parse_file(name: &str, text: &str) -> Result<TariffFile, Vec<Problem>> {
 }
 
 fn problem(file: &str, key: &str, message: impl Into<String>) -> Problem {
-    Problem { file: file.to_string(), key: key.to_string(), message: message.into() }
+    Problem {
+        file: file.to_string(),
+        key: key.to_string(),
+        message: message.into(),
+    }
 }
 
 /// Turns a parsed file into a tariff over its parent, validating every value.
@@ -181,26 +225,47 @@ fn build(name: &str, file: TariffFile, parent: Option<&Tariff>) -> Result<Tariff
     let origin: Arc<str> = Arc::from(file.tariff.id.as_str());
     let mut documents: Vec<Document> = parent.map(|p| p.documents.clone()).unwrap_or_default();
     for (number, doc) in file.documents {
-        let document = Document { number: number.clone(), title: doc.title, url: doc.url };
+        let document = Document {
+            number: number.clone(),
+            title: doc.title,
+            url: doc.url,
+        };
         match documents.iter_mut().find(|d| d.number == number) {
             Some(existing) => *existing = document,
             None => documents.push(document),
         }
     }
-    let doc_ids: HashMap<String, DocId> =
-        documents.iter().enumerate().map(|(i, d)| (d.number.clone(), i as DocId)).collect();
+    let doc_ids: HashMap<String, DocId> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.number.clone(), i as DocId))
+        .collect();
 
-    let mut parameters: BTreeMap<String, Parameter> =
-        parent.map(|p| p.parameters.iter().map(|p| (p.path.clone(), p.clone())).collect()).unwrap_or_default();
+    let mut parameters: BTreeMap<String, Parameter> = parent
+        .map(|p| {
+            p.parameters
+                .iter()
+                .map(|p| (p.path.clone(), p.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     for (path, section) in file.parameters {
         let key = format!("parameters.\"{path}\"");
         let Some(spec) = schema::spec(&path) else {
             let hint = schema::closest(&path, 3).join(", ");
-            problems.push(problem(name, &key, format!("unknown parameter path; did you mean one of: {hint}?")));
+            problems.push(problem(
+                name,
+                &key,
+                format!("unknown parameter path; did you mean one of: {hint}?"),
+            ));
             continue;
         };
         if section.values.is_empty() {
-            problems.push(problem(name, &format!("{key}.values"), "needs at least one dated value"));
+            problems.push(problem(
+                name,
+                &format!("{key}.values"),
+                "needs at least one dated value",
+            ));
             continue;
         }
         let mut own = Vec::new();
@@ -208,27 +273,55 @@ fn build(name: &str, file: TariffFile, parent: Option<&Tariff>) -> Result<Tariff
             let at = format!("{key}.values[{i}]");
             match parse_entry(spec.kind, raw, &doc_ids, &origin) {
                 Ok(entry) => own.push(entry),
-                Err((field, message)) => problems.push(problem(name, &format!("{at}{field}"), message)),
+                Err((field, message)) => {
+                    problems.push(problem(name, &format!("{at}{field}"), message))
+                }
             }
         }
         for (i, pair) in own.windows(2).enumerate() {
             if pair[1].from <= pair[0].from {
-                let message = format!("dates must increase: {} does not come after {} (overlapping values)", pair[1].from, pair[0].from);
-                problems.push(problem(name, &format!("{key}.values[{}].from", i + 1), message));
+                let message = format!(
+                    "dates must increase: {} does not come after {} (overlapping values)",
+                    pair[1].from, pair[0].from
+                );
+                problems.push(problem(
+                    name,
+                    &format!("{key}.values[{}].from", i + 1),
+                    message,
+                ));
             }
         }
         let inherited = parameters.remove(&path);
-        let description = section.description.or(inherited.as_ref().map(|p| p.description.clone()));
+        let description = section
+            .description
+            .or(inherited.as_ref().map(|p| p.description.clone()));
         let mut entries: Vec<Entry> = match (inherited, own.first()) {
-            (Some(p), Some(first)) => p.entries.into_iter().filter(|e| e.from < first.from).collect(),
+            (Some(p), Some(first)) => p
+                .entries
+                .into_iter()
+                .filter(|e| e.from < first.from)
+                .collect(),
             _ => Vec::new(),
         };
         entries.extend(own);
         let description = description.unwrap_or_else(|| spec.about.to_string());
-        parameters.insert(path.clone(), Parameter { path, kind: spec.kind, unit: spec.unit, description, entries });
+        parameters.insert(
+            path.clone(),
+            Parameter {
+                path,
+                kind: spec.kind,
+                unit: spec.unit,
+                description,
+                entries,
+            },
+        );
     }
     if parent.is_none() && !parameters.contains_key(schema::COMBINATION) {
-        problems.push(problem(name, "parameters", format!("`{}` must be set (max or sum)", schema::COMBINATION)));
+        problems.push(problem(
+            name,
+            "parameters",
+            format!("`{}` must be set (max or sum)", schema::COMBINATION),
+        ));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -240,20 +333,42 @@ fn build(name: &str, file: TariffFile, parent: Option<&Tariff>) -> Result<Tariff
         inherits: file.tariff.inherits,
         description: file.tariff.description,
     };
-    Ok(Tariff::new(meta, documents, parameters.into_values().collect()))
+    Ok(Tariff::new(
+        meta,
+        documents,
+        parameters.into_values().collect(),
+    ))
 }
 
 /// A field suffix (e.g. `.from`) and what is wrong there.
 type EntryProblem = (String, String);
 
-fn parse_entry(kind: Kind, raw: EntrySection, docs: &HashMap<String, DocId>, origin: &Arc<str>) -> Result<Entry, EntryProblem> {
+fn parse_entry(
+    kind: Kind,
+    raw: EntrySection,
+    docs: &HashMap<String, DocId>,
+    origin: &Arc<str>,
+) -> Result<Entry, EntryProblem> {
     let from = parse_date(&raw.from).map_err(|m| (".from".to_string(), m))?;
-    let source = raw.source.ok_or((".source".to_string(), "every value needs its source document".to_string()))?;
+    let source = raw.source.ok_or((
+        ".source".to_string(),
+        "every value needs its source document".to_string(),
+    ))?;
     let source = *docs.get(&source).ok_or_else(|| {
-        (".source".to_string(), format!("document `{source}` is not listed under [documents]"))
+        (
+            ".source".to_string(),
+            format!("document `{source}` is not listed under [documents]"),
+        )
     })?;
     let value = parse_value(kind, raw.value, raw.brackets, raw.stepped)?;
-    Ok(Entry { from, value, source, provisional: raw.provisional, note: raw.note, defined_in: origin.clone() })
+    Ok(Entry {
+        from,
+        value,
+        source,
+        provisional: raw.provisional,
+        note: raw.note,
+        defined_in: origin.clone(),
+    })
 }
 
 fn parse_value(
@@ -263,30 +378,56 @@ fn parse_value(
     stepped: Option<SteppedSection>,
 ) -> Result<Value, EntryProblem> {
     let at = |field: &str, message: String| (format!(".{field}"), message);
-    let shapes = usize::from(value.is_some()) + usize::from(brackets.is_some()) + usize::from(stepped.is_some());
+    let shapes = usize::from(value.is_some())
+        + usize::from(brackets.is_some())
+        + usize::from(stepped.is_some());
     if shapes != 1 {
-        return Err(at("value", "give exactly one of `value`, `brackets` or `stepped`".into()));
+        return Err(at(
+            "value",
+            "give exactly one of `value`, `brackets` or `stepped`".into(),
+        ));
     }
     match (kind, value, brackets, stepped) {
-        (_, Some(toml::Value::String(s)), _, _) if s == "none" && kind == Kind::Rate => Ok(Value::Absent),
-        (Kind::Rate, Some(v), _, _) => non_negative(&v).map(Value::Number).map_err(|m| at("value", m)),
+        (_, Some(toml::Value::String(s)), _, _) if s == "none" && kind == Kind::Rate => {
+            Ok(Value::Absent)
+        }
+        (Kind::Rate, Some(v), _, _) => non_negative(&v)
+            .map(Value::Number)
+            .map_err(|m| at("value", m)),
         (Kind::Limit { may_be_negative }, Some(v), _, _) => {
             let n = decimal(&v).map_err(|m| at("value", m))?;
             if !may_be_negative && n <= Decimal::ZERO {
-                return Err(at("value", format!("a limit must be greater than 0, not {n}")));
+                return Err(at(
+                    "value",
+                    format!("a limit must be greater than 0, not {n}"),
+                ));
             }
             Ok(Value::Number(n))
         }
         (Kind::Date, Some(v), _, _) => parse_date(&v).map(Value::Date).map_err(|m| at("value", m)),
-        (Kind::Industries, Some(v), _, _) => industries(&v).map(Value::Industries).map_err(|m| at("value", m)),
+        (Kind::Industries, Some(v), _, _) => industries(&v)
+            .map(Value::Industries)
+            .map_err(|m| at("value", m)),
         (Kind::Combination, Some(toml::Value::String(s)), _, _) => match s.as_str() {
             "max" => Ok(Value::Combination(Combination::Max)),
             "sum" => Ok(Value::Combination(Combination::Sum)),
-            other => Err(at("value", format!("`{other}` is not a combination rule (max or sum)"))),
+            other => Err(at(
+                "value",
+                format!("`{other}` is not a combination rule (max or sum)"),
+            )),
         },
         (Kind::Schedule { .. }, _, Some(b), _) => parse_brackets(b).map(Value::Brackets),
-        (Kind::Schedule { stepped_allowed: true }, _, _, Some(s)) => parse_stepped(s).map(Value::Stepped),
-        (Kind::Schedule { .. }, _, _, _) => Err(at("value", "this parameter takes `brackets`".into())),
+        (
+            Kind::Schedule {
+                stepped_allowed: true,
+            },
+            _,
+            _,
+            Some(s),
+        ) => parse_stepped(s).map(Value::Stepped),
+        (Kind::Schedule { .. }, _, _, _) => {
+            Err(at("value", "this parameter takes `brackets`".into()))
+        }
         (_, _, _, _) => Err(at("value", "this parameter takes a single `value`".into())),
     }
 }
@@ -299,12 +440,33 @@ fn parse_brackets(raw: Vec<BracketSection>) -> Result<Vec<Bracket>, EntryProblem
     let mut brackets: Vec<Bracket> = Vec::with_capacity(raw.len());
     for (i, b) in raw.into_iter().enumerate() {
         let rate = non_negative(&b.rate).map_err(|m| at(i, "rate", m))?;
-        let above = b.above.as_ref().map(decimal).transpose().map_err(|m| at(i, "above", m))?;
+        let above = b
+            .above
+            .as_ref()
+            .map(decimal)
+            .transpose()
+            .map_err(|m| at(i, "above", m))?;
         match (i, above, brackets.last().and_then(|prev| prev.above)) {
-            (0, Some(_), _) => return Err(at(0, "above", "the first bracket starts at the bottom: leave out `above`".into())),
-            (1.., None, _) => return Err(at(i, "above", "every bracket after the first needs `above`".into())),
+            (0, Some(_), _) => {
+                return Err(at(
+                    0,
+                    "above",
+                    "the first bracket starts at the bottom: leave out `above`".into(),
+                ))
+            }
+            (1.., None, _) => {
+                return Err(at(
+                    i,
+                    "above",
+                    "every bracket after the first needs `above`".into(),
+                ))
+            }
             (_, Some(a), Some(prev)) if a <= prev => {
-                return Err(at(i, "above", format!("brackets must be sorted: {a} does not come after {prev}")));
+                return Err(at(
+                    i,
+                    "above",
+                    format!("brackets must be sorted: {a} does not come after {prev}"),
+                ));
             }
             _ => {}
         }
@@ -321,14 +483,20 @@ fn parse_stepped(raw: SteppedSection) -> Result<Stepped, EntryProblem> {
         return Err(at("step", "the step must be greater than 0".into()));
     }
     let rate_per_step = non_negative(&raw.rate_per_step).map_err(|m| at("rate_per_step", m))?;
-    Ok(Stepped { above, step, rate_per_step })
+    Ok(Stepped {
+        above,
+        step,
+        rate_per_step,
+    })
 }
 
 fn decimal(v: &toml::Value) -> Result<Decimal, String> {
     match v {
         toml::Value::String(s) => parse_decimal(s).map_err(|e| e.to_string()),
         toml::Value::Integer(i) => Ok(Decimal::from(*i)),
-        toml::Value::Float(f) => Err(format!("write {f} as a string (\"{f}\") so it is read exactly")),
+        toml::Value::Float(f) => Err(format!(
+            "write {f} as a string (\"{f}\") so it is read exactly"
+        )),
         other => Err(format!("expected a number, found {}", other.type_str())),
     }
 }
@@ -345,9 +513,15 @@ fn parse_date(v: &toml::Value) -> Result<NaiveDate, String> {
     let text = match v {
         toml::Value::Datetime(d) => d.to_string(),
         toml::Value::String(s) => s.clone(),
-        other => return Err(format!("expected a date (YYYY-MM-DD), found {}", other.type_str())),
+        other => {
+            return Err(format!(
+                "expected a date (YYYY-MM-DD), found {}",
+                other.type_str()
+            ))
+        }
     };
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
 }
 
 fn industries(v: &toml::Value) -> Result<IndustrySet, String> {
@@ -357,9 +531,12 @@ fn industries(v: &toml::Value) -> Result<IndustrySet, String> {
     items
         .iter()
         .map(|item| {
-            item.as_str()
-                .and_then(Industry::parse)
-                .ok_or_else(|| format!("`{item}` is not an industry (one of: {})", Industry::ALL.map(Industry::as_str).join(", ")))
+            item.as_str().and_then(Industry::parse).ok_or_else(|| {
+                format!(
+                    "`{item}` is not an industry (one of: {})",
+                    Industry::ALL.map(Industry::as_str).join(", ")
+                )
+            })
         })
         .collect()
 }
@@ -382,11 +559,19 @@ values = [{ from = 2010-06-01, value = "max", source = "978号" }]
 "#;
 
     fn load(extra: &str) -> Result<Vec<Tariff>, Vec<Problem>> {
-        resolve_all(&[("cn.toml".into(), Some("cn".into()), format!("{ROOT}{extra}"))])
+        resolve_all(&[(
+            "cn.toml".into(),
+            Some("cn".into()),
+            format!("{ROOT}{extra}"),
+        )])
     }
 
     fn messages(extra: &str) -> Vec<String> {
-        load(extra).unwrap_err().into_iter().map(|p| p.to_string()).collect()
+        load(extra)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     #[test]
@@ -403,7 +588,10 @@ values = [{ from = 2010-06-01, value = "max", source = "978号" }]
 values = [{ from = 2010-06-01, value = "0.30", source = "978号" }]"#,
         );
         assert_eq!(m.len(), 1);
-        assert!(m[0].contains("parameters.\"electricity.punitive.over_dubble\""), "{m:?}");
+        assert!(
+            m[0].contains("parameters.\"electricity.punitive.over_dubble\""),
+            "{m:?}"
+        );
         assert!(m[0].contains("electricity.punitive.over_double"), "{m:?}");
     }
 
@@ -413,7 +601,10 @@ values = [{ from = 2010-06-01, value = "0.30", source = "978号" }]"#,
             r#"[parameters."electricity.punitive.over_double"]
 values = [{ from = 2010-06-01, value = "0.30", source = "978号" }, { from = 2010-06-01, value = "0.40", source = "978号" }]"#,
         );
-        assert!(m[0].contains("values[1].from") && m[0].contains("dates must increase"), "{m:?}");
+        assert!(
+            m[0].contains("values[1].from") && m[0].contains("dates must increase"),
+            "{m:?}"
+        );
     }
 
     #[test]
@@ -422,8 +613,14 @@ values = [{ from = 2010-06-01, value = "0.30", source = "978号" }, { from = 201
             r#"[parameters."electricity.punitive.over_double"]
 values = [{ from = 2010-06-01, value = "0.30" }, { from = 2011-06-01, value = "0.40", source = "999号" }]"#,
         );
-        assert!(m[0].contains("values[0].source") && m[0].contains("needs its source"), "{m:?}");
-        assert!(m[1].contains("values[1].source") && m[1].contains("999号"), "{m:?}");
+        assert!(
+            m[0].contains("values[0].source") && m[0].contains("needs its source"),
+            "{m:?}"
+        );
+        assert!(
+            m[1].contains("values[1].source") && m[1].contains("999号"),
+            "{m:?}"
+        );
     }
 
     #[test]
@@ -432,7 +629,10 @@ values = [{ from = 2010-06-01, value = "0.30" }, { from = 2011-06-01, value = "0
             r#"[parameters."electricity.tiered.cement.schedule"]
 values = [{ from = 2016-01-01, source = "978号", brackets = [{ rate = "0" }, { above = "1.1", rate = "0.25" }, { above = "1", rate = "0.10" }] }]"#,
         );
-        assert!(m[0].contains("brackets[2].above") && m[0].contains("sorted"), "{m:?}");
+        assert!(
+            m[0].contains("brackets[2].above") && m[0].contains("sorted"),
+            "{m:?}"
+        );
     }
 
     #[test]
@@ -478,15 +678,23 @@ values = [{ from = 2020-07-16, value = "sum", source = "978号" }]
         let sub = tariffs.iter().find(|t| t.meta.id == "sub").unwrap();
         let p = sub.parameter("electricity.combination").unwrap();
         assert_eq!(p.entries.len(), 2);
-        assert_eq!(p.at("2020-07-15".parse().unwrap()).unwrap().1.value, Value::Combination(Combination::Max));
-        assert_eq!(p.at("2020-07-16".parse().unwrap()).unwrap().1.value, Value::Combination(Combination::Sum));
+        assert_eq!(
+            p.at("2020-07-15".parse().unwrap()).unwrap().1.value,
+            Value::Combination(Combination::Max)
+        );
+        assert_eq!(
+            p.at("2020-07-16".parse().unwrap()).unwrap().1.value,
+            Value::Combination(Combination::Sum)
+        );
         assert_eq!(sub.effective_from, Some("2020-07-16".parse().unwrap()));
     }
 
     #[test]
     fn inheritance_cycles_and_unknown_parents_are_refused() {
         let file = |id: &str, parent: &str| {
-            format!("[tariff]\nid = \"{id}\"\nname = \"x\"\nversion = \"1\"\ninherits = \"{parent}\"\n")
+            format!(
+                "[tariff]\nid = \"{id}\"\nname = \"x\"\nversion = \"1\"\ninherits = \"{parent}\"\n"
+            )
         };
         let problems = resolve_all(&[
             ("a.toml".into(), Some("a".into()), file("a", "b")),
@@ -496,6 +704,9 @@ values = [{ from = 2020-07-16, value = "sum", source = "978号" }]
         .unwrap_err();
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert!(text.iter().any(|t| t.contains("cycle")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("unknown tariff `zz`")), "{text:?}");
+        assert!(
+            text.iter().any(|t| t.contains("unknown tariff `zz`")),
+            "{text:?}"
+        );
     }
 }

@@ -64,7 +64,9 @@ impl Parameter {
 
     /// The last day entry `i` is in force, if a later entry replaces it.
     pub fn until(&self, i: usize) -> Option<NaiveDate> {
-        self.entries.get(i + 1).and_then(|next| next.from.pred_opt())
+        self.entries
+            .get(i + 1)
+            .and_then(|next| next.from.pred_opt())
     }
 }
 
@@ -88,7 +90,9 @@ impl ParamSet {
 
     /// Ids in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = ParamId> + '_ {
-        (0..ParamSet::CAPACITY).filter(|i| self.0[i / 64] & (1 << (i % 64)) != 0).map(|i| i as ParamId)
+        (0..ParamSet::CAPACITY)
+            .filter(|i| self.0[i / 64] & (1 << (i % 64)) != 0)
+            .map(|i| i as ParamId)
     }
 }
 
@@ -145,12 +149,18 @@ impl Slots {
     fn resolve(index: &HashMap<String, ParamId>) -> Slots {
         let id = |path: &str| index.get(path).copied();
         let targeted = [CatalogueClass::Restricted, CatalogueClass::Eliminated];
-        let cement = |plant| [id(&schema::cement_limit(plant, false)), id(&schema::cement_limit(plant, true))];
+        let cement = |plant| {
+            [
+                id(&schema::cement_limit(plant, false)),
+                id(&schema::cement_limit(plant, true)),
+            ]
+        };
         Slots {
             combination: id(schema::COMBINATION),
             differential_industries: id(schema::DIFFERENTIAL_INDUSTRIES),
             differential_general: targeted.map(|c| id(&schema::differential(None, c))),
-            differential_specific: Industry::ALL.map(|i| targeted.map(|c| id(&schema::differential(Some(i), c)))),
+            differential_specific: Industry::ALL
+                .map(|i| targeted.map(|c| id(&schema::differential(Some(i), c)))),
             steel_schedule: id(schema::STEEL_SCHEDULE),
             steel_limits: schema::STEEL_LIMIT_NAMES.map(|n| id(&schema::steel_limit(n))),
             cement_schedule: id(schema::CEMENT_SCHEDULE),
@@ -160,7 +170,8 @@ impl Slots {
             punitive_within_double: id(schema::PUNITIVE_WITHIN_DOUBLE),
             punitive_over_double: id(schema::PUNITIVE_OVER_DOUBLE),
             punitive_exempt: id(schema::PUNITIVE_EXEMPT),
-            water: [CatalogueClass::Permitted, CatalogueClass::Restricted].map(|c| id(schema::water(c))),
+            water: [CatalogueClass::Permitted, CatalogueClass::Restricted]
+                .map(|c| id(schema::water(c))),
         }
     }
 }
@@ -186,12 +197,21 @@ pub struct Tariff {
 
 impl Tariff {
     /// Builds a tariff from already-validated parts.
-    pub fn new(meta: TariffMeta, documents: Vec<Document>, mut parameters: Vec<Parameter>) -> Tariff {
+    pub fn new(
+        meta: TariffMeta,
+        documents: Vec<Document>,
+        mut parameters: Vec<Parameter>,
+    ) -> Tariff {
         parameters.sort_by(|a, b| a.path.cmp(&b.path));
-        let index: HashMap<String, ParamId> =
-            parameters.iter().enumerate().map(|(i, p)| (p.path.clone(), i as ParamId)).collect();
-        let mut change_dates: Vec<NaiveDate> =
-            parameters.iter().flat_map(|p| p.entries.iter().map(|e| e.from)).collect();
+        let index: HashMap<String, ParamId> = parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.path.clone(), i as ParamId))
+            .collect();
+        let mut change_dates: Vec<NaiveDate> = parameters
+            .iter()
+            .flat_map(|p| p.entries.iter().map(|e| e.from))
+            .collect();
         change_dates.sort_unstable();
         change_dates.dedup();
         let effective_from = parameters
@@ -212,7 +232,11 @@ impl Tariff {
             index,
         };
         tariff.digest_bytes = tariff.compute_digest();
-        let hex: String = tariff.digest_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = tariff
+            .digest_bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         tariff.digest = format!("sha256:{hex}");
         tariff
     }
@@ -222,7 +246,9 @@ impl Tariff {
     }
 
     pub fn parameter(&self, path: &str) -> Option<&Parameter> {
-        self.index.get(path).map(|&i| &self.parameters[usize::from(i)])
+        self.index
+            .get(path)
+            .map(|&i| &self.parameters[usize::from(i)])
     }
 
     pub fn param(&self, id: ParamId) -> &Parameter {
@@ -268,7 +294,8 @@ impl Tariff {
     }
 
     fn compute_digest(&self) -> [u8; 32] {
-        let canonical = serde_json::to_vec(&self.canonical_json()).expect("JSON values always serialise");
+        let canonical =
+            serde_json::to_vec(&self.canonical_json()).expect("JSON values always serialise");
         Sha256::digest(&canonical).into()
     }
 }
@@ -282,12 +309,20 @@ pub struct TariffSet {
 
 impl TariffSet {
     pub fn new(tariffs: Vec<Tariff>, default: &str) -> Result<TariffSet, LoadError> {
-        let tariffs: BTreeMap<String, Arc<Tariff>> =
-            tariffs.into_iter().map(|t| (t.meta.id.clone(), Arc::new(t))).collect();
+        let tariffs: BTreeMap<String, Arc<Tariff>> = tariffs
+            .into_iter()
+            .map(|t| (t.meta.id.clone(), Arc::new(t)))
+            .collect();
         if !tariffs.contains_key(default) {
-            return Err(LoadError::UnknownDefault { default: default.to_string(), known: tariffs.keys().cloned().collect() });
+            return Err(LoadError::UnknownDefault {
+                default: default.to_string(),
+                known: tariffs.keys().cloned().collect(),
+            });
         }
-        Ok(TariffSet { tariffs, default: default.to_string() })
+        Ok(TariffSet {
+            tariffs,
+            default: default.to_string(),
+        })
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Tariff>> {

@@ -89,7 +89,9 @@ pub fn paths() -> impl Iterator<Item = &'static str> {
 
 /// The known paths closest to a misspelt one, best first.
 pub fn closest(path: &str, n: usize) -> Vec<&'static str> {
-    let mut scored: Vec<(f64, &str)> = paths().map(|p| (strsim::jaro_winkler(path, p), p)).collect();
+    let mut scored: Vec<(f64, &str)> = paths()
+        .map(|p| (strsim::jaro_winkler(path, p), p))
+        .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(n).map(|(_, p)| p).collect()
 }
@@ -99,38 +101,111 @@ static SCHEMA: LazyLock<BTreeMap<String, Spec>> = LazyLock::new(|| {
     let mut add = |path: String, kind: Kind, unit: &'static str, about: &'static str| {
         s.insert(path, Spec { kind, unit, about });
     };
-    add(COMBINATION.into(), Kind::Combination, "", "how adders on one kWh combine: max (就高不重复) or sum");
-    add(DIFFERENTIAL_INDUSTRIES.into(), Kind::Industries, "", "industries under differential pricing");
+    add(
+        COMBINATION.into(),
+        Kind::Combination,
+        "",
+        "how adders on one kWh combine: max (就高不重复) or sum",
+    );
+    add(
+        DIFFERENTIAL_INDUSTRIES.into(),
+        Kind::Industries,
+        "",
+        "industries under differential pricing",
+    );
     for class in [CatalogueClass::Restricted, CatalogueClass::Eliminated] {
-        add(differential(None, class), Kind::Rate, "yuan/kWh", "differential adder, any listed industry");
+        add(
+            differential(None, class),
+            Kind::Rate,
+            "yuan/kWh",
+            "differential adder, any listed industry",
+        );
         for industry in Industry::ALL.into_iter().filter(|i| *i != Industry::Other) {
-            add(differential(Some(industry), class), Kind::Rate, "yuan/kWh", "differential adder for this industry");
+            add(
+                differential(Some(industry), class),
+                Kind::Rate,
+                "yuan/kWh",
+                "differential adder for this industry",
+            );
         }
     }
-    let schedule = Kind::Schedule { stepped_allowed: false };
-    add(STEEL_SCHEDULE.into(), schedule, "yuan/kWh", "steel tiers by number of processes over their limit");
+    let schedule = Kind::Schedule {
+        stepped_allowed: false,
+    };
+    add(
+        STEEL_SCHEDULE.into(),
+        schedule,
+        "yuan/kWh",
+        "steel tiers by number of processes over their limit",
+    );
     for name in STEEL_LIMIT_NAMES {
-        let kind = Kind::Limit { may_be_negative: name == "converter" };
-        add(steel_limit(name), kind, "kgce/t", "GB 21256-2013 process energy limit (限定值)");
+        let kind = Kind::Limit {
+            may_be_negative: name == "converter",
+        };
+        add(
+            steel_limit(name),
+            kind,
+            "kgce/t",
+            "GB 21256-2013 process energy limit (限定值)",
+        );
     }
-    add(CEMENT_SCHEDULE.into(), schedule, "yuan/kWh", "cement tiers by comprehensive electricity as a multiple of the limit");
+    add(
+        CEMENT_SCHEDULE.into(),
+        schedule,
+        "yuan/kWh",
+        "cement tiers by comprehensive electricity as a multiple of the limit",
+    );
     for plant in [CementPlant::Clinker, CementPlant::Grinding] {
         for new in [false, true] {
-            add(cement_limit(plant, new), Kind::Limit { may_be_negative: false }, "kWh/t", "GB 16780-2012 comparable electricity limit");
+            add(
+                cement_limit(plant, new),
+                Kind::Limit {
+                    may_be_negative: false,
+                },
+                "kWh/t",
+                "GB 16780-2012 comparable electricity limit",
+            );
         }
     }
-    add(CEMENT_NEW_PLANTS_FROM.into(), Kind::Date, "", "plants commissioned on or after this date use the new limits");
+    add(
+        CEMENT_NEW_PLANTS_FROM.into(),
+        Kind::Date,
+        "",
+        "plants commissioned on or after this date use the new limits",
+    );
     add(
         ALUMINUM_SCHEDULE.into(),
-        Kind::Schedule { stepped_allowed: true },
+        Kind::Schedule {
+            stepped_allowed: true,
+        },
         "yuan/kWh",
         "electrolytic aluminium tiers by AC electricity per tonne of molten aluminium (kWh/t)",
     );
-    add(PUNITIVE_WITHIN_DOUBLE.into(), Kind::Rate, "yuan/kWh", "punitive adder, energy use over the limit by at most 100%");
-    add(PUNITIVE_OVER_DOUBLE.into(), Kind::Rate, "yuan/kWh", "punitive adder, energy use over the limit by more than 100%");
-    add(PUNITIVE_EXEMPT.into(), Kind::Industries, "", "industries punitive pricing does not apply to");
+    add(
+        PUNITIVE_WITHIN_DOUBLE.into(),
+        Kind::Rate,
+        "yuan/kWh",
+        "punitive adder, energy use over the limit by at most 100%",
+    );
+    add(
+        PUNITIVE_OVER_DOUBLE.into(),
+        Kind::Rate,
+        "yuan/kWh",
+        "punitive adder, energy use over the limit by more than 100%",
+    );
+    add(
+        PUNITIVE_EXEMPT.into(),
+        Kind::Industries,
+        "",
+        "industries punitive pricing does not apply to",
+    );
     for class in [CatalogueClass::Permitted, CatalogueClass::Restricted] {
-        add(water(class).into(), schedule, "× base water price", "multiples of the base price by band of excess over quota");
+        add(
+            water(class).into(),
+            schedule,
+            "× base water price",
+            "multiples of the base price by band of excess over quota",
+        );
     }
     s
 });
@@ -141,16 +216,27 @@ mod tests {
 
     #[test]
     fn every_builder_names_a_known_path() {
-        assert!(spec(&differential(Some(Industry::Steel), CatalogueClass::Eliminated)).is_some());
+        assert!(spec(&differential(
+            Some(Industry::Steel),
+            CatalogueClass::Eliminated
+        ))
+        .is_some());
         assert!(spec(&differential(None, CatalogueClass::Restricted)).is_some());
-        assert!(spec(&differential(Some(Industry::Other), CatalogueClass::Restricted)).is_none());
+        assert!(spec(&differential(
+            Some(Industry::Other),
+            CatalogueClass::Restricted
+        ))
+        .is_none());
         assert!(spec(&cement_limit(CementPlant::Grinding, true)).is_some());
         assert!(spec(&steel_limit("converter")).is_some());
     }
 
     #[test]
     fn suggests_the_path_that_was_meant() {
-        assert_eq!(closest("electricity.differential.steel.eliminatd", 1), vec!["electricity.differential.steel.eliminated"]);
+        assert_eq!(
+            closest("electricity.differential.steel.eliminatd", 1),
+            vec!["electricity.differential.steel.eliminated"]
+        );
     }
 }
 

@@ -78,7 +78,11 @@ impl Value {
             Value::Absent => "none".into(),
             Value::Number(n) => n.to_string(),
             Value::Date(d) => d.to_string(),
-            Value::Industries(set) => set.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(", "),
+            Value::Industries(set) => set
+                .iter()
+                .map(|i| i.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             Value::Combination(Combination::Max) => "max".into(),
             Value::Combination(Combination::Sum) => "sum".into(),
             Value::Brackets(brackets) => brackets
@@ -89,7 +93,10 @@ impl Value {
                 })
                 .collect::<Vec<_>>()
                 .join("; "),
-            Value::Stepped(s) => format!("{} per started {} above {}", s.rate_per_step, s.step, s.above),
+            Value::Stepped(s) => format!(
+                "{} per started {} above {}",
+                s.rate_per_step, s.step, s.above
+            ),
         }
     }
 

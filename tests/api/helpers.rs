@@ -1,0 +1,113 @@
+//! `TestApp`: the very app `main` starts, on port 0, with typed helpers.
+
+use std::sync::Once;
+
+use serde_json::Value;
+use tariffd::configuration::Settings;
+use tariffd::startup::Application;
+
+use crate::support;
+
+static TELEMETRY: Once = Once::new();
+
+pub struct TestApp {
+    pub address: String,
+    client: awc::Client,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with test settings, adjusted by `configure`. Logs show with `TEST_LOG=1`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        TELEMETRY.call_once(|| {
+            if std::env::var_os("TEST_LOG").is_some() {
+                tariffd::telemetry::init(tariffd::configuration::LogFormat::Pretty, "info");
+            }
+        });
+        let mut settings = Settings::load(None).expect("default settings load");
+        settings.server.port = 0;
+        settings.server.workers = 1;
+        settings.tariffs.dir = support::root().join("tariffs");
+        configure(&mut settings);
+        let app = Application::build(&settings).expect("the app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Reply {
+        let request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .insert_header(("content-type", "application/json"));
+        Self::reply(request.send_body(body.into()).await).await
+    }
+
+    pub async fn post_bill(&self, body: &Value) -> Reply {
+        self.post("/v1/bills", serde_json::to_vec(body).unwrap())
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        Self::reply(
+            self.client
+                .get(format!("{}{path}", self.address))
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    async fn reply<S>(
+        response: Result<awc::ClientResponse<S>, awc::error::SendRequestError>,
+    ) -> Reply
+    where
+        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+    {
+        let mut response = response.expect("the request is answered");
+        let body = response
+            .body()
+            .limit(64 * 1024 * 1024)
+            .await
+            .expect("the body arrives")
+            .to_vec();
+        Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body,
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The service end to end: the real app on a real port, spoken to over HTTP.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod bills;
+mod helpers;
+mod lookups;
+mod openapi;
+mod operations;

@@ -1,0 +1,54 @@
+//! Health, metrics and documentation, served without internet access.
+
+use crate::helpers::TestApp;
+
+#[actix_web::test]
+async fn health_endpoints_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/health/live").await.status, 200);
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(
+        ready.json()["tariffs"],
+        serde_json::json!(["cn", "cn-sx-xinzhou"])
+    );
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_and_bills_with_latency_histograms() {
+    let app = TestApp::spawn().await;
+    let body = serde_json::json!({ "period": { "month": "2020-10" }, "enterprise": { "id": "M", "industry": "other" }, "electricity": { "kwh": 1 } });
+    assert_eq!(app.post_bill(&body).await.status, 200);
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    assert!(
+        text.contains("tariffd_bills_priced_total{tariff=\"cn-sx-xinzhou\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tariffd_http_requests_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("endpoint=\"/v1/bills\""), "{text}");
+}
+
+#[actix_web::test]
+async fn the_docs_page_and_openapi_document_are_served_locally() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.json()["paths"]["/v1/bills"].is_object());
+    let followed = app.get("/docs").await;
+    assert_eq!(followed.status, 200, "/docs redirects to the page");
+    assert!(followed.text().contains("swagger"));
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("swagger"), "{}", page.text());
+    let script = app.get("/docs/swagger-ui-bundle.js").await;
+    assert_eq!(
+        script.status, 200,
+        "the UI's assets are embedded, not fetched from the internet"
+    );
+    assert!(script.body.len() > 100_000);
+}

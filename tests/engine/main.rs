@@ -1,0 +1,8 @@
+//! The engine on its own, with the bundled tariffs: boundary cases per measure and the
+//! invariants that must hold for any input.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod measures;
+mod properties;

@@ -1,0 +1,46 @@
+//! Every measure at and around its boundaries, as data (`tests/cases/measures.json`).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tariffd::api::request::BillRequestBody;
+use tariffd::api::view::BillResponse;
+use tariffd::bill::{price, Options};
+use tariffd::tariff::{load_dir, Tariff, TariffSet};
+
+use crate::support;
+
+pub fn bundled() -> TariffSet {
+    TariffSet::new(
+        load_dir(&support::root().join("tariffs")).expect("bundled tariffs load"),
+        "cn-sx-xinzhou",
+    )
+    .unwrap()
+}
+
+pub fn price_json(tariffs: &TariffSet, request: &Value) -> Value {
+    let body: BillRequestBody =
+        serde_json::from_value(request.clone()).unwrap_or_else(|e| panic!("{e}: {request}"));
+    let request = body.into_domain("").unwrap_or_else(|e| panic!("{e:?}"));
+    let tariff: &Arc<Tariff> = tariffs
+        .resolve(request.tariff.as_deref())
+        .expect("known tariff");
+    let bill = price(tariff, &request, Options::default()).expect("prices");
+    serde_json::to_value(BillResponse::new(&request, &bill, tariff)).unwrap()
+}
+
+#[test]
+fn every_measure_prices_its_boundary_cases_as_the_policy_says() {
+    let tariffs = bundled();
+    support::run_all(&support::cases("measures.json"), |request| {
+        price_json(&tariffs, request)
+    });
+}
+
+#[test]
+fn the_worked_examples_also_hold_without_http() {
+    let tariffs = bundled();
+    support::run_all(&support::cases("policy_examples.json"), |request| {
+        price_json(&tariffs, request)
+    });
+}

@@ -1,0 +1,221 @@
+//! Invariants for any input: totals are sums of applied lines, proration keeps the whole,
+//! more consumption never lowers a surcharge, and nothing panics.
+
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use tariffd::api::body::parse_json;
+use tariffd::api::request::BillRequestBody;
+use tariffd::api::view::BillResponse;
+use tariffd::assessment::{
+    Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
+    SteelProcess,
+};
+use tariffd::bill::{price, BillRequest, Electricity, Options};
+use tariffd::enterprise::{Card, CatalogueClass, Enterprise, Industry};
+use tariffd::measure::combination::Status;
+use tariffd::measure::water::Water;
+use tariffd::money::prorate;
+use tariffd::period::Period;
+use tariffd::tariff::TariffSet;
+
+use super::measures::bundled;
+use crate::support::check_invariants;
+
+fn tariffs() -> &'static TariffSet {
+    static TARIFFS: std::sync::OnceLock<TariffSet> = std::sync::OnceLock::new();
+    TARIFFS.get_or_init(bundled)
+}
+
+/// Non-negative decimals of every scale the API accepts, biased towards small values.
+fn quantity() -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        (0u64..10_000_000, 0u32..4).prop_map(|(m, s)| Decimal::new(m as i64, s)),
+        (0u64..1_000_000_000_000_000_000, 0u32..=12).prop_map(|(m, s)| Decimal::new(m as i64, s)),
+    ]
+}
+
+fn positive() -> impl Strategy<Value = Decimal> {
+    quantity().prop_map(|d| if d.is_zero() { Decimal::ONE } else { d })
+}
+
+fn date() -> impl Strategy<Value = NaiveDate> {
+    (0i64..6000)
+        .prop_map(|d| NaiveDate::from_ymd_opt(2009, 1, 1).unwrap() + chrono::Duration::days(d))
+}
+
+fn request() -> impl Strategy<Value = BillRequest> {
+    let enterprise = (
+        prop::sample::select(Industry::ALL.to_vec()),
+        prop::sample::select(CatalogueClass::ALL.to_vec()),
+        any::<bool>(),
+        prop::sample::select(vec![Card::None, Card::Yellow, Card::Red]),
+    )
+        .prop_map(
+            |(industry, catalogue_class, capacity_cut_overdue, card)| Enterprise {
+                id: "P-1".into(),
+                name: None,
+                industry,
+                catalogue_class,
+                capacity_cut_overdue,
+                card,
+            },
+        );
+    let process = (
+        prop::sample::select(SteelProcess::ALL.to_vec()),
+        any::<bool>(),
+        quantity(),
+        any::<bool>(),
+    )
+        .prop_map(|(process, special, x, negative)| ProcessIntensity {
+            process,
+            grade: if special && process == SteelProcess::ElectricArcFurnace {
+                SteelGrade::Special
+            } else {
+                SteelGrade::Ordinary
+            },
+            intensity: if negative && process == SteelProcess::Converter {
+                -x
+            } else {
+                x
+            },
+        });
+    let cement = (any::<bool>(), prop::option::of(date()), quantity()).prop_map(
+        |(clinker, commissioned, kwh_per_t)| CementAssessment {
+            plant: if clinker {
+                CementPlant::Clinker
+            } else {
+                CementPlant::Grinding
+            },
+            commissioned,
+            kwh_per_t,
+        },
+    );
+    let assessment = (
+        prop::option::of(2000i32..2030),
+        prop::collection::vec(process, 0..5),
+        prop::option::of(cement),
+        prop::option::of(quantity()),
+        prop::option::of(
+            (quantity(), positive()).prop_map(|(value, limit)| EnergyIntensity { value, limit }),
+        ),
+    )
+        .prop_map(
+            |(year, steel_processes, cement, aluminum_kwh_per_t, energy_intensity)| Assessment {
+                year,
+                steel_processes,
+                cement,
+                aluminum_kwh_per_t,
+                energy_intensity,
+            },
+        );
+    let water = (
+        quantity(),
+        prop::option::of(positive()),
+        prop::option::of(quantity()),
+        prop::option::of(any::<bool>()),
+    )
+        .prop_map(|(m3, quota_m3, base_price, meets_standard)| Water {
+            m3,
+            quota_m3,
+            base_price,
+            meets_standard,
+        });
+    (
+        prop::sample::select(vec!["cn", "cn-sx-xinzhou"]),
+        date(),
+        0i64..800,
+        enterprise,
+        assessment,
+        quantity(),
+        prop::option::of(quantity()),
+        prop::option::of(water),
+    )
+        .prop_map(
+            |(tariff, start, days, enterprise, assessment, kwh, base_price, water)| BillRequest {
+                tariff: Some(tariff.into()),
+                period: Period::new(start, start + chrono::Duration::days(days)).unwrap(),
+                enterprise,
+                assessment,
+                electricity: Electricity { kwh, base_price },
+                water,
+            },
+        )
+}
+
+fn surcharge(request: &BillRequest) -> Option<Decimal> {
+    let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
+    price(tariff, request, Options::default())
+        .ok()
+        .map(|b| b.totals.surcharge)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn totals_are_the_sums_of_applied_lines(request in request()) {
+        let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
+        if let Ok(bill) = price(tariff, &request, Options { trace: true }) {
+            let json = serde_json::to_value(BillResponse::new(&request, &bill, tariff)).unwrap();
+            let mut problems = Vec::new();
+            check_invariants(&json, &mut problems);
+            prop_assert!(problems.is_empty(), "{problems:?}");
+        }
+    }
+
+    #[test]
+    fn applied_electricity_lines_never_bill_more_than_was_consumed(request in request()) {
+        let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
+        if let Ok(bill) = price(tariff, &request, Options::default()) {
+            // Under `max` one kWh carries at most one applied adder.
+            let applied: Decimal = bill.lines.iter()
+                .filter(|l| l.status == Status::Applied && l.is_surcharge() && l.unit == tariffd::bill::Unit::Kwh)
+                .map(|l| l.quantity).sum();
+            prop_assert!(applied <= request.electricity.kwh, "{applied} > {}", request.electricity.kwh);
+        }
+    }
+
+    #[test]
+    fn prorated_parts_sum_to_the_whole(total in quantity(), weights in prop::collection::vec(1u32..400, 1..8)) {
+        let parts = prorate(total, &weights).unwrap();
+        prop_assert_eq!(parts.iter().copied().sum::<Decimal>(), total);
+        prop_assert!(parts.iter().all(|p| *p >= Decimal::ZERO && p.scale() == total.scale()), "{parts:?}");
+    }
+
+    #[test]
+    fn more_electricity_never_lowers_the_surcharge(request in request(), extra in quantity()) {
+        let mut more = request.clone();
+        more.electricity.kwh += extra;
+        if let (Some(before), Some(after)) = (surcharge(&request), surcharge(&more)) {
+            prop_assert!(after >= before, "{before} → {after}");
+        }
+    }
+
+    #[test]
+    fn more_water_never_lowers_the_surcharge(request in request(), extra in quantity()) {
+        let mut more = request.clone();
+        if let Some(w) = more.water.as_mut() { w.m3 += extra; }
+        if let (Some(before), Some(after)) = (surcharge(&request), surcharge(&more)) {
+            prop_assert!(after >= before, "{before} → {after}");
+        }
+    }
+
+    #[test]
+    fn no_request_body_panics_the_edge_or_the_engine(body in prop::collection::vec(any::<u8>(), 0..300)) {
+        if let Ok(parsed) = parse_json::<BillRequestBody>(&body) {
+            if let Ok(request) = parsed.into_domain("") {
+                let _ = surcharge(&request);
+            }
+        }
+    }
+
+    #[test]
+    fn no_json_shaped_body_panics(text in r#"\{"period":\{"(month|start|end)":"[0-9-]{0,12}"\},"enterprise":\{"id":"[a-z]{0,3}","industry":"(steel|cement|other|x)"\},"electricity":\{"kwh":(-?[0-9.eE+-]{1,30}|"[0-9.eE+-]{0,40}"|null|true|\[\])\}\}"#) {
+        if let Ok(parsed) = parse_json::<BillRequestBody>(text.as_bytes()) {
+            if let Ok(request) = parsed.into_domain("") {
+                let _ = surcharge(&request);
+            }
+        }
+    }
+}
