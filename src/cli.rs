@@ -1,12 +1,21 @@
 //! The command line: one binary for the service and the offline tools.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+
+use clap::{Parser, Subcommand, ValueEnum};
 use utoipa::OpenApi;
 
+use crate::api::request::request_json;
+use crate::api::view::Detail;
+use crate::batch::run::run;
+use crate::batch::{Context, Format, Limits, Summary};
 use crate::configuration::Settings;
+use crate::period::Period;
+use crate::population::Generator;
 use crate::startup::Application;
 use crate::tariff::{load_dir, TariffSet};
 
@@ -49,6 +58,77 @@ enum Command {
         #[arg(long)]
         tariffs: Option<PathBuf>,
     },
+    /// Price a batch offline (NDJSON or CSV, like POST /v1/bills/batch) with every core.
+    Bill {
+        /// Input file, or `-` for standard input.
+        #[arg(long, default_value = "-")]
+        input: PathBuf,
+        /// Output file, or `-` for standard output.
+        #[arg(long, default_value = "-")]
+        output: PathBuf,
+        /// Input and output format (default: from the input file's extension, else ndjson).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        #[arg(long, value_enum, default_value = "lines")]
+        detail: DetailArg,
+        #[arg(long)]
+        tariffs: Option<PathBuf>,
+        /// Check every record without pricing it.
+        #[arg(long)]
+        validate_only: bool,
+    },
+    /// Write a synthetic population of bill requests (a realistic mix, seeded).
+    GenPopulation {
+        #[arg(long)]
+        n: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "ndjson")]
+        format: FormatArg,
+        /// Billing month, YYYY-MM.
+        #[arg(long, default_value = "2020-10")]
+        month: String,
+        /// Tariff the population is billed under (default: the configured default).
+        #[arg(long)]
+        tariff: Option<String>,
+        /// Output file, or `-` for standard output.
+        #[arg(long, default_value = "-")]
+        output: PathBuf,
+        #[arg(long)]
+        tariffs: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Ndjson,
+    Csv,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Ndjson => Format::Ndjson,
+            FormatArg::Csv => Format::Csv,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DetailArg {
+    Totals,
+    Lines,
+    Full,
+}
+
+impl From<DetailArg> for Detail {
+    fn from(d: DetailArg) -> Detail {
+        match d {
+            DetailArg::Totals => Detail::Totals,
+            DetailArg::Lines => Detail::Lines,
+            DetailArg::Full => Detail::Full,
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -65,6 +145,190 @@ pub fn main() -> ExitCode {
         } => serve(settings, port, host, tariffs),
         Command::Openapi { output } => openapi(output),
         Command::CheckTariffs { tariffs } => check_tariffs(settings, tariffs),
+        Command::Bill {
+            input,
+            output,
+            format,
+            detail,
+            tariffs,
+            validate_only,
+        } => {
+            let options = BillOptions {
+                format,
+                detail: detail.into(),
+                validate_only,
+            };
+            bill(settings, &input, &output, options, tariffs)
+        }
+        Command::GenPopulation {
+            n,
+            seed,
+            format,
+            month,
+            tariff,
+            output,
+            tariffs,
+        } => gen_population(
+            settings,
+            n,
+            seed,
+            format.into(),
+            &month,
+            tariff,
+            &output,
+            tariffs,
+        ),
+    }
+}
+
+fn load_tariffs(settings: &Settings, dir: Option<PathBuf>) -> Result<TariffSet, String> {
+    let dir = dir.unwrap_or_else(|| settings.tariffs.dir.clone());
+    load_dir(&dir)
+        .and_then(|t| TariffSet::new(t, &settings.tariffs.default))
+        .map_err(|e| e.to_string())
+}
+
+fn open_input(path: &Path) -> Result<Box<dyn BufRead>, String> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 18,
+            std::io::stdin(),
+        )));
+    }
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 18, file)))
+}
+
+fn open_output(path: &Path) -> Result<Box<dyn Write>, String> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::with_capacity(
+            1 << 18,
+            std::io::stdout(),
+        )));
+    }
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 18, file)))
+}
+
+fn format_from_extension(path: &Path) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("csv") => Format::Csv,
+        _ => Format::Ndjson,
+    }
+}
+
+struct BillOptions {
+    format: Option<FormatArg>,
+    detail: Detail,
+    validate_only: bool,
+}
+
+fn bill(
+    settings: Settings,
+    input: &Path,
+    output: &Path,
+    options: BillOptions,
+    tariffs: Option<PathBuf>,
+) -> ExitCode {
+    let BillOptions {
+        format,
+        detail,
+        validate_only,
+    } = options;
+    let result = (|| -> Result<Summary, String> {
+        let tariffs = Arc::new(load_tariffs(&settings, tariffs)?);
+        let format = format
+            .map(Format::from)
+            .unwrap_or_else(|| format_from_extension(input));
+        let context = Context {
+            tariffs,
+            format,
+            detail,
+            columns: None,
+            validate_only,
+        };
+        let limits = Limits {
+            max_line_bytes: settings.batch.max_line_bytes,
+            max_lines: u64::MAX,
+        };
+        let bar = indicatif::ProgressBar::new_spinner();
+        if !std::io::stderr().is_terminal() {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {human_pos} records  {per_sec}  {elapsed}",
+            )
+            .expect("a valid template"),
+        );
+        let started = std::time::Instant::now();
+        let summary = run(
+            context,
+            open_input(input)?,
+            open_output(output)?,
+            limits,
+            |n| bar.set_position(n),
+        )
+        .map_err(|e| e.to_string())?;
+        bar.finish_and_clear();
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} records: {} billed, {} failed; surcharge {} yuan, total {} yuan; {:.1} s ({:.0} records/s)",
+            summary.lines, summary.billed, summary.failed, summary.surcharge, summary.total, seconds, summary.lines as f64 / seconds.max(1e-9)
+        );
+        Ok(summary)
+    })();
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gen_population(
+    settings: Settings,
+    n: u64,
+    seed: u64,
+    format: Format,
+    month: &str,
+    tariff: Option<String>,
+    output: &Path,
+    tariffs: Option<PathBuf>,
+) -> ExitCode {
+    let result = (|| -> Result<(), String> {
+        let set = load_tariffs(&settings, tariffs)?;
+        let tariff = set.resolve(tariff.as_deref()).ok_or("unknown tariff")?;
+        let period = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| Period::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d)))
+            .ok_or_else(|| format!("`{month}` is not a month (YYYY-MM)"))?;
+        let mut out = open_output(output)?;
+        let io = |e: std::io::Error| e.to_string();
+        if format == Format::Csv {
+            out.write_all(&crate::batch::csv::row(crate::batch::csv::input_header()))
+                .map_err(io)?;
+        }
+        for request in Generator::new(tariff, period, seed).take(n as usize) {
+            let json = request_json(&request);
+            match format {
+                Format::Ndjson => {
+                    serde_json::to_writer(&mut out, &json).map_err(|e| e.to_string())?;
+                    out.write_all(b"\n").map_err(io)?;
+                }
+                Format::Csv => out
+                    .write_all(&crate::batch::csv::row(crate::batch::csv::request_row(
+                        &json,
+                    )))
+                    .map_err(io)?,
+            }
+        }
+        out.flush().map_err(io)
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
     }
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub batch: BatchSettings,
     pub tariffs: TariffSettings,
     pub log: LogSettings,
 }
@@ -20,6 +21,14 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest accepted body for a single bill.
     pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BatchSettings {
+    /// Longest accepted record line; a longer one becomes an error record.
+    pub max_line_bytes: usize,
+    /// Most records in one batch request; later ones are reported, not priced.
+    pub max_lines: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +60,8 @@ impl Settings {
             .set_default("server.port", 8080)?
             .set_default("server.workers", 0)?
             .set_default("server.body_limit_bytes", 1024 * 1024)?
+            .set_default("batch.max_line_bytes", 64 * 1024)?
+            .set_default("batch.max_lines", 10_000_000)?
             .set_default("tariffs.dir", "tariffs")?
             .set_default("tariffs.default", "cn-sx-xinzhou")?
             .set_default("log.format", "pretty")?

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod assessment;
+pub mod batch;
 pub mod bill;
 pub mod cli;
 pub mod configuration;

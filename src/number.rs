@@ -8,7 +8,8 @@ use std::str::FromStr;
 
 /// Magnitudes at or above 10^18 are refused: no meter reads that much, and products of two
 /// such numbers would not fit a decimal.
-pub const MAX_INTEGER_DIGITS: usize = 18;
+pub const MAX_INTEGER_DIGITS: u32 = 18;
+const LIMIT: i64 = 10i64.pow(MAX_INTEGER_DIGITS);
 pub const MAX_DECIMALS: u32 = 12;
 /// A `Decimal` holds 28 significant digits; more cannot be kept exactly.
 const MAX_SIGNIFICANT_DIGITS: usize = 28;
@@ -38,17 +39,11 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
     } else {
         Decimal::from_str(text).map_err(|_| NumberError::TooLarge(text.to_string()))?
     };
-    if value
-        .abs()
-        .trunc()
-        .to_string()
-        .trim_start_matches('-')
-        .len()
-        > MAX_INTEGER_DIGITS
-    {
+    if value.abs() >= Decimal::from(LIMIT) {
         return Err(NumberError::TooLarge(text.to_string()));
     }
-    if value.normalize().scale() > MAX_DECIMALS {
+    // Trailing zeros do not count as decimals: 1.0000000000000 is 1.
+    if value.scale() > MAX_DECIMALS && value.normalize().scale() > MAX_DECIMALS {
         return Err(NumberError::TooManyDecimals(text.to_string()));
     }
     Ok(value)

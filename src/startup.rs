@@ -60,6 +60,10 @@ impl Application {
             limits: Limits {
                 body_limit_bytes: settings.server.body_limit_bytes,
             },
+            batch_limits: crate::batch::Limits {
+                max_line_bytes: settings.batch.max_line_bytes,
+                max_lines: settings.batch.max_lines,
+            },
             metrics,
         });
         let mut server = HttpServer::new(move || {

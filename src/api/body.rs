@@ -6,12 +6,21 @@ use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
 
-/// Collects the body, refusing it as soon as it passes `limit` bytes.
+/// A request body, decompressed as its `Content-Encoding` says.
+pub type Body = actix_web::dev::Decompress<actix_web::dev::Payload>;
+
+pub fn decompressed(request: &HttpRequest, payload: web::Payload) -> Body {
+    actix_web::dev::Decompress::from_headers(payload.into_inner(), request.headers())
+}
+
+/// Collects the body, refusing it as soon as it passes `limit` bytes (after decompression,
+/// so a small compressed body cannot expand without bound).
 pub async fn read_body(
     request: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<web::BytesMut, ApiError> {
+    let mut payload = decompressed(request, payload);
     let declared = request
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -37,7 +46,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::EmptyBody);
     }
-    // Syntax first, so a malformed body is 400 even where a field is also missing.
+    // The fast path; only a body that fails is parsed again to find where.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

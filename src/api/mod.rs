@@ -1,5 +1,6 @@
 //! The HTTP service: routes, problem+json errors, and the OpenAPI document.
 
+pub mod batch;
 pub mod bills;
 pub mod body;
 pub mod ops;
@@ -32,6 +33,7 @@ pub struct Limits {
 pub struct Metrics {
     pub registry: Registry,
     pub bills: IntCounterVec,
+    pub batch_records: IntCounterVec,
 }
 
 impl Metrics {
@@ -41,13 +43,23 @@ impl Metrics {
             &["tariff"],
         )?;
         registry.register(Box::new(bills.clone()))?;
-        Ok(Metrics { registry, bills })
+        let batch_records = IntCounterVec::new(
+            Opts::new("tariffd_batch_records_total", "Batch records, by outcome"),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(batch_records.clone()))?;
+        Ok(Metrics {
+            registry,
+            bills,
+            batch_records,
+        })
     }
 }
 
 pub struct AppState {
     pub tariffs: Arc<TariffSet>,
     pub limits: Limits,
+    pub batch_limits: crate::batch::Limits,
     pub metrics: Metrics,
 }
 
@@ -84,6 +96,7 @@ impl AppState {
     ),
     paths(
         bills::create_bill,
+        batch::create_batch,
         tariffs::list_tariffs,
         tariffs::get_tariff,
         tariffs::list_parameters,
@@ -105,6 +118,7 @@ pub struct ApiDoc;
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(bills::create_bill)
+        .service(batch::create_batch)
         .service(tariffs::list_tariffs)
         .service(tariffs::list_parameters)
         .service(tariffs::get_tariff)

@@ -14,6 +14,9 @@ pub struct FieldError {
     /// Query parameter name, for problems in the query string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// CSV column, for problems in a CSV batch record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
     pub message: String,
 }
 
@@ -22,6 +25,7 @@ impl FieldError {
         FieldError {
             pointer: Some(pointer.into()),
             parameter: None,
+            column: None,
             message: message.into(),
         }
     }
@@ -30,6 +34,7 @@ impl FieldError {
         FieldError {
             pointer: None,
             parameter: Some(parameter.into()),
+            column: None,
             message: message.into(),
         }
     }
@@ -64,6 +69,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("the request could not be read: {0}")]
     BadRequest(String),
     #[error("an internal error occurred; it has been logged")]
@@ -122,6 +129,11 @@ impl ApiError {
                 "The body is too large",
             ),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

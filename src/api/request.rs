@@ -293,3 +293,84 @@ fn assessment(c: &mut Checks, body: AssessmentBody) -> Assessment {
         energy_intensity,
     }
 }
+
+/// A request as the JSON a client would send: the inverse of [`BillRequestBody::into_domain`],
+/// for generated populations.
+pub fn request_json(r: &BillRequest) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut body = Map::new();
+    if let Some(t) = &r.tariff {
+        body.insert("tariff".into(), json!(t));
+    }
+    body.insert(
+        "period".into(),
+        json!({ "start": r.period.start(), "end": r.period.end() }),
+    );
+    let e = &r.enterprise;
+    let mut enterprise =
+        json!({ "id": e.id, "industry": e.industry, "catalogue_class": e.catalogue_class });
+    if let Some(name) = &e.name {
+        enterprise["name"] = json!(name);
+    }
+    if e.capacity_cut_overdue {
+        enterprise["capacity_cut_overdue"] = json!(true);
+    }
+    if e.card != Card::None {
+        enterprise["card"] = json!(e.card);
+    }
+    body.insert("enterprise".into(), enterprise);
+    let a = &r.assessment;
+    let mut assessment = Map::new();
+    if let Some(year) = a.year {
+        assessment.insert("year".into(), json!(year));
+    }
+    if !a.steel_processes.is_empty() {
+        let processes: Vec<Value> = a
+            .steel_processes
+            .iter()
+            .map(|p| match p.grade {
+                SteelGrade::Special => json!({ "process": p.process, "grade": "special", "intensity": p.intensity.to_string() }),
+                SteelGrade::Ordinary => json!({ "process": p.process, "intensity": p.intensity.to_string() }),
+            })
+            .collect();
+        assessment.insert("steel_processes".into(), Value::Array(processes));
+    }
+    if let Some(c) = &a.cement {
+        let mut cement = json!({ "plant": c.plant, "kwh_per_t": c.kwh_per_t.to_string() });
+        if let Some(d) = c.commissioned {
+            cement["commissioned"] = json!(d);
+        }
+        assessment.insert("cement".into(), cement);
+    }
+    if let Some(x) = a.aluminum_kwh_per_t {
+        assessment.insert("aluminum_kwh_per_t".into(), json!(x.to_string()));
+    }
+    if let Some(i) = &a.energy_intensity {
+        assessment.insert(
+            "energy_intensity".into(),
+            json!({ "value": i.value.to_string(), "limit": i.limit.to_string() }),
+        );
+    }
+    if !assessment.is_empty() {
+        body.insert("assessment".into(), Value::Object(assessment));
+    }
+    let mut electricity = json!({ "kwh": r.electricity.kwh.to_string() });
+    if let Some(p) = r.electricity.base_price {
+        electricity["base_price"] = json!(p.to_string());
+    }
+    body.insert("electricity".into(), electricity);
+    if let Some(w) = &r.water {
+        let mut water = json!({ "m3": w.m3.to_string() });
+        if let Some(q) = w.quota_m3 {
+            water["quota_m3"] = json!(q.to_string());
+        }
+        if let Some(p) = w.base_price {
+            water["base_price"] = json!(p.to_string());
+        }
+        if let Some(m) = w.meets_standard {
+            water["meets_standard"] = json!(m);
+        }
+        body.insert("water".into(), water);
+    }
+    Value::Object(body)
+}

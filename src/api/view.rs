@@ -1,6 +1,7 @@
 //! The bill as clients read it: every decimal a string, money with exactly two decimals.
 
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -20,7 +21,9 @@ pub struct BillResponse {
     pub tariff: TariffRef,
     pub period: PeriodView,
     pub enterprise_id: String,
-    pub line_items: Vec<LineItemView>,
+    /// Absent only in batches run with `detail=totals`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_items: Option<Vec<LineItemView>>,
     pub totals: TotalsView,
     pub warnings: Vec<WarningView>,
     /// Present with `?explain=full`.
@@ -56,15 +59,20 @@ pub struct LineItemView {
     pub tier: Option<u8>,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub quantity: String,
+    #[schema(value_type = String)]
+    pub quantity: Decimal,
     /// `kWh` or `m3`.
     pub unit: &'static str,
     /// Yuan per unit, unrounded.
-    pub rate: String,
+    #[schema(value_type = String)]
+    pub rate: Decimal,
     /// Yuan, rounded half-up to the fen.
-    pub amount: String,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
     pub basis: Vec<BasisView>,
-    pub explanation: String,
+    /// Why the line is there, in one sentence (left out of batch output unless `detail=full`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 /// A parameter value a line rests on, and the document it comes from.
@@ -79,11 +87,16 @@ pub struct BasisView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TotalsView {
-    pub electricity_surcharge: String,
-    pub water_surcharge: String,
-    pub surcharge: String,
-    pub base: String,
-    pub total: String,
+    #[schema(value_type = String)]
+    pub electricity_surcharge: Decimal,
+    #[schema(value_type = String)]
+    pub water_surcharge: Decimal,
+    #[schema(value_type = String)]
+    pub surcharge: Decimal,
+    #[schema(value_type = String)]
+    pub base: Decimal,
+    #[schema(value_type = String)]
+    pub total: Decimal,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -145,8 +158,41 @@ pub struct FindingView {
     pub detail: String,
 }
 
+/// How much of each bill a response carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Totals and warnings only.
+    Totals,
+    /// Line items with their basis.
+    #[default]
+    Lines,
+    /// Line items with their explanations, and the audit trace if one was kept.
+    Full,
+}
+
+impl Detail {
+    pub fn parse(text: &str) -> Option<Detail> {
+        match text {
+            "totals" => Some(Detail::Totals),
+            "lines" => Some(Detail::Lines),
+            "full" => Some(Detail::Full),
+            _ => None,
+        }
+    }
+}
+
 impl BillResponse {
+    /// Everything the bill holds (its trace too, if it was priced with one).
     pub fn new(request: &BillRequest, bill: &Bill, tariff: &Tariff) -> BillResponse {
+        BillResponse::with_detail(request, bill, tariff, Detail::Full)
+    }
+
+    pub fn with_detail(
+        request: &BillRequest,
+        bill: &Bill,
+        tariff: &Tariff,
+        detail: Detail,
+    ) -> BillResponse {
         BillResponse {
             bill_id: bill.id.to_string(),
             engine_version: crate::ENGINE_VERSION.to_string(),
@@ -160,11 +206,12 @@ impl BillResponse {
                 end: request.period.end(),
             },
             enterprise_id: request.enterprise.id.clone(),
-            line_items: bill
-                .lines
-                .iter()
-                .map(|l| LineItemView::new(l, tariff))
-                .collect(),
+            line_items: (detail != Detail::Totals).then(|| {
+                bill.lines
+                    .iter()
+                    .map(|l| LineItemView::new(l, tariff, detail == Detail::Full))
+                    .collect()
+            }),
             totals: TotalsView::new(&bill.totals),
             warnings: bill
                 .warnings
@@ -174,13 +221,14 @@ impl BillResponse {
             trace: bill
                 .trace
                 .as_ref()
+                .filter(|_| detail == Detail::Full)
                 .map(|t| TraceView::new(t, request, tariff)),
         }
     }
 }
 
 impl LineItemView {
-    fn new(line: &LineItem, tariff: &Tariff) -> LineItemView {
+    fn new(line: &LineItem, tariff: &Tariff, explained: bool) -> LineItemView {
         LineItemView {
             rule: line.rule(),
             kind: line.kind.as_str(),
@@ -189,10 +237,10 @@ impl LineItemView {
             tier: line.reason.as_ref().and_then(|r| r.tier()),
             from: line.period.start(),
             to: line.period.end(),
-            quantity: line.quantity.to_string(),
+            quantity: line.quantity,
             unit: line.unit.as_str(),
-            rate: line.rate.to_string(),
-            amount: line.amount.to_string(),
+            rate: line.rate,
+            amount: line.amount,
             basis: line
                 .basis
                 .as_slice()
@@ -207,7 +255,7 @@ impl LineItemView {
                     }
                 })
                 .collect(),
-            explanation: explain(line, tariff),
+            explanation: explained.then(|| explain(line, tariff)),
         }
     }
 }
@@ -215,11 +263,11 @@ impl LineItemView {
 impl TotalsView {
     fn new(t: &Totals) -> TotalsView {
         TotalsView {
-            electricity_surcharge: t.electricity_surcharge.to_string(),
-            water_surcharge: t.water_surcharge.to_string(),
-            surcharge: t.surcharge.to_string(),
-            base: t.base.to_string(),
-            total: t.total.to_string(),
+            electricity_surcharge: t.electricity_surcharge,
+            water_surcharge: t.water_surcharge,
+            surcharge: t.surcharge,
+            base: t.base,
+            total: t.total,
         }
     }
 }

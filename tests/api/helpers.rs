@@ -75,6 +75,14 @@ impl TestApp {
         Self::reply(request.send_body(body.into()).await).await
     }
 
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let mut request = self.client.post(format!("{}{path}", self.address));
+        for header in headers {
+            request = request.insert_header(*header);
+        }
+        Self::reply(request.send_body(body).await).await
+    }
+
     pub async fn post_bill(&self, body: &Value) -> Reply {
         self.post("/v1/bills", serde_json::to_vec(body).unwrap())
             .await

@@ -18,6 +18,7 @@ fn every_route_is_in_the_document() {
     let doc: serde_json::Value = serde_json::from_str(&tariffd::cli::openapi_json()).unwrap();
     for path in [
         "/v1/bills",
+        "/v1/bills/batch",
         "/v1/tariffs",
         "/v1/tariffs/{id}",
         "/v1/tariffs/{id}/parameters",

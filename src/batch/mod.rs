@@ -1,0 +1,269 @@
+//! Batch billing: many records in, one output record per input record, in input order,
+//! then a summary. Input is split into chunks priced independently (so every core can
+//! work) and written back in order; memory holds a few chunks, whatever the batch size.
+
+pub mod csv;
+pub mod run;
+mod split;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use actix_web::web::Bytes;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::api::body::parse_json;
+use crate::api::problem::{ApiError, FieldError};
+use crate::api::request::BillRequestBody;
+use crate::api::view::{BillResponse, Detail};
+use crate::bill::{price, BillError, BillRequest, Options};
+use crate::money::zero_money;
+use crate::tariff::TariffSet;
+pub use split::{Record, Splitter};
+
+/// Records per chunk: large enough to amortise handing work to a thread, small enough
+/// that a few chunks in flight stay a few megabytes.
+pub const CHUNK_RECORDS: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON bill request per line; output `{"line", "bill"|"error"}` per line.
+    Ndjson,
+    /// A header line, then one flat row per enterprise (see [`csv`]).
+    Csv,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Ndjson => "application/x-ndjson",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest accepted line; a longer one becomes an error record.
+    pub max_line_bytes: usize,
+    /// Most records in one batch; the rest is not priced and the batch says so.
+    pub max_lines: u64,
+}
+
+/// Counts and money over the records of a batch (or of one chunk of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub lines: u64,
+    pub billed: u64,
+    pub failed: u64,
+    pub surcharge: Decimal,
+    pub total: Decimal,
+}
+
+impl Default for Summary {
+    fn default() -> Summary {
+        Summary {
+            lines: 0,
+            billed: 0,
+            failed: 0,
+            surcharge: zero_money(),
+            total: zero_money(),
+        }
+    }
+}
+
+impl Summary {
+    pub fn add(&mut self, other: &Summary) {
+        self.lines += other.lines;
+        self.billed += other.billed;
+        self.failed += other.failed;
+        // Money sums beyond 10^26 yuan do not arise from bills that each fit.
+        self.surcharge = self.surcharge.saturating_add(other.surcharge);
+        self.total = self.total.saturating_add(other.total);
+    }
+}
+
+/// What a batch needs to price and write a chunk; shared by every thread.
+pub struct Context {
+    pub tariffs: Arc<TariffSet>,
+    pub format: Format,
+    pub detail: Detail,
+    /// For CSV input: the columns of the header line, in order.
+    pub columns: Option<csv::Columns>,
+    /// Check every record without pricing it (also the I/O floor of a batch run).
+    pub validate_only: bool,
+}
+
+/// A priced chunk: its output bytes and its share of the summary.
+pub struct ChunkOutput {
+    pub bytes: Bytes,
+    pub summary: Summary,
+}
+
+impl Context {
+    /// The bytes that open the output (the CSV header).
+    pub fn preamble(&self) -> Bytes {
+        match self.format {
+            Format::Ndjson => Bytes::new(),
+            Format::Csv => csv::output_header(),
+        }
+    }
+
+    /// The closing summary record.
+    pub fn summary_record(&self, summary: &Summary) -> Bytes {
+        match self.format {
+            Format::Ndjson => {
+                let mut out = serde_json::to_vec(&serde_json::json!({ "summary": summary }))
+                    .expect("a summary serialises");
+                out.push(b'\n');
+                Bytes::from(out)
+            }
+            Format::Csv => csv::summary_row(summary),
+        }
+    }
+
+    /// Prices every record of a chunk, in order.
+    pub fn price_chunk(&self, records: &[Record]) -> ChunkOutput {
+        let mut out = Vec::with_capacity(records.len() * 1024);
+        let mut summary = Summary::default();
+        for record in records {
+            summary.lines += 1;
+            if self.validate_only {
+                match self.validate_record(record) {
+                    Ok(()) => {
+                        summary.billed += 1;
+                        self.write_valid(&mut out, record.line());
+                    }
+                    Err(error) => {
+                        summary.failed += 1;
+                        self.write_error(&mut out, record.line(), &error);
+                    }
+                }
+                continue;
+            }
+            match self.price_record(record) {
+                Ok((response, surcharge, total)) => {
+                    summary.billed += 1;
+                    summary.surcharge = summary.surcharge.saturating_add(surcharge);
+                    summary.total = summary.total.saturating_add(total);
+                    self.write_bill(&mut out, record.line(), &response);
+                }
+                Err(error) => {
+                    summary.failed += 1;
+                    self.write_error(&mut out, record.line(), &error);
+                }
+            }
+        }
+        ChunkOutput {
+            bytes: Bytes::from(out),
+            summary,
+        }
+    }
+
+    fn validate_record(&self, record: &Record) -> Result<(), ApiError> {
+        let request = self.parse_record(record)?;
+        self.tariffs
+            .resolve(request.tariff.as_deref())
+            .map(|_| ())
+            .ok_or_else(|| self.unknown_tariff())
+    }
+
+    fn unknown_tariff(&self) -> ApiError {
+        self.in_columns(vec![FieldError::at(
+            "/tariff",
+            format!("unknown tariff; loaded: {}", self.tariffs.ids().join(", ")),
+        )])
+    }
+
+    fn price_record(&self, record: &Record) -> Result<(BillResponse, Decimal, Decimal), ApiError> {
+        let request = self.parse_record(record)?;
+        let tariff = self
+            .tariffs
+            .resolve(request.tariff.as_deref())
+            .ok_or_else(|| self.unknown_tariff())?;
+        let bill = price(
+            tariff,
+            &request,
+            Options {
+                trace: self.detail == Detail::Full,
+            },
+        )
+        .map_err(|BillError::Overflow { pointer }| {
+            self.in_columns(vec![FieldError::at(pointer, "too large to price exactly")])
+        })?;
+        let (surcharge, total) = (bill.totals.surcharge, bill.totals.total);
+        Ok((
+            BillResponse::with_detail(&request, &bill, tariff, self.detail),
+            surcharge,
+            total,
+        ))
+    }
+
+    fn parse_record(&self, record: &Record) -> Result<BillRequest, ApiError> {
+        let body: BillRequestBody = match (record, self.format) {
+            (Record::Line { text, .. }, _) if text.iter().all(u8::is_ascii_whitespace) => {
+                return Err(ApiError::field("/", "the line is blank"));
+            }
+            (Record::Line { text, .. }, Format::Ndjson) => parse_json(text)?,
+            (Record::Line { text, .. }, Format::Csv) => {
+                let columns = self.columns.as_ref().expect("CSV batches have columns");
+                columns.parse(text)?
+            }
+            (Record::TooLong { length, .. }, _) => {
+                return Err(ApiError::field(
+                    "/",
+                    format!("the line is {length} bytes, over the limit of the batch"),
+                ));
+            }
+            (Record::OverLimit { max_lines, .. }, _) => {
+                return Err(ApiError::field(
+                    "/",
+                    format!("the batch holds more than {max_lines} records; this one and the rest are not priced"),
+                ));
+            }
+        };
+        body.into_domain("")
+            .map_err(|errors| self.in_columns(errors))
+    }
+
+    /// For CSV input, errors also name the column.
+    fn in_columns(&self, errors: Vec<FieldError>) -> ApiError {
+        match &self.columns {
+            Some(_) => ApiError::Invalid(errors.into_iter().map(csv::with_column).collect()),
+            None => ApiError::Invalid(errors),
+        }
+    }
+
+    fn write_bill(&self, out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
+        match self.format {
+            Format::Ndjson => {
+                let _ = write!(out, "{{\"line\":{line},\"bill\":");
+                serde_json::to_writer(&mut *out, bill).expect("bills serialise");
+                out.extend_from_slice(b"}\n");
+            }
+            Format::Csv => csv::bill_row(out, line, bill),
+        }
+    }
+
+    fn write_valid(&self, out: &mut Vec<u8>, line: u64) {
+        match self.format {
+            Format::Ndjson => {
+                let _ = writeln!(out, "{{\"line\":{line},\"valid\":true}}");
+            }
+            Format::Csv => csv::valid_row(out, line),
+        }
+    }
+
+    fn write_error(&self, out: &mut Vec<u8>, line: u64, error: &ApiError) {
+        let problem = error.problem();
+        match self.format {
+            Format::Ndjson => {
+                let _ = write!(out, "{{\"line\":{line},\"error\":");
+                serde_json::to_writer(&mut *out, &problem).expect("problems serialise");
+                out.extend_from_slice(b"}\n");
+            }
+            Format::Csv => csv::error_row(out, line, &problem),
+        }
+    }
+}

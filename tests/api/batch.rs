@@ -1,0 +1,335 @@
+//! `POST /v1/bills/batch`: streamed, ordered, one record out per record in, then a summary.
+
+use std::io::Write;
+
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use tariffd::api::request::request_json;
+use tariffd::batch::csv::{input_header, request_row, row};
+use tariffd::period::Period;
+use tariffd::population::Generator;
+
+use crate::helpers::{Reply, TestApp};
+
+async fn post_batch(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+    app.post_with(path, &[("content-type", content_type)], body)
+        .await
+}
+
+fn ndjson_records(reply: &Reply) -> Vec<Value> {
+    reply
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn csv_records(reply: &Reply) -> Vec<csv::StringRecord> {
+    let mut reader = csv::Reader::from_reader(reply.body.as_slice());
+    reader.records().map(|r| r.unwrap()).collect()
+}
+
+fn population(n: usize) -> Vec<Value> {
+    let tariffs = tariffd::tariff::load_dir(&crate::support::root().join("tariffs")).unwrap();
+    let xinzhou = tariffs.iter().find(|t| t.id() == "cn-sx-xinzhou").unwrap();
+    Generator::new(xinzhou, Period::month(2020, 10).unwrap(), 11)
+        .take(n)
+        .map(|r| request_json(&r))
+        .collect()
+}
+
+fn ndjson(requests: &[Value]) -> Vec<u8> {
+    requests
+        .iter()
+        .map(|r| format!("{r}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn csv_body(requests: &[Value]) -> Vec<u8> {
+    let mut body = row(input_header());
+    for r in requests {
+        body.extend(row(request_row(r)));
+    }
+    body
+}
+
+const VALID: &str = r#"{"period":{"month":"2020-10"},"enterprise":{"id":"A","industry":"steel","catalogue_class":"restricted"},"electricity":{"kwh":"1000"}}"#;
+
+#[actix_web::test]
+async fn bad_lines_become_error_records_in_place_and_the_batch_goes_on() {
+    let app = TestApp::spawn().await;
+    let invalid = VALID.replace("\"1000\"", "\"-1\"");
+    let body = format!("{VALID}\n\n{{not json\n{invalid}\n{VALID}\n");
+    let reply = post_batch(
+        &app,
+        "/v1/bills/batch",
+        "application/x-ndjson",
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/x-ndjson")
+    );
+    let records = ndjson_records(&reply);
+    assert_eq!(records.len(), 6, "five records and the summary");
+    for (i, expect) in ["bill", "error", "error", "error", "bill"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(records[i]["line"], i + 1, "{}", records[i]);
+        assert!(
+            records[i].get(*expect).is_some(),
+            "line {}: expected {expect}: {}",
+            i + 1,
+            records[i]
+        );
+    }
+    assert_eq!(records[2]["error"]["status"], 400, "malformed JSON");
+    assert_eq!(
+        records[3]["error"]["errors"][0]["pointer"],
+        "/electricity/kwh"
+    );
+    assert_eq!(
+        records[5]["summary"],
+        json!({ "lines": 5, "billed": 2, "failed": 3, "surcharge": "200.00", "total": "200.00" })
+    );
+}
+
+#[actix_web::test]
+async fn the_summary_is_the_sum_of_the_records_above_it() {
+    let app = TestApp::spawn().await;
+    let requests = population(1500);
+    let reply = post_batch(
+        &app,
+        "/v1/bills/batch?detail=totals",
+        "application/x-ndjson",
+        ndjson(&requests),
+    )
+    .await;
+    let records = ndjson_records(&reply);
+    let (bills, summary) = records.split_at(records.len() - 1);
+    assert_eq!(bills.len(), 1500);
+    let sum = |key: &str| {
+        bills
+            .iter()
+            .map(|r| {
+                r["bill"]["totals"][key]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Decimal>()
+                    .unwrap()
+            })
+            .sum::<Decimal>()
+    };
+    assert_eq!(
+        summary[0]["summary"]["surcharge"],
+        json!(sum("surcharge").to_string())
+    );
+    assert_eq!(
+        summary[0]["summary"]["total"],
+        json!(sum("total").to_string())
+    );
+    assert_eq!(summary[0]["summary"]["billed"], 1500);
+    assert!(
+        bills.iter().enumerate().all(|(i, r)| r["line"] == i + 1),
+        "input order is kept across chunks"
+    );
+    assert!(
+        bills[0]["bill"].get("line_items").is_none(),
+        "detail=totals leaves line items out"
+    );
+}
+
+#[actix_web::test]
+async fn csv_and_ndjson_give_the_same_bills_for_the_same_records() {
+    let app = TestApp::spawn().await;
+    let requests = population(300);
+    let from_ndjson = ndjson_records(
+        &post_batch(
+            &app,
+            "/v1/bills/batch",
+            "application/x-ndjson",
+            ndjson(&requests),
+        )
+        .await,
+    );
+    let reply = post_batch(&app, "/v1/bills/batch", "text/csv", csv_body(&requests)).await;
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    let from_csv = csv_records(&reply);
+    assert_eq!(from_csv.len(), requests.len() + 1);
+    for (json, csv) in from_ndjson.iter().zip(&from_csv).take(requests.len()) {
+        let bill = &json["bill"];
+        assert_eq!(&csv[1], "billed", "{csv:?}");
+        assert_eq!(
+            bill["bill_id"].as_str(),
+            Some(&csv[3]),
+            "same request, same bill id"
+        );
+        assert_eq!(bill["totals"]["surcharge"].as_str(), Some(&csv[13]));
+        assert_eq!(bill["totals"]["total"].as_str(), Some(&csv[15]));
+    }
+    let summary = from_csv.last().unwrap();
+    assert_eq!(
+        (&summary[0], &summary[18], &summary[20]),
+        ("summary", "300", "0")
+    );
+    assert_eq!(
+        from_ndjson.last().unwrap()["summary"]["total"].as_str(),
+        Some(&summary[15])
+    );
+}
+
+#[actix_web::test]
+async fn csv_errors_name_the_column_and_a_bad_header_is_refused_up_front() {
+    let app = TestApp::spawn().await;
+    let body = "enterprise_id,industry,period_month,kwh\nA,steel,2020-10,-5\nB,steel,2020-10,10\n";
+    let records = csv_records(&post_batch(&app, "/v1/bills/batch", "text/csv", body.into()).await);
+    assert_eq!((&records[0][0], &records[0][1]), ("2", "failed"));
+    assert!(
+        records[0][17].starts_with("kwh: must not be negative"),
+        "{:?}",
+        records[0]
+    );
+    assert_eq!((&records[1][0], &records[1][1]), ("3", "billed"));
+    let reply = post_batch(
+        &app,
+        "/v1/bills/batch",
+        "text/csv",
+        "enterprise_id,industri,kwh\nA,steel,1\n".into(),
+    )
+    .await;
+    assert_eq!(reply.status, 422);
+    let problem = reply.json();
+    let columns: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["column"].as_str())
+        .collect();
+    assert_eq!(
+        columns,
+        vec!["industri", "industry"],
+        "the unknown column and the missing one"
+    );
+}
+
+#[actix_web::test]
+async fn gzip_bodies_are_accepted() {
+    let app = TestApp::spawn().await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&ndjson(&population(200))).unwrap();
+    let reply = app
+        .post_with(
+            "/v1/bills/batch",
+            &[
+                ("content-type", "application/x-ndjson"),
+                ("content-encoding", "gzip"),
+            ],
+            gz.finish().unwrap(),
+        )
+        .await;
+    let records = ndjson_records(&reply);
+    assert_eq!(records.last().unwrap()["summary"]["billed"], 200);
+}
+
+#[actix_web::test]
+async fn limits_give_error_records_not_dropped_connections() {
+    let app = TestApp::spawn_with(|s| {
+        s.batch.max_line_bytes = 300;
+        s.batch.max_lines = 3;
+    })
+    .await;
+    let long = VALID.replace("\"id\":\"A\"", &format!("\"id\":\"{}\"", "x".repeat(400)));
+    let body = format!("{VALID}\n{long}\n{VALID}\n{VALID}\n{VALID}\n");
+    let records = ndjson_records(
+        &post_batch(
+            &app,
+            "/v1/bills/batch",
+            "application/x-ndjson",
+            body.into_bytes(),
+        )
+        .await,
+    );
+    assert!(records[0].get("bill").is_some());
+    assert!(
+        records[1]["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit"),
+        "{}",
+        records[1]
+    );
+    assert!(records[2].get("bill").is_some());
+    assert_eq!(records[3]["line"], 4);
+    assert!(
+        records[3]["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("more than 3 records"),
+        "{}",
+        records[3]
+    );
+    assert_eq!(
+        records[4]["summary"]["lines"], 4,
+        "three records and the notice; line 5 is not read"
+    );
+}
+
+#[actix_web::test]
+async fn other_content_types_are_415() {
+    let app = TestApp::spawn().await;
+    let reply = post_batch(
+        &app,
+        "/v1/bills/batch",
+        "application/xml",
+        b"<bills/>".to_vec(),
+    )
+    .await;
+    assert_eq!(reply.status, 415);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+}
+
+#[actix_web::test]
+async fn a_client_that_disconnects_mid_stream_does_not_hurt_the_server() {
+    use std::io::Read;
+    let app = TestApp::spawn().await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let first_bytes = actix_web::rt::task::spawn_blocking(move || {
+        let mut socket = std::net::TcpStream::connect(address).unwrap();
+        socket.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let head = "POST /v1/bills/batch HTTP/1.1\r\nhost: test\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n";
+        socket.write_all(head.as_bytes()).unwrap();
+        let chunk = format!("{VALID}\n").repeat(2000);
+        socket.write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes()).unwrap();
+        // Output starts before the upload ends; read some, then hang up mid-upload.
+        let mut seen = vec![0u8; 8192];
+        let n = socket.read(&mut seen).unwrap();
+        drop(socket);
+        String::from_utf8_lossy(&seen[..n]).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(first_bytes.starts_with("HTTP/1.1 200"), "{first_bytes}");
+    let reply = post_batch(
+        &app,
+        "/v1/bills/batch",
+        "application/x-ndjson",
+        format!("{VALID}\n").into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        ndjson_records(&reply).last().unwrap()["summary"]["billed"],
+        1,
+        "the server goes on serving"
+    );
+    assert_eq!(app.get("/health/live").await.status, 200);
+}

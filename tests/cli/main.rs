@@ -1,0 +1,149 @@
+//! The command line as a billing clerk runs it: generate a population, bill it offline.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn tariffd() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tariffd"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tariffd-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{:?}: {}",
+        command,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_generated_population_bills_the_same_from_csv_and_ndjson_files() {
+    let (csv, ndjson) = (scratch("population.csv"), scratch("population.ndjson"));
+    run(tariffd()
+        .args([
+            "gen-population",
+            "--n",
+            "700",
+            "--seed",
+            "3",
+            "--format",
+            "csv",
+            "--output",
+        ])
+        .arg(&csv));
+    run(tariffd()
+        .args(["gen-population", "--n", "700", "--seed", "3", "--output"])
+        .arg(&ndjson));
+    let (csv_out, ndjson_out) = (scratch("bills.csv"), scratch("bills.ndjson"));
+    let csv_report = run(tariffd()
+        .arg("bill")
+        .arg("--input")
+        .arg(&csv)
+        .arg("--output")
+        .arg(&csv_out));
+    let ndjson_report = run(tariffd()
+        .arg("bill")
+        .arg("--input")
+        .arg(&ndjson)
+        .arg("--output")
+        .arg(&ndjson_out));
+    assert!(
+        csv_report.starts_with("700 records: 700 billed, 0 failed"),
+        "{csv_report}"
+    );
+    let money = |report: &str| report.split(';').nth(1).map(str::to_string);
+    assert_eq!(
+        money(&csv_report),
+        money(&ndjson_report),
+        "same population, same money"
+    );
+    let bills = std::fs::read_to_string(&ndjson_out).unwrap();
+    assert_eq!(bills.lines().count(), 701);
+    let rows = std::fs::read_to_string(&csv_out).unwrap();
+    assert_eq!(rows.lines().count(), 702, "header, 700 rows, summary");
+    assert!(rows.lines().last().unwrap().starts_with("summary,summary,"));
+}
+
+#[test]
+fn bill_reads_stdin_and_writes_stdout() {
+    let mut child = tariffd()
+        .args(["bill", "--detail", "totals"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let line = r#"{"period":{"month":"2020-10"},"enterprise":{"id":"A","industry":"steel","catalogue_class":"restricted"},"electricity":{"kwh":"1250000"}}"#;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{line}\nnot json\n").as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[0]["bill"]["totals"]["surcharge"], "125000.00");
+    assert_eq!(records[1]["error"]["status"], 400);
+    assert_eq!(records[2]["summary"]["failed"], 1);
+}
+
+#[test]
+fn validate_only_checks_without_pricing() {
+    let input = scratch("check.ndjson");
+    std::fs::write(&input, "{\"period\":{\"month\":\"2020-10\"},\"enterprise\":{\"id\":\"A\",\"industry\":\"steel\"},\"electricity\":{\"kwh\":\"-1\"}}\n").unwrap();
+    let output = tariffd()
+        .args(["bill", "--validate-only", "--input"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("\"pointer\":\"/electricity/kwh\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_broken_tariff_directory_refuses_to_start_naming_the_file_and_key() {
+    let dir = scratch("broken-tariffs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tariffs/cn.toml")).unwrap();
+    std::fs::write(
+        dir.join("cn.toml"),
+        text.replace(
+            "electricity.punitive.over_double",
+            "electricity.punitive.over_dubble",
+        ),
+    )
+    .unwrap();
+    let output = tariffd()
+        .args(["serve", "--port", "0", "--tariffs"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cn.toml")
+            && stderr.contains("electricity.punitive.over_dubble")
+            && stderr.contains("did you mean"),
+        "{stderr}"
+    );
+}
