@@ -31,7 +31,10 @@ type Sender = mpsc::Sender<Result<Bytes, actix_web::Error>>;
 #[utoipa::path(
     tag = "bills",
     request_body(content = String, description = "NDJSON bill requests, or CSV rows", content_type = "application/x-ndjson"),
-    params(("detail" = Option<String>, Query, description = "`totals`, `lines` (default) or `full`")),
+    params(
+        ("detail" = Option<String>, Query, description = "`totals`, `lines` (default: line items with their basis) or `full` (with explanations and traces)"),
+        ("validate_only" = Option<bool>, Query, description = "Check every record without pricing it: `{\"line\", \"valid\": true}` or an error record"),
+    ),
     responses(
         (status = 200, description = "One record per input record, then the summary", content_type = "application/x-ndjson", body = String),
         (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
@@ -44,10 +47,13 @@ pub async fn create_batch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = Query::parse(&request, &["detail"])?;
+    let mut query = Query::parse(&request, &["detail", "validate_only"])?;
     let detail = query
         .parsed("detail", "`totals`, `lines` or `full`", Detail::parse)
         .unwrap_or_default();
+    let validate_only = query
+        .parsed("validate_only", "true or false", |v| v.parse::<bool>().ok())
+        .unwrap_or(false);
     query.finish()?;
     let format = format_of(&request)?;
     let limits = state.batch_limits;
@@ -68,7 +74,7 @@ pub async fn create_batch(
         format,
         detail,
         columns,
-        validate_only: false,
+        validate_only,
     });
     let (tx, rx) = mpsc::channel(8);
     actix_web::rt::spawn(stream_batch(

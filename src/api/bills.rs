@@ -8,7 +8,7 @@ use super::query::Query;
 use super::request::BillRequestBody;
 use super::view::BillResponse;
 use super::AppState;
-use crate::bill::{price, BillRequest, Options};
+use crate::bill::{price, Bill, BillError, BillRequest, Options};
 use crate::tariff::Tariff;
 
 /// Price one enterprise's period.
@@ -45,27 +45,24 @@ pub async fn create_bill(
     let body: BillRequestBody = parse_json(&body)?;
     let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
     let tariff = state.tariff_for(&bill_request)?;
-    let response = bill_response(
-        &bill_request,
-        tariff,
-        Options {
-            trace: trace.unwrap_or(false),
-        },
-    )?;
+    let options = Options {
+        trace: trace.unwrap_or(false),
+    };
+    let bill = price_request(&bill_request, tariff, options)?;
     state.metrics.bills.with_label_values(&[tariff.id()]).inc();
     Ok(HttpResponse::Ok()
         .insert_header(("x-engine-version", crate::ENGINE_VERSION))
         .insert_header(("x-tariff-digest", tariff.digest.as_str()))
-        .json(response))
+        .json(BillResponse::new(&bill_request, &bill, tariff)))
 }
 
-pub fn bill_response(
+/// Prices a request; an amount too large to compute exactly is the client's field error.
+pub fn price_request(
     request: &BillRequest,
     tariff: &Tariff,
     options: Options,
-) -> Result<BillResponse, ApiError> {
-    let bill = price(tariff, request, options).map_err(|e| match e {
-        crate::bill::BillError::Overflow { pointer } => ApiError::field(pointer, e.to_string()),
-    })?;
-    Ok(BillResponse::new(request, &bill, tariff))
+) -> Result<Bill, ApiError> {
+    price(tariff, request, options).map_err(|e| match e {
+        BillError::Overflow { pointer } => ApiError::field(pointer, e.to_string()),
+    })
 }

@@ -1,5 +1,7 @@
 //! The bill as clients read it: every decimal a string, money with exactly two decimals.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -12,31 +14,32 @@ use crate::measure::{Measure, NotApplicable};
 use crate::period::Period;
 use crate::tariff::{EntryRef, Tariff};
 
+/// Borrows from the request and the tariff, so writing a bill copies no text.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct BillResponse {
+pub struct BillResponse<'a> {
     /// Deterministic: the same request priced by the same tariff content has the same id.
     #[schema(example = "bill-5f0c8e0d4b7a4b0f9f0a3c2b1d0e9f8a")]
     pub bill_id: String,
-    pub engine_version: String,
-    pub tariff: TariffRef,
+    pub engine_version: &'static str,
+    pub tariff: TariffRef<'a>,
     pub period: PeriodView,
-    pub enterprise_id: String,
+    pub enterprise_id: &'a str,
     /// Absent only in batches run with `detail=totals`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub line_items: Option<Vec<LineItemView>>,
+    pub line_items: Option<Vec<LineItemView<'a>>>,
     pub totals: TotalsView,
-    pub warnings: Vec<WarningView>,
+    pub warnings: Vec<WarningView<'a>>,
     /// Present with `?explain=full`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TariffRef {
-    pub id: String,
-    pub version: String,
+pub struct TariffRef<'a> {
+    pub id: &'a str,
+    pub version: &'a str,
     /// `sha256:` of the tariff's resolved content.
-    pub digest: String,
+    pub digest: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -46,7 +49,7 @@ pub struct PeriodView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LineItemView {
+pub struct LineItemView<'a> {
     /// Rule path, e.g. `electricity.differential.steel`.
     pub rule: &'static str,
     /// `differential | tiered | punitive | water_progressive | base_electricity | base_water`.
@@ -69,7 +72,7 @@ pub struct LineItemView {
     /// Yuan, rounded half-up to the fen.
     #[schema(value_type = String)]
     pub amount: Decimal,
-    pub basis: Vec<BasisView>,
+    pub basis: Vec<BasisView<'a>>,
     /// Why the line is there, in one sentence (left out of batch output unless `detail=full`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
@@ -77,11 +80,11 @@ pub struct LineItemView {
 
 /// A parameter value a line rests on, and the document it comes from.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct BasisView {
+pub struct BasisView<'a> {
     #[schema(example = "发改价格〔2016〕2803号")]
-    pub document: String,
-    pub parameter: String,
-    pub value: String,
+    pub document: &'a str,
+    pub parameter: &'a str,
+    pub value: &'a str,
     pub provisional: bool,
 }
 
@@ -100,12 +103,13 @@ pub struct TotalsView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct WarningView {
+pub struct WarningView<'a> {
     /// `red_card | provisional_parameters | assessment_year_mismatch | assessment_year_missing`.
     pub code: &'static str,
-    pub message: String,
+    #[schema(value_type = String)]
+    pub message: Cow<'static, str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub parameters: Vec<String>,
+    pub parameters: Vec<&'a str>,
 }
 
 /// Everything needed to re-derive the bill by hand.
@@ -181,31 +185,31 @@ impl Detail {
     }
 }
 
-impl BillResponse {
+impl<'a> BillResponse<'a> {
     /// Everything the bill holds (its trace too, if it was priced with one).
-    pub fn new(request: &BillRequest, bill: &Bill, tariff: &Tariff) -> BillResponse {
+    pub fn new(request: &'a BillRequest, bill: &'a Bill, tariff: &'a Tariff) -> BillResponse<'a> {
         BillResponse::with_detail(request, bill, tariff, Detail::Full)
     }
 
     pub fn with_detail(
-        request: &BillRequest,
-        bill: &Bill,
-        tariff: &Tariff,
+        request: &'a BillRequest,
+        bill: &'a Bill,
+        tariff: &'a Tariff,
         detail: Detail,
-    ) -> BillResponse {
+    ) -> BillResponse<'a> {
         BillResponse {
             bill_id: bill.id.to_string(),
-            engine_version: crate::ENGINE_VERSION.to_string(),
+            engine_version: crate::ENGINE_VERSION,
             tariff: TariffRef {
-                id: tariff.meta.id.clone(),
-                version: tariff.meta.version.clone(),
-                digest: tariff.digest.clone(),
+                id: &tariff.meta.id,
+                version: &tariff.meta.version,
+                digest: &tariff.digest,
             },
             period: PeriodView {
                 start: request.period.start(),
                 end: request.period.end(),
             },
-            enterprise_id: request.enterprise.id.clone(),
+            enterprise_id: &request.enterprise.id,
             line_items: (detail != Detail::Totals).then(|| {
                 bill.lines
                     .iter()
@@ -227,8 +231,8 @@ impl BillResponse {
     }
 }
 
-impl LineItemView {
-    fn new(line: &LineItem, tariff: &Tariff, explained: bool) -> LineItemView {
+impl<'a> LineItemView<'a> {
+    fn new(line: &LineItem, tariff: &'a Tariff, explained: bool) -> LineItemView<'a> {
         LineItemView {
             rule: line.rule(),
             kind: line.kind.as_str(),
@@ -248,9 +252,9 @@ impl LineItemView {
                 .map(|r| {
                     let (parameter, entry) = tariff.entry(*r);
                     BasisView {
-                        document: tariff.document(entry.source).number.clone(),
-                        parameter: parameter.path.clone(),
-                        value: entry.value.display(),
+                        document: &tariff.document(entry.source).number,
+                        parameter: &parameter.path,
+                        value: &entry.display,
                         provisional: entry.provisional,
                     }
                 })
@@ -272,8 +276,8 @@ impl TotalsView {
     }
 }
 
-impl WarningView {
-    fn new(warning: &Warning, tariff: &Tariff) -> WarningView {
+impl<'a> WarningView<'a> {
+    fn new(warning: &Warning, tariff: &'a Tariff) -> WarningView<'a> {
         match warning {
             Warning::RedCard => WarningView {
                 code: "red_card",
@@ -283,11 +287,11 @@ impl WarningView {
             Warning::Provisional(ids) => WarningView {
                 code: "provisional_parameters",
                 message: "this bill uses parameter values marked provisional in the tariff".into(),
-                parameters: ids.iter().map(|id| tariff.param(id).path.clone()).collect(),
+                parameters: ids.iter().map(|id| tariff.param(id).path.as_str()).collect(),
             },
             Warning::AssessmentYearMismatch { expected, given } => WarningView {
                 code: "assessment_year_mismatch",
-                message: format!("the assessment is for {given}; tiers and punitive bands come from the previous year, {expected}"),
+                message: format!("the assessment is for {given}; tiers and punitive bands come from the previous year, {expected}").into(),
                 parameters: vec![],
             },
             Warning::AssessmentYearMissing => WarningView {

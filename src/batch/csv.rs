@@ -319,9 +319,9 @@ pub fn bill_row(out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
     out.extend_from_slice(&row([
         line.to_string(),
         "billed".into(),
-        bill.enterprise_id.clone(),
+        bill.enterprise_id.to_string(),
         bill.bill_id.clone(),
-        bill.tariff.id.clone(),
+        bill.tariff.id.to_string(),
         bill.period.start.to_string(),
         bill.period.end.to_string(),
         applied("differential"),

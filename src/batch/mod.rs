@@ -17,9 +17,9 @@ use crate::api::body::parse_json;
 use crate::api::problem::{ApiError, FieldError};
 use crate::api::request::BillRequestBody;
 use crate::api::view::{BillResponse, Detail};
-use crate::bill::{price, BillError, BillRequest, Options};
+use crate::bill::{price, Bill, BillError, BillRequest, Options};
 use crate::money::zero_money;
-use crate::tariff::TariffSet;
+use crate::tariff::{Tariff, TariffSet};
 pub use split::{Record, Splitter};
 
 /// Records per chunk: large enough to amortise handing work to a thread, small enough
@@ -142,12 +142,16 @@ impl Context {
                 }
                 continue;
             }
-            match self.price_record(record) {
-                Ok((response, surcharge, total)) => {
+            let priced = self.price_record(record).map(|(request, bill, tariff)| {
+                let response = BillResponse::with_detail(&request, &bill, tariff, self.detail);
+                self.write_bill(&mut out, record.line(), &response);
+                (bill.totals.surcharge, bill.totals.total)
+            });
+            match priced {
+                Ok((surcharge, total)) => {
                     summary.billed += 1;
                     summary.surcharge = summary.surcharge.saturating_add(surcharge);
                     summary.total = summary.total.saturating_add(total);
-                    self.write_bill(&mut out, record.line(), &response);
                 }
                 Err(error) => {
                     summary.failed += 1;
@@ -176,7 +180,7 @@ impl Context {
         )])
     }
 
-    fn price_record(&self, record: &Record) -> Result<(BillResponse, Decimal, Decimal), ApiError> {
+    fn price_record(&self, record: &Record) -> Result<(BillRequest, Bill, &Tariff), ApiError> {
         let request = self.parse_record(record)?;
         let tariff = self
             .tariffs
@@ -192,12 +196,7 @@ impl Context {
         .map_err(|BillError::Overflow { pointer }| {
             self.in_columns(vec![FieldError::at(pointer, "too large to price exactly")])
         })?;
-        let (surcharge, total) = (bill.totals.surcharge, bill.totals.total);
-        Ok((
-            BillResponse::with_detail(&request, &bill, tariff, self.detail),
-            surcharge,
-            total,
-        ))
+        Ok((request, bill, tariff))
     }
 
     fn parse_record(&self, record: &Record) -> Result<BillRequest, ApiError> {

@@ -363,6 +363,7 @@ fn parse_entry(
     let value = parse_value(kind, raw.value, raw.brackets, raw.stepped)?;
     Ok(Entry {
         from,
+        display: value.display(),
         value,
         source,
         provisional: raw.provisional,

@@ -38,6 +38,8 @@ pub type ParamId = u16;
 pub struct Entry {
     pub from: NaiveDate,
     pub value: Value,
+    /// `value` as bills cite it, rendered once at load.
+    pub display: String,
     pub source: DocId,
     pub provisional: bool,
     pub note: Option<String>,

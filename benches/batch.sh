@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Batch throughput, end to end: the HTTP batch endpoint fed by curl over loopback, and the
+# offline `bill` command, each against its floor (the same run validating records instead of
+# pricing them: parse and write only). Prints the median of RUNS runs and peak server RSS.
+#
+#   benches/batch.sh http [RECORDS=1000000] [RUNS=3]
+#   benches/batch.sh cli  [RECORDS=10000000] [RUNS=1]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-http}
+records=${2:-$([ "$mode" = cli ] && echo 10000000 || echo 1000000)}
+runs=${3:-$([ "$mode" = cli ] && echo 1 || echo 3)}
+bin=target/release/tariffd
+cargo build --release --quiet
+data=${TMPDIR:-/tmp}/tariffd-population-$records.ndjson
+[ -s "$data" ] || "$bin" gen-population --n "$records" --seed 7 --output "$data"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+if [ "$mode" = http ]; then
+  port=18765
+  "$bin" serve --port "$port" > /dev/null 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null' EXIT
+  until curl -sf "localhost:$port/health/ready" > /dev/null; do sleep 0.1; done
+  for query in "detail=lines" "detail=totals" "validate_only=true"; do
+    for _ in $(seq "$runs"); do
+      start=$(date +%s.%N)
+      curl -sf -H 'content-type: application/x-ndjson' --data-binary "@$data" \
+        "localhost:$port/v1/bills/batch?$query" | tail -n 1 | grep -q '"summary"'
+      end=$(date +%s.%N)
+      echo "$records / ($end - $start)" | bc -l
+    done | median | xargs printf "HTTP %-20s %8.0f records/s (median of $runs)\n" "$query"
+  done
+  echo "peak server RSS: $(awk '/VmHWM/ { print $2 / 1024 " MB" }' /proc/$server/status)"
+else
+  for flags in "--detail lines" "--detail totals" "--validate-only"; do
+    for _ in $(seq "$runs"); do
+      /usr/bin/time -f "%e %M" "$bin" bill $flags --input "$data" --output /dev/null 2> /tmp/tariffd-cli-time \
+        || { cat /tmp/tariffd-cli-time; exit 1; }
+      read -r seconds rss < <(tail -n 1 /tmp/tariffd-cli-time)
+      echo "$(echo "$records / $seconds" | bc -l) $rss"
+    done | sort -n | awk -v f="$flags" -v n="$runs" '{ r[NR] = $1; m[NR] = $2 } END {
+      i = int((NR + 1) / 2); printf "CLI  %-20s %8.0f records/s, peak RSS %.0f MB (median of %d)\n", f, r[i], m[i] / 1024, n }'
+  done
+fi
