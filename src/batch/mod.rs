@@ -129,25 +129,20 @@ impl Context {
         let mut summary = Summary::default();
         for record in records {
             summary.lines += 1;
-            if self.validate_only {
-                match self.validate_record(record) {
-                    Ok(()) => {
-                        summary.billed += 1;
-                        self.write_valid(&mut out, record.line());
-                    }
-                    Err(error) => {
-                        summary.failed += 1;
-                        self.write_error(&mut out, record.line(), &error);
-                    }
-                }
-                continue;
-            }
-            let priced = self.price_record(record).map(|(request, bill, tariff)| {
-                let response = BillResponse::with_detail(&request, &bill, tariff, self.detail);
-                self.write_bill(&mut out, record.line(), &response);
-                (bill.totals.surcharge, bill.totals.total)
-            });
-            match priced {
+            // Each record yields its surcharge and total, having written itself, or an error.
+            let outcome = if self.validate_only {
+                self.validate_record(record).map(|()| {
+                    self.write_valid(&mut out, record.line());
+                    (Decimal::ZERO, Decimal::ZERO)
+                })
+            } else {
+                self.price_record(record).map(|(request, bill, tariff)| {
+                    let response = BillResponse::with_detail(&request, &bill, tariff, self.detail);
+                    self.write_bill(&mut out, record.line(), &response);
+                    (bill.totals.surcharge, bill.totals.total)
+                })
+            };
+            match outcome {
                 Ok((surcharge, total)) => {
                     summary.billed += 1;
                     summary.surcharge = summary.surcharge.saturating_add(surcharge);
