@@ -336,16 +336,15 @@ fn water_lines(segments: &[Segment], lines: &mut Vec<LineItem>) -> Result<(), Bi
             let Some(b) = segment.priced.water.get(band) else {
                 continue;
             };
+            // The band's volume shared out over every segment by days; shared again only
+            // where a schedule change inside the period changes the band's volume.
             if shared
                 .as_ref()
                 .is_none_or(|(volume, _)| *volume != b.volume)
             {
                 shared = Some((b.volume, shares(b.volume, segments, WATER)?));
             }
-            let part = shared
-                .as_ref()
-                .map(|(_, parts)| parts[i])
-                .unwrap_or(b.volume);
+            let part = shared.as_ref().map_or(b.volume, |(_, parts)| parts[i]);
             let line = surcharge_line(
                 &b.adder,
                 Status::Applied,
