@@ -300,9 +300,7 @@ fn gen_population(
     let result = (|| -> Result<(), String> {
         let set = load_tariffs(&settings, tariffs)?;
         let tariff = set.resolve(tariff.as_deref()).ok_or("unknown tariff")?;
-        let period = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-            .ok()
-            .and_then(|d| Period::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d)))
+        let period = Period::parse_month(month)
             .ok_or_else(|| format!("`{month}` is not a month (YYYY-MM)"))?;
         let mut out = open_output(output)?;
         let io = |e: std::io::Error| e.to_string();
@@ -381,10 +379,8 @@ fn openapi(output: Option<PathBuf>) -> ExitCode {
 }
 
 fn check_tariffs(settings: Settings, dir: Option<PathBuf>) -> ExitCode {
-    let dir = dir.unwrap_or(settings.tariffs.dir);
-    let loaded = load_dir(&dir).and_then(|t| TariffSet::new(t, &settings.tariffs.default));
-    match loaded {
-        Err(e) => fail(e.to_string()),
+    match load_tariffs(&settings, dir) {
+        Err(e) => fail(e),
         Ok(set) => {
             for t in set.iter() {
                 let provisional = t

@@ -35,6 +35,14 @@ impl Period {
         })
     }
 
+    /// `YYYY-MM`, as requests and the command line write a month.
+    pub fn parse_month(text: &str) -> Option<Period> {
+        let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").ok()?;
+        (text.len() == 7)
+            .then(|| Period::month(first.year(), first.month()))
+            .flatten()
+    }
+
     pub fn start(&self) -> NaiveDate {
         self.start
     }
@@ -97,6 +105,10 @@ mod tests {
         );
         assert_eq!(Period::month(2020, 12).unwrap().end(), date("2020-12-31"));
         assert!(Period::month(2020, 13).is_none());
+        assert_eq!(Period::parse_month("2020-02"), Period::month(2020, 2));
+        for bad in ["2020-13", "2020-2", "2020-02-01", "20-02", ""] {
+            assert!(Period::parse_month(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

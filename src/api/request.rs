@@ -206,12 +206,7 @@ impl BillRequestBody {
 fn period(c: &mut Checks, body: &PeriodBody) -> Option<Period> {
     match (body.start, body.end, body.month.as_deref()) {
         (None, None, Some(month)) => {
-            let parsed = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-                .ok()
-                .filter(|_| month.len() == 7);
-            let p = parsed.and_then(|d| {
-                Period::month(chrono::Datelike::year(&d), chrono::Datelike::month(&d))
-            });
+            let p = Period::parse_month(month);
             if p.is_none() {
                 c.fail(
                     "/period/month",
