@@ -34,10 +34,12 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
     if shape.significant_digits > MAX_SIGNIFICANT_DIGITS {
         return Err(NumberError::TooManyDigits(text.to_string()));
     }
-    let value = if shape.has_exponent {
-        Decimal::from_scientific(text).map_err(|_| NumberError::TooLarge(text.to_string()))?
-    } else {
-        Decimal::from_str(text).map_err(|_| NumberError::TooLarge(text.to_string()))?
+    let value = match shape.exact() {
+        Some(value) => value,
+        None if shape.has_exponent => {
+            Decimal::from_scientific(text).map_err(|_| NumberError::TooLarge(text.to_string()))?
+        }
+        None => Decimal::from_str(text).map_err(|_| NumberError::TooLarge(text.to_string()))?,
     };
     if value.abs() >= Decimal::from(LIMIT) {
         return Err(NumberError::TooLarge(text.to_string()));
@@ -53,6 +55,26 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
 struct Shape {
     significant_digits: usize,
     has_exponent: bool,
+    negative: bool,
+    /// All digits as one integer (exact while there are at most 28 significant digits).
+    mantissa: u128,
+    decimals: usize,
+}
+
+impl Shape {
+    /// The value straight from the scan, where no exponent or overlong fraction needs the
+    /// general parser.
+    fn exact(&self) -> Option<Decimal> {
+        if self.has_exponent || self.decimals > 28 {
+            return None;
+        }
+        let signed = i128::try_from(self.mantissa).ok()?;
+        let value = Decimal::from_i128_with_scale(
+            if self.negative { -signed } else { signed },
+            self.decimals as u32,
+        );
+        Some(value)
+    }
 }
 
 impl Shape {
@@ -98,14 +120,22 @@ impl Shape {
         if i != b.len() {
             return None;
         }
-        let digits = int_digits
+        let significant = int_digits
             .iter()
             .chain(frac_digits)
-            .skip_while(|d| **d == b'0')
-            .count();
+            .skip_while(|d| **d == b'0');
+        let digits = significant.clone().count();
+        let mantissa = if digits <= MAX_SIGNIFICANT_DIGITS {
+            significant.fold(0u128, |m, d| m * 10 + u128::from(d - b'0'))
+        } else {
+            0
+        };
         Some(Shape {
             significant_digits: digits,
             has_exponent,
+            negative: b.first() == Some(&b'-'),
+            mantissa,
+            decimals: frac_digits.len(),
         })
     }
 }
@@ -130,6 +160,25 @@ mod tests {
             assert_eq!(
                 parse_decimal(text).map(|d| d.normalize()),
                 Ok(expected.parse::<Decimal>().unwrap().normalize()),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn keeps_the_written_decimals_and_sign() {
+        for text in [
+            "0.10",
+            "-1.50",
+            "13650",
+            "0.000000000001",
+            "-0.5",
+            "1250000.000",
+            "999999999999999999.9999999999",
+        ] {
+            assert_eq!(
+                parse_decimal(text).map(|d| d.to_string()).as_deref(),
+                Ok(text),
                 "{text}"
             );
         }

@@ -46,8 +46,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::EmptyBody);
     }
-    // The fast path; only a body that fails is parsed again to find where.
-    if let Ok(value) = serde_json::from_slice(bytes) {
+    // The fast path (UTF-8 checked once for the whole body, not string by string); only a
+    // body that fails is parsed again to find where.
+    if let Ok(Ok(value)) = std::str::from_utf8(bytes).map(serde_json::from_str) {
         return Ok(value);
     }
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::bill::explain::{explain, explain_adder};
@@ -44,8 +45,30 @@ pub struct TariffRef<'a> {
 
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct PeriodView {
+    #[serde(serialize_with = "iso_date")]
     pub start: NaiveDate,
+    #[serde(serialize_with = "iso_date")]
     pub end: NaiveDate,
+}
+
+/// `YYYY-MM-DD` without going through `fmt`: every line item writes two dates.
+fn iso_date<S: serde::Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    use chrono::Datelike;
+    let year = date.year();
+    if !(0..=9999).contains(&year) {
+        return serializer.collect_str(date);
+    }
+    let mut text = *b"0000-00-00";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            text[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, date.month());
+    put(8, 2, date.day());
+    serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,7 +83,9 @@ pub struct LineItemView<'a> {
     pub superseded_by: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
+    #[serde(serialize_with = "iso_date")]
     pub from: NaiveDate,
+    #[serde(serialize_with = "iso_date")]
     pub to: NaiveDate,
     #[schema(value_type = String)]
     pub quantity: Decimal,
@@ -72,19 +97,23 @@ pub struct LineItemView<'a> {
     /// Yuan, rounded half-up to the fen.
     #[schema(value_type = String)]
     pub amount: Decimal,
-    pub basis: Vec<BasisView<'a>>,
+    /// The parameter values the line rests on, and their documents.
+    #[schema(value_type = Vec<BasisView>)]
+    pub basis: Vec<&'a RawValue>,
     /// Why the line is there, in one sentence (left out of batch output unless `detail=full`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
 }
 
+// Bills write each citation pre-rendered once per tariff value (`Entry::citation`); this
+// type states its shape for the OpenAPI document.
 /// A parameter value a line rests on, and the document it comes from.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct BasisView<'a> {
+pub struct BasisView {
     #[schema(example = "发改价格〔2016〕2803号")]
-    pub document: &'a str,
-    pub parameter: &'a str,
-    pub value: &'a str,
+    pub document: String,
+    pub parameter: String,
+    pub value: String,
     pub provisional: bool,
 }
 
@@ -249,15 +278,7 @@ impl<'a> LineItemView<'a> {
                 .basis
                 .as_slice()
                 .iter()
-                .map(|r| {
-                    let (parameter, entry) = tariff.entry(*r);
-                    BasisView {
-                        document: &tariff.document(entry.source).number,
-                        parameter: &parameter.path,
-                        value: &entry.display,
-                        provisional: entry.provisional,
-                    }
-                })
+                .map(|r| &*tariff.entry(*r).1.citation)
                 .collect(),
             explanation: explained.then(|| explain(line, tariff)),
         }

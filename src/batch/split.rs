@@ -124,7 +124,7 @@ impl Splitter {
 }
 
 fn newline(data: &[u8]) -> Option<usize> {
-    data.iter().position(|b| *b == b'\n')
+    memchr::memchr(b'\n', data)
 }
 
 /// Lines from Windows tools end in CRLF.

@@ -364,6 +364,7 @@ fn parse_entry(
     Ok(Entry {
         from,
         display: value.display(),
+        citation: Default::default(),
         value,
         source,
         provisional: raw.provisional,

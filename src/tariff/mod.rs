@@ -34,12 +34,15 @@ pub type DocId = u16;
 pub type ParamId = u16;
 
 /// One dated value of a parameter, in force from `from` until the next entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub from: NaiveDate,
     pub value: Value,
     /// `value` as bills cite it, rendered once at load.
     pub display: String,
+    /// The JSON a bill line cites this value with (`{document, parameter, value,
+    /// provisional}`), rendered once when the tariff is built.
+    pub citation: Box<serde_json::value::RawValue>,
     pub source: DocId,
     pub provisional: bool,
     pub note: Option<String>,
@@ -47,7 +50,7 @@ pub struct Entry {
     pub defined_in: Arc<str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Parameter {
     pub path: String,
     pub kind: Kind,
@@ -179,7 +182,7 @@ impl Slots {
 }
 
 /// A jurisdiction's resolved parameter set (its own values over those it inherits).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Tariff {
     pub meta: TariffMeta,
     pub documents: Vec<Document>,
@@ -222,6 +225,11 @@ impl Tariff {
             .filter(|e| *e.defined_in == *meta.id)
             .map(|e| e.from)
             .min();
+        for p in &mut parameters {
+            for e in &mut p.entries {
+                e.citation = citation(&documents[usize::from(e.source)].number, &p.path, e);
+            }
+        }
         let mut tariff = Tariff {
             slots: Slots::resolve(&index),
             meta,
@@ -300,6 +308,13 @@ impl Tariff {
             serde_json::to_vec(&self.canonical_json()).expect("JSON values always serialise");
         Sha256::digest(&canonical).into()
     }
+}
+
+fn citation(document: &str, parameter: &str, entry: &Entry) -> Box<serde_json::value::RawValue> {
+    let json = json!({
+        "document": document, "parameter": parameter, "value": entry.display, "provisional": entry.provisional,
+    });
+    serde_json::value::to_raw_value(&json).expect("JSON values always serialise")
 }
 
 /// Every tariff loaded, and which one a request without `tariff` gets.
