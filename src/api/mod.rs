@@ -73,18 +73,21 @@ impl AppState {
             ))
         })
     }
+}
 
-    /// The tariff a bill request names (or the default): unknown is 422 at `/tariff`.
-    pub fn tariff_for(&self, request: &BillRequest) -> Result<&Arc<Tariff>, ApiError> {
-        self.tariffs
-            .resolve(request.tariff.as_deref())
-            .ok_or_else(|| {
-                ApiError::field(
-                    "/tariff",
-                    format!("unknown tariff; loaded: {}", self.tariffs.ids().join(", ")),
-                )
-            })
-    }
+/// The tariff a bill request names (or the default): unknown is 422 at `/tariff`.
+pub fn tariff_for<'t>(
+    tariffs: &'t TariffSet,
+    request: &BillRequest,
+) -> Result<&'t Arc<Tariff>, ApiError> {
+    tariffs
+        .resolve(request.tariff.as_deref())
+        .ok_or_else(|| ApiError::field("/tariff", unknown_tariff(tariffs)))
+}
+
+/// The one wording of an unknown tariff id, naming those that are loaded.
+pub fn unknown_tariff(tariffs: &TariffSet) -> String {
+    format!("unknown tariff; loaded: {}", tariffs.ids().join(", "))
 }
 
 #[derive(OpenApi)]

@@ -88,12 +88,10 @@ pub async fn lookup_surcharges(
     let Some(industry) = industry else {
         return Err(ApiError::query("industry", "is required"));
     };
-    let tariff = state.tariffs.resolve(tariff_id.as_deref()).ok_or_else(|| {
-        ApiError::query(
-            "tariff",
-            format!("unknown tariff; loaded: {}", state.tariffs.ids().join(", ")),
-        )
-    })?;
+    let tariff = state
+        .tariffs
+        .resolve(tariff_id.as_deref())
+        .ok_or_else(|| ApiError::query("tariff", super::unknown_tariff(&state.tariffs)))?;
     let lookup = surcharges(tariff, industry, class, overdue, date);
     let adders = lookup
         .entries

@@ -131,15 +131,12 @@ impl Columns {
         }
         serde_path_to_error::deserialize(request).map_err(|e| {
             let pointer = pointer_of(e.path());
-            let message = e.into_inner().to_string();
-            ApiError::Invalid(vec![with_column(FieldError::at(
-                if pointer.is_empty() {
-                    "/".into()
-                } else {
-                    pointer
-                },
-                message,
-            ))])
+            let pointer = if pointer.is_empty() {
+                "/".into()
+            } else {
+                pointer
+            };
+            ApiError::field(pointer, e.into_inner().to_string())
         })
     }
 }
@@ -316,36 +313,32 @@ pub fn bill_row(out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
         .map(|w| w.code)
         .collect::<Vec<_>>()
         .join(";");
-    out.extend_from_slice(&row([
-        line.to_string(),
-        "billed".into(),
-        bill.enterprise_id.to_string(),
-        bill.bill_id.clone(),
-        bill.tariff.id.to_string(),
-        bill.period.start.to_string(),
-        bill.period.end.to_string(),
-        applied("differential"),
-        applied("tiered"),
-        applied("punitive"),
-        applied("water_progressive"),
-        t.electricity_surcharge.to_string(),
-        t.water_surcharge.to_string(),
-        t.surcharge.to_string(),
-        t.base.to_string(),
-        t.total.to_string(),
-        warnings,
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
+    out.extend_from_slice(&output_row([
+        ("line", line.to_string()),
+        ("status", "billed".into()),
+        ("enterprise_id", bill.enterprise_id.to_string()),
+        ("bill_id", bill.bill_id.clone()),
+        ("tariff", bill.tariff.id.to_string()),
+        ("period_start", bill.period.start.to_string()),
+        ("period_end", bill.period.end.to_string()),
+        ("differential", applied("differential")),
+        ("tiered", applied("tiered")),
+        ("punitive", applied("punitive")),
+        ("water_progressive", applied("water_progressive")),
+        ("electricity_surcharge", t.electricity_surcharge.to_string()),
+        ("water_surcharge", t.water_surcharge.to_string()),
+        ("surcharge", t.surcharge.to_string()),
+        ("base", t.base.to_string()),
+        ("total", t.total.to_string()),
+        ("warnings", warnings),
     ]));
 }
 
 pub fn valid_row(out: &mut Vec<u8>, line: u64) {
-    let mut cells = vec![String::new(); OUTPUT_COLUMNS.len()];
-    cells[0] = line.to_string();
-    cells[1] = "valid".into();
-    out.extend_from_slice(&row(cells));
+    out.extend_from_slice(&output_row([
+        ("line", line.to_string()),
+        ("status", "valid".into()),
+    ]));
 }
 
 pub fn error_row(out: &mut Vec<u8>, line: u64, problem: &Problem) {
@@ -361,23 +354,36 @@ pub fn error_row(out: &mut Vec<u8>, line: u64, problem: &Problem) {
             .collect::<Vec<_>>()
             .join("; "),
     };
-    let mut cells = vec![String::new(); OUTPUT_COLUMNS.len()];
-    cells[0] = line.to_string();
-    cells[1] = "failed".into();
-    cells[17] = detail;
-    out.extend_from_slice(&row(cells));
+    out.extend_from_slice(&output_row([
+        ("line", line.to_string()),
+        ("status", "failed".into()),
+        ("error", detail),
+    ]));
 }
 
 pub fn summary_row(summary: &Summary) -> Bytes {
-    let mut cells = vec![String::new(); OUTPUT_COLUMNS.len()];
-    cells[0] = "summary".into();
-    cells[1] = "summary".into();
-    cells[13] = summary.surcharge.to_string();
-    cells[15] = summary.total.to_string();
-    cells[18] = summary.lines.to_string();
-    cells[19] = summary.billed.to_string();
-    cells[20] = summary.failed.to_string();
-    Bytes::from(row(cells))
+    Bytes::from(output_row([
+        ("line", "summary".into()),
+        ("status", "summary".into()),
+        ("surcharge", summary.surcharge.to_string()),
+        ("total", summary.total.to_string()),
+        ("lines", summary.lines.to_string()),
+        ("billed", summary.billed.to_string()),
+        ("failed", summary.failed.to_string()),
+    ]))
+}
+
+/// An output row with the named columns filled and the others empty.
+fn output_row<const N: usize>(cells: [(&str, String); N]) -> Vec<u8> {
+    let mut row_cells = vec![String::new(); OUTPUT_COLUMNS.len()];
+    for (name, value) in cells {
+        let column = OUTPUT_COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("a known output column");
+        row_cells[column] = value;
+    }
+    row(row_cells)
 }
 
 /// One CSV row with a trailing newline, quoting where needed.

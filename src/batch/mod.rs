@@ -13,11 +13,13 @@ use actix_web::web::Bytes;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::api::bills::price_request;
 use crate::api::body::parse_json;
-use crate::api::problem::{ApiError, FieldError};
+use crate::api::problem::ApiError;
 use crate::api::request::BillRequestBody;
+use crate::api::tariff_for;
 use crate::api::view::{BillResponse, Detail};
-use crate::bill::{price, Bill, BillError, BillRequest, Options};
+use crate::bill::{Bill, BillRequest, Options};
 use crate::money::zero_money;
 use crate::tariff::{Tariff, TariffSet};
 pub use split::{Record, Splitter};
@@ -78,9 +80,13 @@ impl Summary {
         self.lines += other.lines;
         self.billed += other.billed;
         self.failed += other.failed;
+        self.add_money(other.surcharge, other.total);
+    }
+
+    fn add_money(&mut self, surcharge: Decimal, total: Decimal) {
         // Money sums beyond 10^26 yuan do not arise from bills that each fit.
-        self.surcharge = self.surcharge.saturating_add(other.surcharge);
-        self.total = self.total.saturating_add(other.total);
+        self.surcharge = self.surcharge.saturating_add(surcharge);
+        self.total = self.total.saturating_add(total);
     }
 }
 
@@ -145,8 +151,7 @@ impl Context {
             match outcome {
                 Ok((surcharge, total)) => {
                     summary.billed += 1;
-                    summary.surcharge = summary.surcharge.saturating_add(surcharge);
-                    summary.total = summary.total.saturating_add(total);
+                    summary.add_money(surcharge, total);
                 }
                 Err(error) => {
                     summary.failed += 1;
@@ -162,35 +167,16 @@ impl Context {
 
     fn validate_record(&self, record: &Record) -> Result<(), ApiError> {
         let request = self.parse_record(record)?;
-        self.tariffs
-            .resolve(request.tariff.as_deref())
-            .map(|_| ())
-            .ok_or_else(|| self.unknown_tariff())
-    }
-
-    fn unknown_tariff(&self) -> ApiError {
-        self.in_columns(vec![FieldError::at(
-            "/tariff",
-            format!("unknown tariff; loaded: {}", self.tariffs.ids().join(", ")),
-        )])
+        tariff_for(&self.tariffs, &request).map(|_| ())
     }
 
     fn price_record(&self, record: &Record) -> Result<(BillRequest, Bill, &Tariff), ApiError> {
         let request = self.parse_record(record)?;
-        let tariff = self
-            .tariffs
-            .resolve(request.tariff.as_deref())
-            .ok_or_else(|| self.unknown_tariff())?;
-        let bill = price(
-            tariff,
-            &request,
-            Options {
-                trace: self.detail == Detail::Full,
-            },
-        )
-        .map_err(|BillError::Overflow { pointer }| {
-            self.in_columns(vec![FieldError::at(pointer, "too large to price exactly")])
-        })?;
+        let tariff = tariff_for(&self.tariffs, &request)?;
+        let options = Options {
+            trace: self.detail == Detail::Full,
+        };
+        let bill = price_request(&request, tariff, options)?;
         Ok((request, bill, tariff))
     }
 
@@ -217,25 +203,12 @@ impl Context {
                 ));
             }
         };
-        body.into_domain("")
-            .map_err(|errors| self.in_columns(errors))
-    }
-
-    /// For CSV input, errors also name the column.
-    fn in_columns(&self, errors: Vec<FieldError>) -> ApiError {
-        match &self.columns {
-            Some(_) => ApiError::Invalid(errors.into_iter().map(csv::with_column).collect()),
-            None => ApiError::Invalid(errors),
-        }
+        body.into_domain("").map_err(ApiError::Invalid)
     }
 
     fn write_bill(&self, out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
         match self.format {
-            Format::Ndjson => {
-                let _ = write!(out, "{{\"line\":{line},\"bill\":");
-                serde_json::to_writer(&mut *out, bill).expect("bills serialise");
-                out.extend_from_slice(b"}\n");
-            }
+            Format::Ndjson => ndjson_record(out, line, "bill", bill),
             Format::Csv => csv::bill_row(out, line, bill),
         }
     }
@@ -250,14 +223,21 @@ impl Context {
     }
 
     fn write_error(&self, out: &mut Vec<u8>, line: u64, error: &ApiError) {
-        let problem = error.problem();
+        let mut problem = error.problem();
         match self.format {
-            Format::Ndjson => {
-                let _ = write!(out, "{{\"line\":{line},\"error\":");
-                serde_json::to_writer(&mut *out, &problem).expect("problems serialise");
-                out.extend_from_slice(b"}\n");
+            Format::Ndjson => ndjson_record(out, line, "error", &problem),
+            Format::Csv => {
+                // A CSV client reads columns, not JSON pointers.
+                problem.errors = problem.errors.into_iter().map(csv::with_column).collect();
+                csv::error_row(out, line, &problem)
             }
-            Format::Csv => csv::error_row(out, line, &problem),
         }
     }
+}
+
+/// `{"line": n, "<key>": value}` and a newline.
+fn ndjson_record(out: &mut Vec<u8>, line: u64, key: &str, value: &impl Serialize) {
+    let _ = write!(out, "{{\"line\":{line},\"{key}\":");
+    serde_json::to_writer(&mut *out, value).expect("records serialise");
+    out.extend_from_slice(b"}\n");
 }

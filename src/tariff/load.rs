@@ -363,7 +363,8 @@ fn parse_entry(
     let value = parse_value(kind, raw.value, raw.brackets, raw.stepped)?;
     Ok(Entry {
         from,
-        display: value.display(),
+        // Rendered when the tariff is built (`Tariff::new`).
+        display: String::new(),
         citation: Default::default(),
         value,
         source,

@@ -38,7 +38,7 @@ pub type ParamId = u16;
 pub struct Entry {
     pub from: NaiveDate,
     pub value: Value,
-    /// `value` as bills cite it, rendered once at load.
+    /// `value` as bills cite it, rendered once when the tariff is built.
     pub display: String,
     /// The JSON a bill line cites this value with (`{document, parameter, value,
     /// provisional}`), rendered once when the tariff is built.
@@ -227,6 +227,7 @@ impl Tariff {
             .min();
         for p in &mut parameters {
             for e in &mut p.entries {
+                e.display = e.value.display();
                 e.citation = citation(&documents[usize::from(e.source)].number, &p.path, e);
             }
         }
