@@ -77,6 +77,32 @@ enum Command {
         #[arg(long)]
         validate_only: bool,
     },
+    /// What-if: price a population under a tariff and a reform of it, and compare.
+    Simulate {
+        /// The simulation (TOML: `[reform]` with `name` and `[reform.parameters]`, optional
+        /// `tariff`, `top`, `[sweep]`, `[goal]`, as the JSON of POST /v1/simulations), or a
+        /// whole draft tariff file.
+        #[arg(long)]
+        reform: PathBuf,
+        /// Population file (NDJSON or CSV, as for `bill`), or `-` for standard input.
+        #[arg(long)]
+        population: PathBuf,
+        /// Population format (default: from the file's extension, else ndjson).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// The tariff reformed (default: the file's `tariff`, a draft's own id, or the
+        /// configured default).
+        #[arg(long)]
+        tariff: Option<String>,
+        /// Write the full result as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write every row of the result as CSV.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        #[arg(long)]
+        tariffs: Option<PathBuf>,
+    },
     /// Write a synthetic population of bill requests (a realistic mix, seeded).
     GenPopulation {
         #[arg(long)]
@@ -159,6 +185,24 @@ pub fn main() -> ExitCode {
                 validate_only,
             };
             bill(settings, &input, &output, options, tariffs)
+        }
+        Command::Simulate {
+            reform,
+            population,
+            format,
+            tariff,
+            json,
+            csv,
+            tariffs,
+        } => {
+            let files = SimulateFiles {
+                reform,
+                population,
+                format,
+                json,
+                csv,
+            };
+            simulate(settings, files, tariff, tariffs)
         }
         Command::GenPopulation {
             n,
@@ -282,6 +326,82 @@ fn bill(
     })();
     match result {
         Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+struct SimulateFiles {
+    reform: PathBuf,
+    population: PathBuf,
+    format: Option<FormatArg>,
+    json: Option<PathBuf>,
+    csv: Option<PathBuf>,
+}
+
+fn simulate(
+    settings: Settings,
+    files: SimulateFiles,
+    tariff: Option<String>,
+    tariffs: Option<PathBuf>,
+) -> ExitCode {
+    let result = (|| -> Result<(), String> {
+        let set = Arc::new(load_tariffs(&settings, tariffs)?);
+        let text = std::fs::read_to_string(&files.reform)
+            .map_err(|e| format!("cannot read {}: {e}", files.reform.display()))?;
+        let body = crate::api::simulations::body_from_toml(&text, tariff, &set)
+            .map_err(|e| format!("{}: {e}", files.reform.display()))?;
+        let simulation = body.into_spec(&set).map_err(|e| e.to_string())?;
+        let (target, spec) = (simulation.target, simulation.spec);
+        let format = files
+            .format
+            .map(Format::from)
+            .unwrap_or_else(|| format_from_extension(&files.population));
+        let limits = Limits {
+            max_line_bytes: settings.batch.max_line_bytes,
+            max_lines: settings.simulation.max_population,
+        };
+        let mut intake = crate::simulation::intake::Intake::new(format, limits, set.clone());
+        let mut input = open_input(&files.population)?;
+        loop {
+            let chunk = input.fill_buf().map_err(|e| e.to_string())?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            intake.feed(chunk).map_err(|e| e.to_string())?;
+            input.consume(n);
+        }
+        let population = intake.finish().map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        let scenario = crate::simulation::Scenario {
+            tariffs: &set,
+            baseline: &target,
+            population: &population,
+        };
+        let report = scenario.run(&spec).map_err(|problems| {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.pointer, p.message))
+                .collect();
+            lines.join("\n")
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        print!("{}", crate::simulation::render::text(&report));
+        eprintln!("simulated in {seconds:.2} s");
+        let write = |path: &Path, bytes: Vec<u8>| {
+            std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        };
+        if let Some(path) = &files.json {
+            let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
+            write(path, json)?;
+        }
+        if let Some(path) = &files.csv {
+            write(path, crate::simulation::render::csv(&report))?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 pub struct Settings {
     pub server: ServerSettings,
     pub batch: BatchSettings,
+    pub simulation: SimulationSettings,
     pub tariffs: TariffSettings,
     pub log: LogSettings,
 }
@@ -29,6 +30,14 @@ pub struct BatchSettings {
     pub max_line_bytes: usize,
     /// Most records in one batch request; later ones are reported, not priced.
     pub max_lines: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SimulationSettings {
+    /// Most enterprises in one simulation (they are held in memory while it runs).
+    pub max_population: u64,
+    /// Largest JSON body of a simulation with its population inline.
+    pub body_limit_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +71,8 @@ impl Settings {
             .set_default("server.body_limit_bytes", 1024 * 1024)?
             .set_default("batch.max_line_bytes", 64 * 1024)?
             .set_default("batch.max_lines", 10_000_000)?
+            .set_default("simulation.max_population", 2_000_000)?
+            .set_default("simulation.body_limit_bytes", 256 * 1024 * 1024)?
             .set_default("tariffs.dir", "tariffs")?
             .set_default("tariffs.default", "cn-sx-xinzhou")?
             .set_default("log.format", "pretty")?

@@ -17,6 +17,7 @@ pub mod money;
 pub mod number;
 pub mod period;
 pub mod population;
+pub mod simulation;
 pub mod startup;
 pub mod tariff;
 pub mod telemetry;

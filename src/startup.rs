@@ -64,6 +64,10 @@ impl Application {
                 max_line_bytes: settings.batch.max_line_bytes,
                 max_lines: settings.batch.max_lines,
             },
+            simulation_limits: crate::api::SimulationLimits {
+                max_population: settings.simulation.max_population,
+                body_limit_bytes: settings.simulation.body_limit_bytes,
+            },
             metrics,
         });
         let mut server = HttpServer::new(move || {

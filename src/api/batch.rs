@@ -99,22 +99,11 @@ fn format_of(request: &HttpRequest) -> Result<Format, ApiError> {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/x-ndjson"
-        | "application/ndjson"
-        | "application/jsonl"
-        | "application/json-seq" => Ok(Format::Ndjson),
-        "text/csv" => Ok(Format::Csv),
-        other => Err(ApiError::UnsupportedMediaType(format!(
-            "`{other}` is not a batch format; send application/x-ndjson or text/csv"
-        ))),
-    }
+    Format::from_content_type(content_type).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(format!(
+            "`{content_type}` is not a batch format; send application/x-ndjson or text/csv"
+        ))
+    })
 }
 
 /// Reads up to the end of the CSV header line; returns the header and what followed it.

@@ -7,6 +7,7 @@ pub mod ops;
 pub mod problem;
 pub mod query;
 pub mod request;
+pub mod simulations;
 pub mod surcharges;
 pub mod tariffs;
 pub mod view;
@@ -56,10 +57,18 @@ impl Metrics {
     }
 }
 
+/// Limits on one simulation.
+#[derive(Debug, Clone, Copy)]
+pub struct SimulationLimits {
+    pub max_population: u64,
+    pub body_limit_bytes: usize,
+}
+
 pub struct AppState {
     pub tariffs: Arc<TariffSet>,
     pub limits: Limits,
     pub batch_limits: crate::batch::Limits,
+    pub simulation_limits: SimulationLimits,
     pub metrics: Metrics,
 }
 
@@ -100,6 +109,8 @@ pub fn unknown_tariff(tariffs: &TariffSet) -> String {
     paths(
         bills::create_bill,
         batch::create_batch,
+        simulations::create_simulation,
+        tariffs::validate_tariff,
         tariffs::list_tariffs,
         tariffs::get_tariff,
         tariffs::list_parameters,
@@ -112,6 +123,7 @@ pub fn unknown_tariff(tariffs: &TariffSet) -> String {
     tags(
         (name = "bills", description = "Pricing enterprises' consumption"),
         (name = "tariffs", description = "The policy as loaded: parameters, sources, digests"),
+        (name = "simulations", description = "What-if reforms over a population: revenue, who pays more, sweeps, goal-seeking"),
         (name = "surcharges", description = "Quick look-up of adders by class of enterprise"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -122,6 +134,8 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(bills::create_bill)
         .service(batch::create_batch)
+        .service(simulations::create_simulation)
+        .service(tariffs::validate_tariff)
         .service(tariffs::list_tariffs)
         .service(tariffs::list_parameters)
         .service(tariffs::get_tariff)

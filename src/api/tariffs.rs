@@ -1,15 +1,16 @@
 //! `GET /v1/tariffs…`: what is in force, since when, and on whose authority.
 
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::body::read_body;
 use super::problem::{ApiError, Problem};
 use super::query::{today, Query};
 use super::view::{parameter_read, ParameterRead};
 use super::AppState;
-use crate::tariff::{EntryRef, Tariff};
+use crate::tariff::{parse_tariff_str, EntryRef, Tariff};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TariffList {
@@ -165,4 +166,58 @@ pub async fn list_parameters(
         date,
         parameters,
     }))
+}
+
+/// What a draft tariff file would load as, or everything wrong with it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Validation {
+    pub valid: bool,
+    /// The tariff the draft resolves to (over its parent), when it is valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tariff: Option<TariffSummary>,
+    /// Every problem, with its key in the file (or line, for syntax errors).
+    pub problems: Vec<crate::tariff::Problem>,
+}
+
+/// Check a draft tariff file (TOML, as in `tariffs/`) before anyone deploys it.
+///
+/// Every problem is reported at once with its location: unknown paths (with the closest
+/// known ones), values of the wrong shape or sign, unsorted brackets, overlapping dates,
+/// missing sources, an unknown parent. `inherits` resolves against the loaded tariffs.
+/// The answer is 200 either way; `valid` says which.
+#[utoipa::path(
+    tag = "tariffs",
+    request_body(content = String, description = "A tariff file", content_type = "application/toml"),
+    responses(
+        (status = 200, body = Validation),
+        (status = 400, description = "Empty body, or not UTF-8", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/tariffs/validate")]
+pub async fn validate_tariff(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&request, payload, state.limits.body_limit_bytes).await?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the tariff file is not UTF-8: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::EmptyBody);
+    }
+    let loaded: Vec<_> = state.tariffs.iter().cloned().collect();
+    let validation = match parse_tariff_str("draft", text, &loaded) {
+        Ok(tariff) => Validation {
+            valid: true,
+            tariff: Some(TariffSummary::new(&tariff)),
+            problems: Vec::new(),
+        },
+        Err(problems) => Validation {
+            valid: false,
+            tariff: None,
+            problems,
+        },
+    };
+    Ok(HttpResponse::Ok().json(validation))
 }

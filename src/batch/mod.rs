@@ -37,6 +37,19 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format a `Content-Type` names, whatever its parameters.
+    pub fn from_content_type(content_type: &str) -> Option<Format> {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        match essence.to_ascii_lowercase().as_str() {
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/json-seq" => Some(Format::Ndjson),
+            "text/csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Ndjson => "application/x-ndjson",
@@ -181,29 +194,7 @@ impl Context {
     }
 
     fn parse_record(&self, record: &Record) -> Result<BillRequest, ApiError> {
-        let body: BillRequestBody = match (record, self.format) {
-            (Record::Line { text, .. }, _) if text.iter().all(u8::is_ascii_whitespace) => {
-                return Err(ApiError::field("/", "the line is blank"));
-            }
-            (Record::Line { text, .. }, Format::Ndjson) => parse_json(text)?,
-            (Record::Line { text, .. }, Format::Csv) => {
-                let columns = self.columns.as_ref().expect("CSV batches have columns");
-                columns.parse(text)?
-            }
-            (Record::TooLong { length, .. }, _) => {
-                return Err(ApiError::field(
-                    "/",
-                    format!("the line is {length} bytes, over the limit of the batch"),
-                ));
-            }
-            (Record::OverLimit { max_lines, .. }, _) => {
-                return Err(ApiError::field(
-                    "/",
-                    format!("the batch holds more than {max_lines} records; this one and the rest are not priced"),
-                ));
-            }
-        };
-        body.into_domain("").map_err(ApiError::Invalid)
+        parse_record(record, self.format, self.columns.as_ref())
     }
 
     fn write_bill(&self, out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
@@ -233,6 +224,37 @@ impl Context {
             }
         }
     }
+}
+
+/// Reads one record into a bill request; `columns` for CSV records.
+pub fn parse_record(
+    record: &Record,
+    format: Format,
+    columns: Option<&csv::Columns>,
+) -> Result<BillRequest, ApiError> {
+    let body: BillRequestBody = match (record, format) {
+        (Record::Line { text, .. }, _) if text.iter().all(u8::is_ascii_whitespace) => {
+            return Err(ApiError::field("/", "the line is blank"));
+        }
+        (Record::Line { text, .. }, Format::Ndjson) => parse_json(text)?,
+        (Record::Line { text, .. }, Format::Csv) => {
+            let columns = columns.expect("CSV batches have columns");
+            columns.parse(text)?
+        }
+        (Record::TooLong { length, .. }, _) => {
+            return Err(ApiError::field(
+                "/",
+                format!("the line is {length} bytes, over the limit of the batch"),
+            ));
+        }
+        (Record::OverLimit { max_lines, .. }, _) => {
+            return Err(ApiError::field(
+                "/",
+                format!("the batch holds more than {max_lines} records; this one and the rest are not priced"),
+            ));
+        }
+    };
+    body.into_domain("").map_err(ApiError::Invalid)
 }
 
 /// `{"line": n, "<key>": value}` and a newline.

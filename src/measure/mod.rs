@@ -27,6 +27,17 @@ pub enum Measure {
 }
 
 impl Measure {
+    pub const ALL: [Measure; 4] = [
+        Measure::Differential,
+        Measure::Tiered,
+        Measure::Punitive,
+        Measure::WaterProgressive,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Measure::Differential => "differential",
@@ -96,6 +107,14 @@ impl Reason {
             }
             Reason::Punitive { .. } => "electricity.punitive",
             Reason::Water { .. } => "water.progressive",
+        }
+    }
+
+    /// Started steps of a stepped schedule.
+    pub fn steps(&self) -> Option<Decimal> {
+        match self {
+            Reason::AluminumSteps { steps, .. } => Some(*steps),
+            _ => None,
         }
     }
 

@@ -340,6 +340,30 @@ fn build(name: &str, file: TariffFile, parent: Option<&Tariff>) -> Result<Tariff
     ))
 }
 
+/// Parses one value given outside a tariff file (a reform's override) by the same rules:
+/// a schedule is a list of brackets or a stepped table, anything else a single value.
+pub fn parse_value_of(kind: Kind, value: toml::Value) -> Result<Value, String> {
+    let shape = |e: toml::de::Error| format!("not a schedule of this shape: {}", e.message());
+    let parsed = match (kind, value) {
+        (Kind::Schedule { .. }, toml::Value::Array(items)) => {
+            let brackets = items
+                .into_iter()
+                .map(toml::Value::try_into)
+                .collect::<Result<Vec<BracketSection>, _>>()
+                .map_err(shape)?;
+            parse_value(kind, None, Some(brackets), None)
+        }
+        (Kind::Schedule { .. }, table @ toml::Value::Table(_)) => {
+            parse_value(kind, None, None, Some(table.try_into().map_err(shape)?))
+        }
+        (_, value) => parse_value(kind, Some(value), None, None),
+    };
+    parsed.map_err(|(field, message)| match field.as_str() {
+        ".value" => message,
+        field => format!("{}: {message}", field.trim_start_matches('.')),
+    })
+}
+
 /// A field suffix (e.g. `.from`) and what is wrong there.
 type EntryProblem = (String, String);
 

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-pub use load::{load_dir, parse_tariff_str, LoadError, Problem};
+pub use load::{load_dir, parse_tariff_str, parse_value_of, LoadError, Problem};
 use schema::Kind;
 use value::Value;
 

@@ -4,12 +4,8 @@ use std::io::Write;
 
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use tariffd::api::request::request_json;
-use tariffd::batch::csv::{input_header, request_row, row};
-use tariffd::period::Period;
-use tariffd::population::Generator;
 
-use crate::helpers::{Reply, TestApp};
+use crate::helpers::{csv_body, ndjson, population, Reply, TestApp};
 
 async fn post_batch(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
     app.post_with(path, &[("content-type", content_type)], body)
@@ -27,31 +23,6 @@ fn ndjson_records(reply: &Reply) -> Vec<Value> {
 fn csv_records(reply: &Reply) -> Vec<csv::StringRecord> {
     let mut reader = csv::Reader::from_reader(reply.body.as_slice());
     reader.records().map(|r| r.unwrap()).collect()
-}
-
-fn population(n: usize) -> Vec<Value> {
-    let tariffs = tariffd::tariff::load_dir(&crate::support::root().join("tariffs")).unwrap();
-    let xinzhou = tariffs.iter().find(|t| t.id() == "cn-sx-xinzhou").unwrap();
-    Generator::new(xinzhou, Period::month(2020, 10).unwrap(), 11)
-        .take(n)
-        .map(|r| request_json(&r))
-        .collect()
-}
-
-fn ndjson(requests: &[Value]) -> Vec<u8> {
-    requests
-        .iter()
-        .map(|r| format!("{r}\n"))
-        .collect::<String>()
-        .into_bytes()
-}
-
-fn csv_body(requests: &[Value]) -> Vec<u8> {
-    let mut body = row(input_header());
-    for r in requests {
-        body.extend(row(request_row(r)));
-    }
-    body
 }
 
 const VALID: &str = r#"{"period":{"month":"2020-10"},"enterprise":{"id":"A","industry":"steel","catalogue_class":"restricted"},"electricity":{"kwh":"1000"}}"#;

@@ -6,6 +6,11 @@ use serde_json::Value;
 use tariffd::configuration::Settings;
 use tariffd::startup::Application;
 
+use tariffd::api::request::request_json;
+use tariffd::batch::csv::{input_header, request_row, row};
+use tariffd::period::Period;
+use tariffd::population::Generator;
+
 use crate::support;
 
 static TELEMETRY: Once = Once::new();
@@ -118,4 +123,32 @@ impl TestApp {
             body,
         }
     }
+}
+
+/// `n` generated bill requests (Xinzhou, October 2020).
+pub fn population(n: usize) -> Vec<Value> {
+    let tariffs = tariffd::tariff::load_dir(&crate::support::root().join("tariffs")).unwrap();
+    let xinzhou = tariffs.iter().find(|t| t.id() == "cn-sx-xinzhou").unwrap();
+    Generator::new(xinzhou, Period::month(2020, 10).unwrap(), 11)
+        .take(n)
+        .map(|r| request_json(&r))
+        .collect()
+}
+
+/// One request per line.
+pub fn ndjson(requests: &[Value]) -> Vec<u8> {
+    requests
+        .iter()
+        .map(|r| format!("{r}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// The CSV batch header, then one row per request.
+pub fn csv_body(requests: &[Value]) -> Vec<u8> {
+    let mut body = row(input_header());
+    for r in requests {
+        body.extend(row(request_row(r)));
+    }
+    body
 }

@@ -10,3 +10,4 @@ mod helpers;
 mod lookups;
 mod openapi;
 mod operations;
+mod simulations;

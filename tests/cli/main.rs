@@ -147,3 +147,93 @@ fn a_broken_tariff_directory_refuses_to_start_naming_the_file_and_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_reform_simulates_from_the_command_line_with_table_json_and_csv() {
+    let population = scratch("simulate-population.csv");
+    run(tariffd()
+        .args([
+            "gen-population",
+            "--n",
+            "500",
+            "--seed",
+            "5",
+            "--format",
+            "csv",
+            "--output",
+        ])
+        .arg(&population));
+    let reform = scratch("reform.toml");
+    std::fs::write(
+        &reform,
+        r#"top = 3
+[reform]
+name = "eliminated steel at 0.80"
+[reform.parameters]
+"electricity.differential.steel.eliminated" = "0.80"
+[sweep]
+parameter = "electricity.differential.steel.eliminated"
+from = "0.50"
+to = "0.80"
+step = "0.30"
+"#,
+    )
+    .unwrap();
+    let (json, csv) = (scratch("result.json"), scratch("result.csv"));
+    let output = tariffd()
+        .arg("simulate")
+        .arg("--reform")
+        .arg(&reform)
+        .arg("--population")
+        .arg(&population)
+        .arg("--json")
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("Reform \"eliminated steel at 0.80\""),
+        "{table}"
+    );
+    assert!(table.contains("pay more"), "{table}");
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["population"]["records"], 500);
+    let points = report["sweep"]["points"].as_array().unwrap();
+    assert_eq!(points[1]["value"], "0.80");
+    assert_eq!(
+        points[1]["delta_total"], report["delta"]["total"],
+        "the sweep's last point is the reform"
+    );
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        rows.starts_with("section,key,enterprises,baseline_surcharge"),
+        "{rows}"
+    );
+    let all = rows.lines().nth(1).unwrap();
+    let delta = report["delta"]["surcharge"].as_str().unwrap();
+    assert!(
+        all.starts_with("all,all,500,") && all.contains(delta),
+        "{all}"
+    );
+
+    let bad = scratch("bad-reform.toml");
+    std::fs::write(&bad, "[reform]\nname = \"x\"\n[reform.parameters]\n\"electricity.differential.steel.eliminated\" = 0.8\n").unwrap();
+    let output = tariffd()
+        .arg("simulate")
+        .arg("--reform")
+        .arg(&bad)
+        .arg("--population")
+        .arg(&population)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("as a string"));
+}

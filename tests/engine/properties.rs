@@ -17,6 +17,8 @@ use tariffd::measure::combination::Status;
 use tariffd::measure::water::Water;
 use tariffd::money::prorate;
 use tariffd::period::Period;
+use tariffd::simulation::compare::Fen;
+use tariffd::simulation::{Member, Override, Population, Reform, Report, Scenario, Spec};
 use tariffd::tariff::TariffSet;
 
 use super::measures::bundled;
@@ -217,5 +219,79 @@ proptest! {
                 let _ = surcharge(&request);
             }
         }
+    }
+}
+
+fn simulate(requests: Vec<BillRequest>, overrides: Vec<Override>) -> Report {
+    let population = Population {
+        members: requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, request)| Member {
+                record: i as u64,
+                request,
+            })
+            .collect(),
+        ..Population::default()
+    };
+    let set = tariffs();
+    let scenario = Scenario {
+        tariffs: set,
+        baseline: set.resolve(None).unwrap(),
+        population: &population,
+    };
+    let reform = Reform {
+        name: "property".into(),
+        draft: None,
+        overrides,
+    };
+    scenario
+        .run(&Spec {
+            reform,
+            top: 5,
+            ..Spec::default()
+        })
+        .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn simulation_sums_hold_together_for_any_reform_and_population(
+        requests in prop::collection::vec(request(), 0..24),
+        rate in (0i64..300).prop_map(|c| Decimal::new(c, 2)),
+        limit in (1i64..2000).prop_map(|c| Decimal::new(c, 0)),
+    ) {
+        let report = simulate(requests, vec![
+            Override { key: "electricity.differential.steel.eliminated".into(), value: rate.to_string().into(), from: None },
+            Override { key: "electricity.tiered.steel.limits.blast_furnace".into(), value: limit.to_string().into(), from: None },
+        ]);
+        let priced = report.population.priced;
+        let c = &report.changes;
+        prop_assert_eq!(c.more + c.less + c.same, priced);
+        prop_assert_eq!(report.histogram.iter().map(|b| b.count).sum::<u64>(), priced);
+        prop_assert_eq!(priced + report.population.excluded, report.population.records);
+        for side in [&report.baseline, &report.reform, &report.delta] {
+            let by_industry: Fen = side.by_industry.values().map(|g| g.surcharge).sum();
+            let by_class: Fen = side.by_catalogue_class.values().map(|g| g.total).sum();
+            let by_measure: Fen = side.by_measure.values().copied().sum();
+            prop_assert_eq!(by_industry, side.surcharge);
+            prop_assert_eq!(by_class, side.total);
+            prop_assert_eq!(by_measure, side.surcharge);
+        }
+        prop_assert_eq!(report.delta.surcharge, report.reform.surcharge - report.baseline.surcharge);
+        prop_assert_eq!(report.delta.total, report.reform.total - report.baseline.total);
+        let deltas: Vec<i128> = report.enterprises.iter().map(|e| e.delta.0.abs()).collect();
+        prop_assert!(deltas.windows(2).all(|w| w[0] >= w[1]), "largest change first");
+        prop_assert!(deltas.iter().all(|d| *d != 0));
+    }
+
+    #[test]
+    fn a_reform_without_overrides_changes_nothing(requests in prop::collection::vec(request(), 0..24)) {
+        let report = simulate(requests, Vec::new());
+        prop_assert_eq!(report.delta.surcharge, Fen(0));
+        prop_assert_eq!(report.changes.same, report.population.priced);
+        prop_assert!(report.enterprises.is_empty());
     }
 }

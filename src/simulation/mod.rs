@@ -1,0 +1,268 @@
+//! What-if simulation for the price bureau: a population priced under a tariff and under a
+//! reform of it, compared enterprise by enterprise and added up. Sweeps and goal-seeking
+//! repeat the reform pass with one parameter varied. Every bill is priced by the engine
+//! (`bill::price`); nothing here knows a rule of the policy.
+
+pub mod compare;
+pub mod intake;
+pub mod reform;
+pub mod render;
+pub mod report;
+mod search;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::bill::BillRequest;
+use crate::tariff::{Tariff, TariffSet};
+use compare::{outcome, Outcome, Tally};
+pub use reform::{Override, Reform};
+pub use report::Report;
+
+/// Where a simulation request is wrong (a JSON pointer into it), and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Vary one parameter over `from..=to` in steps of `step`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// An override key (see [`Override::key`]) naming a number.
+    pub key: String,
+    pub from: Decimal,
+    pub to: Decimal,
+    pub step: Decimal,
+    /// The day the varied value takes effect; `None`: on every dated entry.
+    pub effective: Option<NaiveDate>,
+}
+
+/// Which money a goal is about.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Surcharge,
+    Total,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Surcharge => "surcharge",
+            Metric::Total => "total",
+        }
+    }
+}
+
+/// Find the value of one parameter, on the grid `lo, lo + step, … ≤ hi`, whose change of
+/// `metric` over the population comes closest to `target` (yuan; negative: give back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goal {
+    pub key: String,
+    pub target: Decimal,
+    pub metric: Metric,
+    pub lo: Decimal,
+    pub hi: Decimal,
+    pub step: Decimal,
+    pub effective: Option<NaiveDate>,
+}
+
+/// What to simulate, over whichever population.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Spec {
+    pub reform: Reform,
+    pub sweep: Option<Sweep>,
+    pub goal: Option<Goal>,
+    /// How many of the enterprises whose bills change most to list.
+    pub top: usize,
+}
+
+/// Most points a sweep may have; each is one pass over the population.
+pub const MAX_SWEEP_POINTS: u64 = 1_000;
+
+/// One enterprise of a population and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The line of a streamed population, or the position (from 0) in an inline one.
+    pub record: u64,
+    pub request: BillRequest,
+}
+
+/// A record left out of a simulation, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Excluded {
+    pub record: u64,
+    pub message: String,
+}
+
+/// How many excluded records a report lists (all are counted).
+pub const EXCLUDED_EXAMPLES: usize = 20;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Population {
+    pub members: Vec<Member>,
+    /// Records that could not be read, counted; the first few kept as examples.
+    pub rejected: u64,
+    pub rejected_examples: Vec<Excluded>,
+}
+
+impl Population {
+    pub fn reject(&mut self, record: u64, message: String) {
+        self.rejected += 1;
+        if self.rejected_examples.len() < EXCLUDED_EXAMPLES {
+            self.rejected_examples.push(Excluded { record, message });
+        }
+    }
+}
+
+/// Members per unit of parallel work.
+const CHUNK: usize = 2048;
+
+/// The baseline and reformed tariffs a population is priced under. Members that name
+/// another loaded tariff are priced by it on both sides.
+pub struct Scenario<'a> {
+    pub tariffs: &'a TariffSet,
+    pub baseline: &'a Tariff,
+    pub population: &'a Population,
+}
+
+/// A member's baseline totals (fen), or `None` where it could not be priced.
+type Baselines = Vec<Option<(i128, i128)>>;
+
+impl Scenario<'_> {
+    /// Runs the whole simulation `spec` describes.
+    pub fn run(&self, spec: &Spec) -> Result<Report, Vec<Problem>> {
+        let reformed = self.reformed(&spec.reform)?;
+        let (tally, failures, baselines) = self.compare(&reformed, spec.top);
+        let sweep = spec
+            .sweep
+            .as_ref()
+            .map(|s| search::sweep(self, &spec.reform, s, &baselines))
+            .transpose()?;
+        let goal = spec
+            .goal
+            .as_ref()
+            .map(|g| search::goal(self, &spec.reform, g, &baselines))
+            .transpose()?;
+        Ok(Report::new(
+            self,
+            &spec.reform,
+            &reformed,
+            tally,
+            failures,
+            sweep,
+            goal,
+        ))
+    }
+
+    pub fn reformed(&self, reform: &Reform) -> Result<Tariff, Vec<Problem>> {
+        let loaded: Vec<Arc<Tariff>> = self.tariffs.iter().cloned().collect();
+        reform::apply(self.baseline, &loaded, reform)
+    }
+
+    /// The tariff a member is priced by under the baseline, and whether the reform reaches it.
+    fn tariff_of(&self, request: &BillRequest) -> (&Tariff, bool) {
+        match request.tariff.as_deref() {
+            Some(id) if id != self.baseline.id() => match self.tariffs.get(id) {
+                Some(other) => (other, false),
+                None => (self.baseline, true),
+            },
+            _ => (self.baseline, true),
+        }
+    }
+
+    /// Both bills of one member (the baseline is reused where the reform does not reach).
+    fn both(&self, request: &BillRequest, reformed: &Tariff) -> Result<(Outcome, Outcome), String> {
+        let (tariff, reached) = self.tariff_of(request);
+        let baseline = outcome(tariff, request).map_err(|e| format!("baseline: {e}"))?;
+        let reform = if reached {
+            outcome(reformed, request).map_err(|e| format!("reform: {e}"))?
+        } else {
+            baseline
+        };
+        Ok((baseline, reform))
+    }
+
+    /// Compares every member's bills; keeps each member's baseline totals for sweeps.
+    fn compare(&self, reformed: &Tariff, top: usize) -> (Tally, Vec<Excluded>, Baselines) {
+        let parts: Vec<(usize, Tally, Vec<Excluded>, Baselines)> = self
+            .population
+            .members
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut tally = Tally::new(top);
+                let mut failures = Vec::new();
+                let mut baselines = Vec::with_capacity(chunk.len());
+                for (i, member) in chunk.iter().enumerate() {
+                    match self.both(&member.request, reformed) {
+                        Ok((b, r)) => {
+                            tally.add(c * CHUNK + i, &member.request, b, r);
+                            baselines.push(Some((b.surcharge, b.total)));
+                        }
+                        Err(message) => {
+                            failures.push(Excluded {
+                                record: member.record,
+                                message,
+                            });
+                            baselines.push(None);
+                        }
+                    }
+                }
+                (c, tally, failures, baselines)
+            })
+            .collect();
+        let mut tally = Tally::new(top);
+        let mut failures = Vec::new();
+        let mut baselines = Vec::with_capacity(self.population.members.len());
+        for (_, t, f, b) in parts {
+            tally = tally.merge(t);
+            failures.extend(f);
+            baselines.extend(b);
+        }
+        (tally, failures, baselines)
+    }
+
+    /// The reform's totals against the baseline's, over members priced on both sides.
+    fn point(&self, reformed: &Tariff, baselines: &[Option<(i128, i128)>]) -> search::Point {
+        self.population
+            .members
+            .par_chunks(CHUNK)
+            .zip(baselines.par_chunks(CHUNK))
+            .map(|(members, baselines)| {
+                let mut point = search::Point::default();
+                for (member, baseline) in members.iter().zip(baselines) {
+                    let Some((surcharge, total)) = *baseline else {
+                        continue;
+                    };
+                    let (_, reached) = self.tariff_of(&member.request);
+                    let reform = if reached {
+                        outcome(reformed, &member.request).map(|o| (o.surcharge, o.total))
+                    } else {
+                        Ok((surcharge, total))
+                    };
+                    match reform {
+                        Ok(reform) => point.add((surcharge, total), reform),
+                        Err(_) => point.failed += 1,
+                    }
+                }
+                point
+            })
+            .reduce(search::Point::default, search::Point::merge)
+    }
+}
