@@ -103,6 +103,8 @@ enum Command {
         #[arg(long)]
         tariffs: Option<PathBuf>,
     },
+    /// Print the SHA-256 of an API key read from standard input, for `auth.keys`.
+    HashKey,
     /// Write a synthetic population of bill requests (a realistic mix, seeded).
     GenPopulation {
         #[arg(long)]
@@ -185,6 +187,19 @@ pub fn main() -> ExitCode {
                 validate_only,
             };
             bill(settings, &input, &output, options, tariffs)
+        }
+        Command::HashKey => {
+            let mut key = String::new();
+            match std::io::stdin().read_line(&mut key) {
+                Ok(_) => {
+                    println!(
+                        "{}",
+                        crate::api::access::hash_key(key.trim_end_matches(['\r', '\n']))
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.to_string()),
+            }
         }
         Command::Simulate {
             reform,

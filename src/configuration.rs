@@ -10,6 +10,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub batch: BatchSettings,
     pub simulation: SimulationSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
     pub tariffs: TariffSettings,
     pub log: LogSettings,
 }
@@ -38,6 +40,26 @@ pub struct SimulationSettings {
     pub max_population: u64,
     /// Largest JSON body of a simulation with its population inline.
     pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// Off only for local use: every endpoint is then open (the server warns at start-up).
+    pub enabled: bool,
+    #[serde(default)]
+    pub keys: Vec<crate::api::access::KeySettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    /// Batches and simulations running at once; one more is answered 429.
+    pub max_concurrent_heavy: usize,
+    /// The `Retry-After` of a 429, in seconds.
+    pub retry_after_seconds: u64,
+    /// Time a client has to send its request head, in milliseconds.
+    pub client_request_timeout_ms: u64,
+    /// On shutdown, how long in-flight requests may take to finish.
+    pub shutdown_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +95,11 @@ impl Settings {
             .set_default("batch.max_lines", 10_000_000)?
             .set_default("simulation.max_population", 2_000_000)?
             .set_default("simulation.body_limit_bytes", 256 * 1024 * 1024)?
+            .set_default("auth.enabled", true)?
+            .set_default("limits.max_concurrent_heavy", 4)?
+            .set_default("limits.retry_after_seconds", 1)?
+            .set_default("limits.client_request_timeout_ms", 5000)?
+            .set_default("limits.shutdown_grace_seconds", 30)?
             .set_default("tariffs.dir", "tariffs")?
             .set_default("tariffs.default", "cn-sx-xinzhou")?
             .set_default("log.format", "pretty")?

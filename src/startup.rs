@@ -1,7 +1,6 @@
 //! Builds the service, so `main` and the tests start the very same app.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -11,9 +10,15 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::api::access::{authorize, Access};
 use crate::api::{self, AppState, Limits, Metrics};
 use crate::configuration::Settings;
-use crate::tariff::{load_dir, LoadError, TariffSet};
+use crate::tariff::{LoadError, TariffStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -26,19 +31,21 @@ pub enum StartupError {
     },
     #[error("cannot set up metrics: {0}")]
     Metrics(String),
+    #[error(transparent)]
+    Key(#[from] crate::api::access::BadKey),
 }
 
 pub struct Application {
     port: u16,
     server: Server,
+    reloader: web::Data<AppState>,
 }
 
 impl Application {
     /// Loads and validates the tariffs, binds the listener, and builds the server.
     pub fn build(settings: &Settings) -> Result<Application, StartupError> {
-        let tariffs = load_dir(&settings.tariffs.dir)?;
-        let tariffs = Arc::new(TariffSet::new(tariffs, &settings.tariffs.default)?);
-        for t in tariffs.iter() {
+        let tariffs = TariffStore::load(&settings.tariffs.dir, &settings.tariffs.default)?;
+        for t in tariffs.current().iter() {
             tracing::info!(tariff = t.id(), version = %t.meta.version, digest = %t.digest, "tariff loaded");
         }
         let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -55,6 +62,8 @@ impl Application {
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
         let metrics = Metrics::new(prometheus.registry.clone())
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let access = Access::new(settings.auth.enabled, &settings.auth.keys)?;
+        announce(&access);
         let state = web::Data::new(AppState {
             tariffs,
             limits: Limits {
@@ -68,10 +77,17 @@ impl Application {
                 max_population: settings.simulation.max_population,
                 body_limit_bytes: settings.simulation.body_limit_bytes,
             },
+            access,
+            heavy: Arc::new(tokio::sync::Semaphore::new(
+                settings.limits.max_concurrent_heavy,
+            )),
+            retry_after_seconds: settings.limits.retry_after_seconds,
             metrics,
         });
+        let reloader = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(authorize))
                 .wrap(from_fn(request_id_header))
                 .wrap(prometheus.clone())
                 .wrap(TracingLogger::default())
@@ -79,6 +95,10 @@ impl Application {
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
+        .client_request_timeout(Duration::from_millis(
+            settings.limits.client_request_timeout_ms,
+        ))
+        .shutdown_timeout(settings.limits.shutdown_grace_seconds)
         .listen(listener)
         .map_err(bind)?;
         if settings.server.workers > 0 {
@@ -88,6 +108,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            reloader,
         })
     }
 
@@ -95,8 +116,40 @@ impl Application {
         self.port
     }
 
+    /// Stops the server: `graceful` lets in-flight requests finish within the grace period.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM: gracefully); SIGHUP reloads the tariffs.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let state = self.reloader;
+        actix_web::rt::spawn(async move {
+            let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                let state = state.clone();
+                let _ =
+                    actix_web::rt::task::spawn_blocking(move || api::admin::reload(&state)).await;
+            }
+        });
         self.server.await
+    }
+}
+
+/// Says at start-up, where nobody can miss it, when access control is off.
+fn announce(access: &Access) {
+    if !access.enabled() {
+        let warning = "AUTHENTICATION IS OFF (auth.enabled = false): every endpoint is open to anyone who can reach this port. Use this for local work only.";
+        eprintln!("WARNING: {warning}");
+        tracing::warn!("{warning}");
+    } else if access.key_count() == 0 {
+        tracing::warn!(
+            "no API keys are configured (auth.keys): every protected endpoint answers 401"
+        );
+    } else {
+        tracing::info!(keys = access.key_count(), "access control on");
     }
 }
 

@@ -37,6 +37,7 @@ type Sender = mpsc::Sender<Result<Bytes, actix_web::Error>>;
     ),
     responses(
         (status = 200, description = "One record per input record, then the summary", content_type = "application/x-ndjson", body = String),
+        (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad query or CSV header", body = Problem, content_type = "application/problem+json"),
     )
@@ -56,6 +57,7 @@ pub async fn create_batch(
         .unwrap_or(false);
     query.finish()?;
     let format = format_of(&request)?;
+    let permit = state.heavy_permit("batches")?;
     let limits = state.batch_limits;
     let mut payload = decompressed(&request, payload);
     let (columns, splitter, rest) = match format {
@@ -70,7 +72,7 @@ pub async fn create_batch(
         }
     };
     let context = Arc::new(Context {
-        tariffs: state.tariffs.clone(),
+        tariffs: state.tariffs.current(),
         format,
         detail,
         columns,
@@ -84,6 +86,7 @@ pub async fn create_batch(
         payload,
         tx,
         state.metrics.clone(),
+        permit,
     ));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -138,6 +141,8 @@ async fn stream_batch(
     mut payload: Body,
     tx: Sender,
     metrics: super::Metrics,
+    // Held until the batch ends, however it ends.
+    _permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let in_flight_max = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut in_flight: VecDeque<JoinHandle<ChunkOutput>> = VecDeque::new();
@@ -169,6 +174,12 @@ async fn stream_batch(
             if in_flight.len() >= in_flight_max
                 && !send_next(&mut in_flight, &mut summary, &tx, &metrics).await
             {
+                return;
+            }
+        }
+        // Whatever is priced goes out now, not only when the queue is full.
+        while in_flight.front().is_some_and(|h| h.is_finished()) {
+            if !send_next(&mut in_flight, &mut summary, &tx, &metrics).await {
                 return;
             }
         }

@@ -44,7 +44,8 @@ pub async fn create_bill(
     let body = read_body(&request, payload, state.limits.body_limit_bytes).await?;
     let body: BillRequestBody = parse_json(&body)?;
     let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
-    let tariff = super::tariff_for(&state.tariffs, &bill_request)?;
+    let tariffs = state.tariffs.current();
+    let tariff = super::tariff_for(&tariffs, &bill_request)?;
     let options = Options {
         trace: trace.unwrap_or(false),
     };

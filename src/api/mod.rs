@@ -1,5 +1,7 @@
 //! The HTTP service: routes, problem+json errors, and the OpenAPI document.
 
+pub mod access;
+pub mod admin;
 pub mod batch;
 pub mod bills;
 pub mod body;
@@ -20,7 +22,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::bill::BillRequest;
-use crate::tariff::{Tariff, TariffSet};
+use crate::tariff::{Tariff, TariffSet, TariffStore};
 use problem::ApiError;
 
 /// Limits on what one request may send.
@@ -65,20 +67,40 @@ pub struct SimulationLimits {
 }
 
 pub struct AppState {
-    pub tariffs: Arc<TariffSet>,
+    /// Take the current set once per request (`tariffs.current()`).
+    pub tariffs: TariffStore,
     pub limits: Limits,
     pub batch_limits: crate::batch::Limits,
     pub simulation_limits: SimulationLimits,
+    pub access: access::Access,
+    /// Permits for batches and simulations; none left means 429.
+    pub heavy: Arc<tokio::sync::Semaphore>,
+    pub retry_after_seconds: u64,
     pub metrics: Metrics,
 }
 
 impl AppState {
+    /// A permit to run a batch or simulation, or 429 when all are taken.
+    pub fn heavy_permit(
+        &self,
+        what: &'static str,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.heavy
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::TooBusy {
+                what,
+                retry_after: self.retry_after_seconds,
+            })
+    }
+
     /// A tariff named in a path: unknown is 404.
-    pub fn tariff(&self, id: &str) -> Result<&Arc<Tariff>, ApiError> {
-        self.tariffs.get(id).ok_or_else(|| {
+    pub fn tariff(&self, id: &str) -> Result<Arc<Tariff>, ApiError> {
+        let tariffs = self.tariffs.current();
+        tariffs.get(id).cloned().ok_or_else(|| {
             ApiError::NotFound(format!(
                 "no tariff `{id}`; loaded: {}",
-                self.tariffs.ids().join(", ")
+                tariffs.ids().join(", ")
             ))
         })
     }
@@ -115,11 +137,14 @@ pub fn unknown_tariff(tariffs: &TariffSet) -> String {
         tariffs::get_tariff,
         tariffs::list_parameters,
         surcharges::lookup_surcharges,
+        admin::reload_tariffs,
         ops::live,
         ops::ready,
         ops::metrics,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
+    modifiers(&ApiKeys),
+    security(("api_key" = [])),
     tags(
         (name = "bills", description = "Pricing enterprises' consumption"),
         (name = "tariffs", description = "The policy as loaded: parameters, sources, digests"),
@@ -129,6 +154,23 @@ pub fn unknown_tariff(tariffs: &TariffSet) -> String {
     )
 )]
 pub struct ApiDoc;
+
+/// Every endpoint but health and documentation needs an API key (`Authorization: Bearer`);
+/// which role each needs: `reader` tariffs and surcharges, `biller` bills and batches,
+/// `analyst` simulations and validation, `admin` reloads (and everything else). Missing or
+/// wrong key: 401; key without the role: 403.
+struct ApiKeys;
+
+impl utoipa::Modify for ApiKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -140,6 +182,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(tariffs::list_parameters)
         .service(tariffs::get_tariff)
         .service(surcharges::lookup_surcharges)
+        .service(admin::reload_tariffs)
         .service(ops::live)
         .service(ops::ready)
         .service(ops::metrics)

@@ -16,7 +16,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "operations", security(()), responses((status = 200, body = Health)))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -26,10 +26,10 @@ pub async fn live() -> HttpResponse {
 }
 
 /// Readiness: tariffs are loaded and validated.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[utoipa::path(tag = "operations", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let tariffs = state.tariffs.ids();
+    let tariffs = state.tariffs.current().ids();
     if tariffs.is_empty() {
         return HttpResponse::ServiceUnavailable().json(Health {
             status: "not_ready",

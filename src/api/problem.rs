@@ -30,6 +30,16 @@ impl FieldError {
         }
     }
 
+    /// A problem that is not at a place in the request (e.g. in a tariff file on disk).
+    pub fn note(message: impl Into<String>) -> FieldError {
+        FieldError {
+            pointer: None,
+            parameter: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
     pub fn query(parameter: impl Into<String>, message: impl Into<String>) -> FieldError {
         FieldError {
             pointer: None,
@@ -73,6 +83,17 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the request could not be read: {0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many {what} running; retry in {retry_after} s")]
+    TooBusy {
+        what: &'static str,
+        retry_after: u64,
+    },
+    #[error("the tariff files on disk are invalid; the loaded set keeps serving")]
+    ReloadFailed(Vec<FieldError>),
     #[error("an internal error occurred; it has been logged")]
     Internal,
 }
@@ -134,6 +155,26 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "A valid API key is needed",
+            ),
+            ApiError::Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "The API key does not allow this",
+            ),
+            ApiError::TooBusy { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-busy",
+                "Too many requests of this kind are running",
+            ),
+            ApiError::ReloadFailed(_) => (
+                StatusCode::CONFLICT,
+                "reload-failed",
+                "The tariffs were not reloaded",
+            ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -150,7 +191,7 @@ impl ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             errors: match self {
-                ApiError::Invalid(errors) => errors.clone(),
+                ApiError::Invalid(errors) | ApiError::ReloadFailed(errors) => errors.clone(),
                 _ => Vec::new(),
             },
         }
@@ -166,7 +207,17 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Internal) {
             tracing::error!("internal error answered with 500");
         }
-        HttpResponse::build(self.status_code())
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header(("www-authenticate", "Bearer"));
+            }
+            ApiError::TooBusy { retry_after, .. } => {
+                response.insert_header(("retry-after", retry_after.to_string()));
+            }
+            _ => {}
+        }
+        response
             .content_type("application/problem+json")
             .json(self.problem())
     }

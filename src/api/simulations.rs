@@ -118,6 +118,7 @@ const MAX_TOP: usize = 1_000;
         (status = 200, description = "The comparison", body = Report),
         (status = 400, description = "Malformed JSON or multipart", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor multipart", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown parameter path (with the closest valid ones), a value of the wrong shape, a reform that breaks the tariff's rules, an unreachable goal, an invalid record", body = Problem, content_type = "application/problem+json"),
     )
@@ -134,9 +135,11 @@ pub async fn create_simulation(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let _permit = state.heavy_permit("simulations")?;
+    let tariffs = state.tariffs.current();
     let (target, spec, population) = if content_type.starts_with("multipart/form-data") {
         let multipart = Multipart::new(request.headers(), decompressed(&request, payload));
-        streamed(multipart, &state).await?
+        streamed(multipart, &state, &tariffs).await?
     } else if content_type.starts_with("application/json") {
         let limit = state.simulation_limits.body_limit_bytes;
         let body: SimulationBody = parse_json(&read_body(&request, payload, limit).await?)?;
@@ -144,22 +147,18 @@ pub async fn create_simulation(
             target,
             spec,
             inline,
-        } = body.into_spec(&state.tariffs)?;
+        } = body.into_spec(&tariffs)?;
         let inline = inline.ok_or_else(|| {
             ApiError::field("/population", "missing: give the population inline, or stream it as the multipart part `population`")
         })?;
-        let population = inline_population(
-            inline,
-            &state.tariffs,
-            state.simulation_limits.max_population,
-        )?;
+        let population =
+            inline_population(inline, &tariffs, state.simulation_limits.max_population)?;
         (target, spec, population)
     } else {
         return Err(ApiError::UnsupportedMediaType(format!(
             "`{content_type}` is not a simulation format; send application/json or multipart/form-data"
         )));
     };
-    let tariffs = state.tariffs.clone();
     let report = web::block(move || {
         Scenario {
             tariffs: &tariffs,
@@ -179,6 +178,7 @@ pub async fn create_simulation(
 async fn streamed(
     mut multipart: Multipart,
     state: &AppState,
+    tariffs: &Arc<TariffSet>,
 ) -> Result<(Arc<Tariff>, Spec, Population), ApiError> {
     let bad = |e: actix_multipart::MultipartError| ApiError::BadRequest(e.to_string());
     let mut field = multipart
@@ -207,7 +207,7 @@ async fn streamed(
         target,
         spec,
         inline,
-    } = body.into_spec(&state.tariffs)?;
+    } = body.into_spec(tariffs)?;
     if inline.is_some() {
         return Err(ApiError::field(
             "/population",
@@ -225,7 +225,7 @@ async fn streamed(
         max_lines: state.simulation_limits.max_population,
     };
     let (tx, mut rx) = mpsc::channel::<Bytes>(8);
-    let tariffs = state.tariffs.clone();
+    let tariffs = tariffs.clone();
     let reading = spawn_blocking(move || {
         let mut intake = Intake::new(format, limits, tariffs);
         while let Some(bytes) = rx.blocking_recv() {

@@ -88,10 +88,10 @@ pub async fn lookup_surcharges(
     let Some(industry) = industry else {
         return Err(ApiError::query("industry", "is required"));
     };
-    let tariff = state
-        .tariffs
+    let tariffs = state.tariffs.current();
+    let tariff = tariffs
         .resolve(tariff_id.as_deref())
-        .ok_or_else(|| ApiError::query("tariff", super::unknown_tariff(&state.tariffs)))?;
+        .ok_or_else(|| ApiError::query("tariff", super::unknown_tariff(&tariffs)))?;
     let lookup = surcharges(tariff, industry, class, overdue, date);
     let adders = lookup
         .entries

@@ -92,13 +92,10 @@ impl TariffSummary {
 #[utoipa::path(tag = "tariffs", responses((status = 200, body = TariffList)))]
 #[get("/v1/tariffs")]
 pub async fn list_tariffs(state: web::Data<AppState>) -> HttpResponse {
-    let tariffs = state
-        .tariffs
-        .iter()
-        .map(|t| TariffSummary::new(t))
-        .collect();
+    let set = state.tariffs.current();
+    let tariffs = set.iter().map(|t| TariffSummary::new(t)).collect();
     HttpResponse::Ok().json(TariffList {
-        default: state.tariffs.default_id().to_string(),
+        default: set.default_id().to_string(),
         tariffs,
     })
 }
@@ -115,7 +112,7 @@ pub async fn get_tariff(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let tariff = state.tariff(&path)?;
-    Ok(HttpResponse::Ok().json(TariffSummary::new(tariff)))
+    Ok(HttpResponse::Ok().json(TariffSummary::new(&tariff)))
 }
 
 /// Every parameter in force on a date, with value, unit, source document and provisional flag.
@@ -152,7 +149,7 @@ pub async fn list_parameters(
                     param: i as u16,
                     entry,
                 },
-                tariff,
+                &tariff,
             );
             Some(ParameterInForce {
                 description: p.description.clone(),
@@ -206,7 +203,7 @@ pub async fn validate_tariff(
     if text.trim().is_empty() {
         return Err(ApiError::EmptyBody);
     }
-    let loaded: Vec<_> = state.tariffs.iter().cloned().collect();
+    let loaded: Vec<_> = state.tariffs.current().iter().cloned().collect();
     let validation = match parse_tariff_str("draft", text, &loaded) {
         Ok(tariff) => Validation {
             valid: true,

@@ -6,6 +6,7 @@
 mod file;
 mod load;
 pub mod schema;
+mod store;
 pub mod value;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 pub use load::{load_dir, parse_tariff_str, parse_value_of, LoadError, Problem};
 use schema::Kind;
+pub use store::TariffStore;
 use value::Value;
 
 use crate::assessment::CementPlant;

@@ -17,6 +17,7 @@ static TELEMETRY: Once = Once::new();
 
 pub struct TestApp {
     pub address: String,
+    pub handle: actix_web::dev::ServerHandle,
     client: awc::Client,
 }
 
@@ -60,12 +61,15 @@ impl TestApp {
         settings.server.port = 0;
         settings.server.workers = 1;
         settings.tariffs.dir = support::root().join("tariffs");
+        settings.auth.enabled = false; // access control has its own tests
         configure(&mut settings);
         let app = Application::build(&settings).expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         TestApp {
             address,
+            handle,
             client: awc::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .finish(),
@@ -91,6 +95,14 @@ impl TestApp {
     pub async fn post_bill(&self, body: &Value) -> Reply {
         self.post("/v1/bills", serde_json::to_vec(body).unwrap())
             .await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        for header in headers {
+            request = request.insert_header(*header);
+        }
+        Self::reply(request.send().await).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access;
+mod back_pressure;
 mod bad_input;
 mod batch;
 mod bills;
@@ -10,4 +12,5 @@ mod helpers;
 mod lookups;
 mod openapi;
 mod operations;
+mod reload;
 mod simulations;
