@@ -164,11 +164,45 @@ struct ApiKeys;
 impl utoipa::Modify for ApiKeys {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                // `security(())` marks a public operation: an empty requirement.
+                let public = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                if public {
+                    continue;
+                }
+                let responses = &mut operation.responses.responses;
+                responses
+                    .entry("401".into())
+                    .or_insert_with(|| problem("Missing or unknown API key").into());
+                responses
+                    .entry("403".into())
+                    .or_insert_with(|| problem("The API key lacks the role this needs").into());
+            }
+        }
     }
 }
 
@@ -191,10 +225,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Anything unrouted is a problem+json 404.
+/// Anything unrouted is a problem+json 404, or 405 naming the methods a known path takes.
 pub async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::NotFound(format!(
-        "no route for {} {}",
-        request.method(),
-        request.path()
-    )))
+    let allowed = allowed_methods(request.path());
+    let error = if allowed.is_empty() {
+        ApiError::NotFound(format!(
+            "no route for {} {}",
+            request.method(),
+            request.path()
+        ))
+    } else {
+        ApiError::MethodNotAllowed(allowed.join(", "))
+    };
+    actix_web::ResponseError::error_response(&error)
+}
+
+/// The methods the OpenAPI document lists for `path` (templates like `{id}` match a segment).
+fn allowed_methods(path: &str) -> Vec<String> {
+    static ROUTES: std::sync::LazyLock<Vec<(String, Vec<String>)>> =
+        std::sync::LazyLock::new(|| {
+            let doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+            doc["paths"]
+                .as_object()
+                .map(|paths| {
+                    paths
+                        .iter()
+                        .map(|(template, item)| {
+                            let methods = item
+                                .as_object()
+                                .map(|m| m.keys().map(|k| k.to_ascii_uppercase()).collect())
+                                .unwrap_or_default();
+                            (template.clone(), methods)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+    let matches = |template: &str| {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+    };
+    ROUTES
+        .iter()
+        .filter(|(template, _)| matches(template))
+        .flat_map(|(_, methods)| methods.clone())
+        .collect()
 }

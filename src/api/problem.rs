@@ -83,6 +83,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the request could not be read: {0}")]
     BadRequest(String),
+    #[error("this path takes {0}")]
+    MethodNotAllowed(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -155,6 +157,11 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             ApiError::Unauthorized(_) => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -211,6 +218,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized(_) => {
                 response.insert_header(("www-authenticate", "Bearer"));
+            }
+            ApiError::MethodNotAllowed(methods) => {
+                response.insert_header(("allow", methods.as_str()));
             }
             ApiError::TooBusy { retry_after, .. } => {
                 response.insert_header(("retry-after", retry_after.to_string()));

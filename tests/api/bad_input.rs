@@ -276,3 +276,14 @@ async fn unknown_routes_and_tariffs_are_404_problems() {
     assert_problem(&reply, 422, None, "unknown query parameter");
     assert_eq!(reply.json()["errors"][0]["parameter"], "colour");
 }
+
+#[actix_web::test]
+async fn a_known_path_with_another_method_is_405_naming_the_allowed_ones() {
+    let app = TestApp::spawn().await;
+    let reply = app.get("/v1/bills").await;
+    assert_problem(&reply, 405, None, "GET on a POST route");
+    assert_eq!(reply.header("allow").as_deref(), Some("POST"));
+    let reply = app.post("/v1/tariffs/cn", "{}").await;
+    assert_problem(&reply, 405, None, "POST on a GET route with a path parameter");
+    assert_eq!(reply.header("allow").as_deref(), Some("GET"));
+}
