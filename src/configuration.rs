@@ -58,6 +58,8 @@ pub struct LimitSettings {
     pub retry_after_seconds: u64,
     /// Time a client has to send its request head, in milliseconds.
     pub client_request_timeout_ms: u64,
+    /// A streamed upload (batch, population) that sends nothing for this long is ended.
+    pub body_idle_timeout_seconds: u64,
     /// On shutdown, how long in-flight requests may take to finish.
     pub shutdown_grace_seconds: u64,
 }
@@ -100,6 +102,7 @@ impl Settings {
             .set_default("limits.retry_after_seconds", 1)?
             .set_default("limits.client_request_timeout_ms", 5000)?
             .set_default("limits.shutdown_grace_seconds", 30)?
+            .set_default("limits.body_idle_timeout_seconds", 60)?
             .set_default("tariffs.dir", "tariffs")?
             .set_default("tariffs.default", "cn-sx-xinzhou")?
             .set_default("log.format", "pretty")?

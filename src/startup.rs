@@ -82,6 +82,7 @@ impl Application {
                 settings.limits.max_concurrent_heavy,
             )),
             retry_after_seconds: settings.limits.retry_after_seconds,
+            body_idle_timeout: Duration::from_secs(settings.limits.body_idle_timeout_seconds),
             metrics,
         });
         let reloader = state.clone();

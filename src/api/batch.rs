@@ -85,8 +85,11 @@ pub async fn create_batch(
         rest,
         payload,
         tx,
-        state.metrics.clone(),
-        permit,
+        Run {
+            metrics: state.metrics.clone(),
+            _permit: permit,
+            idle: state.body_idle_timeout,
+        },
     ));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -132,6 +135,15 @@ async fn read_header(payload: &mut Body, max: usize) -> Result<(Bytes, Bytes), A
     }
 }
 
+/// What a running batch holds besides its data.
+struct Run {
+    metrics: super::Metrics,
+    /// Held until the batch ends, however it ends.
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    /// An upload that sends nothing for this long is ended.
+    idle: std::time::Duration,
+}
+
 /// Reads, prices (on the blocking pool, a few chunks at a time) and sends in order. Stops
 /// quietly when the client goes away; a broken upload ends the output without a summary.
 async fn stream_batch(
@@ -140,10 +152,9 @@ async fn stream_batch(
     rest: Bytes,
     mut payload: Body,
     tx: Sender,
-    metrics: super::Metrics,
-    // Held until the batch ends, however it ends.
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    run: Run,
 ) {
+    let metrics = &run.metrics;
     let in_flight_max = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut in_flight: VecDeque<JoinHandle<ChunkOutput>> = VecDeque::new();
     let mut records: Vec<Record> = Vec::with_capacity(CHUNK_RECORDS);
@@ -153,7 +164,11 @@ async fn stream_batch(
     }
     splitter.feed(&rest, &mut records);
     loop {
-        let done = match payload.next().await {
+        let Ok(next) = actix_web::rt::time::timeout(run.idle, payload.next()).await else {
+            tracing::warn!(idle = ?run.idle, "batch upload went quiet; the output ends without a summary");
+            return;
+        };
+        let done = match next {
             Some(Ok(bytes)) => {
                 splitter.feed(&bytes, &mut records);
                 false
@@ -172,14 +187,14 @@ async fn stream_batch(
             let context = context.clone();
             in_flight.push_back(spawn_blocking(move || context.price_chunk(&chunk)));
             if in_flight.len() >= in_flight_max
-                && !send_next(&mut in_flight, &mut summary, &tx, &metrics).await
+                && !send_next(&mut in_flight, &mut summary, &tx, metrics).await
             {
                 return;
             }
         }
         // Whatever is priced goes out now, not only when the queue is full.
         while in_flight.front().is_some_and(|h| h.is_finished()) {
-            if !send_next(&mut in_flight, &mut summary, &tx, &metrics).await {
+            if !send_next(&mut in_flight, &mut summary, &tx, metrics).await {
                 return;
             }
         }
@@ -188,7 +203,7 @@ async fn stream_batch(
         }
     }
     while !in_flight.is_empty() {
-        if !send_next(&mut in_flight, &mut summary, &tx, &metrics).await {
+        if !send_next(&mut in_flight, &mut summary, &tx, metrics).await {
             return;
         }
     }

@@ -76,6 +76,8 @@ pub struct AppState {
     /// Permits for batches and simulations; none left means 429.
     pub heavy: Arc<tokio::sync::Semaphore>,
     pub retry_after_seconds: u64,
+    /// A streamed upload idle this long is ended.
+    pub body_idle_timeout: std::time::Duration,
     pub metrics: Metrics,
 }
 

@@ -233,7 +233,13 @@ async fn streamed(
         }
         intake.finish()
     });
-    while let Some(chunk) = field.next().await {
+    let idle = state.body_idle_timeout;
+    while let Some(chunk) = actix_web::rt::time::timeout(idle, field.next())
+        .await
+        .map_err(|_| {
+            ApiError::BadRequest(format!("the population upload sent nothing for {idle:?}"))
+        })?
+    {
         if tx.send(chunk.map_err(bad)?).await.is_err() {
             break; // the reader stopped on an error it will report
         }

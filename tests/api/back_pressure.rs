@@ -108,3 +108,35 @@ async fn a_batch_cut_off_by_shutdown_ends_without_its_summary() {
         "a cut-off batch has no summary"
     );
 }
+
+#[actix_web::test]
+async fn an_upload_that_goes_quiet_is_ended_and_frees_its_place() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.body_idle_timeout_seconds = 1;
+        s.limits.max_concurrent_heavy = 1;
+    })
+    .await;
+    let mut batch = open_batch(&app, 3000);
+    let reading = actix_web::rt::task::spawn_blocking(move || {
+        batch
+            .set_read_timeout(Some(Duration::from_secs(4)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = batch.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    let answer = reading.await.unwrap();
+    assert!(answer.contains("\"line\":512"), "{answer}");
+    assert!(
+        !answer.contains("\"summary\""),
+        "an abandoned batch has no summary"
+    );
+    let next = app
+        .post_with(
+            "/v1/bills/batch",
+            &[("content-type", "application/x-ndjson")],
+            RECORD.into(),
+        )
+        .await;
+    assert_eq!(next.status, 200, "the quiet batch let its permit go");
+}

@@ -284,6 +284,11 @@ async fn a_known_path_with_another_method_is_405_naming_the_allowed_ones() {
     assert_problem(&reply, 405, None, "GET on a POST route");
     assert_eq!(reply.header("allow").as_deref(), Some("POST"));
     let reply = app.post("/v1/tariffs/cn", "{}").await;
-    assert_problem(&reply, 405, None, "POST on a GET route with a path parameter");
+    assert_problem(
+        &reply,
+        405,
+        None,
+        "POST on a GET route with a path parameter",
+    );
     assert_eq!(reply.header("allow").as_deref(), Some("GET"));
 }
