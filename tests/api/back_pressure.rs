@@ -23,6 +23,19 @@ fn open_batch(app: &TestApp, records: usize) -> TcpStream {
     stream
 }
 
+/// Everything the server sends until it closes the connection (or `seconds` pass).
+async fn read_until_closed(mut stream: TcpStream, seconds: u64) -> String {
+    let reading = actix_web::rt::task::spawn_blocking(move || {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(seconds)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    reading.await.unwrap()
+}
+
 #[actix_web::test]
 async fn batches_beyond_the_concurrency_cap_get_429_with_retry_after() {
     let app = TestApp::spawn_with(|s| {
@@ -84,19 +97,11 @@ async fn batches_beyond_the_concurrency_cap_get_429_with_retry_after() {
 #[actix_web::test]
 async fn a_batch_cut_off_by_shutdown_ends_without_its_summary() {
     let app = TestApp::spawn_with(|s| s.limits.shutdown_grace_seconds = 1).await;
-    let mut batch = open_batch(&app, 3000);
+    let batch = open_batch(&app, 3000);
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     let stopping = actix_web::rt::spawn(app.handle.stop(true));
     // The upload never ends; after the grace period the server lets the connection go.
-    let reading = actix_web::rt::task::spawn_blocking(move || {
-        batch
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut answer = Vec::new();
-        let _ = batch.read_to_end(&mut answer);
-        String::from_utf8_lossy(&answer).into_owned()
-    });
-    let answer = reading.await.unwrap();
+    let answer = read_until_closed(batch, 10).await;
     stopping.await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
@@ -116,16 +121,8 @@ async fn an_upload_that_goes_quiet_is_ended_and_frees_its_place() {
         s.limits.max_concurrent_heavy = 1;
     })
     .await;
-    let mut batch = open_batch(&app, 3000);
-    let reading = actix_web::rt::task::spawn_blocking(move || {
-        batch
-            .set_read_timeout(Some(Duration::from_secs(4)))
-            .unwrap();
-        let mut answer = Vec::new();
-        let _ = batch.read_to_end(&mut answer);
-        String::from_utf8_lossy(&answer).into_owned()
-    });
-    let answer = reading.await.unwrap();
+    let batch = open_batch(&app, 3000);
+    let answer = read_until_closed(batch, 4).await;
     assert!(answer.contains("\"line\":512"), "{answer}");
     assert!(
         !answer.contains("\"summary\""),
