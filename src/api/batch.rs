@@ -10,7 +10,7 @@ use actix_web::{post, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::body::{decompressed, Body};
+use super::body::{content_type, decompressed, Body};
 use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::view::Detail;
@@ -100,11 +100,7 @@ pub async fn create_batch(
 }
 
 fn format_of(request: &HttpRequest) -> Result<Format, ApiError> {
-    let content_type = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = content_type(request);
     Format::from_content_type(content_type).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(
             "`{content_type}` is not a batch format; send application/x-ndjson or text/csv"

@@ -13,6 +13,15 @@ pub fn decompressed(request: &HttpRequest, payload: web::Payload) -> Body {
     actix_web::dev::Decompress::from_headers(payload.into_inner(), request.headers())
 }
 
+/// The request's `Content-Type`, or `""`.
+pub fn content_type(request: &HttpRequest) -> &str {
+    request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 /// Collects the body, refusing it as soon as it passes `limit` bytes (after decompression,
 /// so a small compressed body cannot expand without bound).
 pub async fn read_body(

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
-use super::body::{decompressed, parse_json, read_body};
+use super::body::{content_type, decompressed, parse_json, read_body};
 use super::problem::{ApiError, FieldError, Problem};
 use super::request::BillRequestBody;
 use super::AppState;
@@ -129,12 +129,7 @@ pub async fn create_simulation(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let content_type = request
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = content_type(&request).to_ascii_lowercase();
     let _permit = state.heavy_permit("simulations")?;
     let tariffs = state.tariffs.current();
     let (target, spec, population) = if content_type.starts_with("multipart/form-data") {

@@ -200,7 +200,7 @@ impl Scenario<'_> {
 
     /// Compares every member's bills; keeps each member's baseline totals for sweeps.
     fn compare(&self, reformed: &Tariff, top: usize) -> (Tally, Vec<Excluded>, Baselines) {
-        let parts: Vec<(usize, Tally, Vec<Excluded>, Baselines)> = self
+        let parts: Vec<(Tally, Vec<Excluded>, Baselines)> = self
             .population
             .members
             .par_chunks(CHUNK)
@@ -224,13 +224,13 @@ impl Scenario<'_> {
                         }
                     }
                 }
-                (c, tally, failures, baselines)
+                (tally, failures, baselines)
             })
             .collect();
         let mut tally = Tally::new(top);
         let mut failures = Vec::new();
         let mut baselines = Vec::with_capacity(self.population.members.len());
-        for (_, t, f, b) in parts {
+        for (t, f, b) in parts {
             tally = tally.merge(t);
             failures.extend(f);
             baselines.extend(b);

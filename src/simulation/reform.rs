@@ -47,10 +47,6 @@ impl Reform {
         });
         reform
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.draft.is_none() && self.overrides.is_empty()
-    }
 }
 
 /// Where in a parameter an override writes.

@@ -204,7 +204,7 @@ pub fn goal(
             }
         }
     }
-    let miss = |p: &super::search::Point| (p.delta(goal.metric) - target).abs();
+    let miss = |p: &Point| (p.delta(goal.metric) - target).abs();
     let (best, other) = match below {
         Some(b) if miss(&b.2) < miss(&above.2) => (b, Some(above)),
         Some(b) => (above, Some(b)),
