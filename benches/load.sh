@@ -13,21 +13,9 @@ bin=target/release/tariffd
 command -v oha > /dev/null || { echo "needs oha: cargo install oha" >&2; exit 1; }
 cargo build --release --quiet
 
-work=$(mktemp -d)
-key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-cat > "$work/tariffd.toml" <<TOML
-[log]
-filter = "warn"
-[[auth.keys]]
-name = "load"
-sha256 = "$(printf %s "$key" | "$bin" hash-key)"
-roles = ["biller"]
-TOML
+. benches/server.sh
 port=18766
-"$bin" --config "$work/tariffd.toml" serve --port "$port" > "$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-until curl -sf "localhost:$port/health/ready" > /dev/null; do sleep 0.1; done
+start_server "$port" biller
 
 body='{"tariff":"cn-sx-xinzhou","period":{"month":"2020-10"},"enterprise":{"id":"XZ-0001","industry":"steel","catalogue_class":"restricted"},"assessment":{"year":2019,"steel_processes":[{"process":"blast_furnace","intensity":"440"}],"energy_intensity":{"value":"1.5","limit":"1.0"}},"electricity":{"kwh":"1250000","base_price":"0.4523"},"water":{"m3":"52000","quota_m3":"40000","base_price":"4.20","meets_standard":false}}'
 rss() { awk '/VmRSS/ { print $2 / 1024 }' "/proc/$server/status"; }

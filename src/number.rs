@@ -41,7 +41,9 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
         }
         None => Decimal::from_str(text).map_err(|_| NumberError::TooLarge(text.to_string()))?,
     };
-    if value.abs() >= Decimal::from(LIMIT) {
+    // Up to 18 integer digits without an exponent stay below the limit; only others compare.
+    let may_reach = shape.has_exponent || shape.integer_digits > MAX_INTEGER_DIGITS as usize;
+    if may_reach && value.abs() >= Decimal::from(LIMIT) {
         return Err(NumberError::TooLarge(text.to_string()));
     }
     // Trailing zeros do not count as decimals: 1.0000000000000 is 1.
@@ -54,6 +56,8 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
 /// What the grammar check learns on the way.
 struct Shape {
     significant_digits: usize,
+    /// Digits before the point or exponent, as written.
+    integer_digits: usize,
     has_exponent: bool,
     negative: bool,
     /// All digits as one integer (exact while there are at most 28 significant digits).
@@ -132,6 +136,7 @@ impl Shape {
         };
         Some(Shape {
             significant_digits: digits,
+            integer_digits: int_digits.len(),
             has_exponent,
             negative: b.first() == Some(&b'-'),
             mantissa,

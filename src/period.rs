@@ -2,6 +2,21 @@
 
 use chrono::{Datelike, NaiveDate};
 
+/// `YYYY-MM-DD` exactly, read without chrono's general parser (every batch record has two
+/// dates); `None` for anything else, which callers hand to chrono for its answer.
+pub fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let b: &[u8; 10] = text.as_bytes().try_into().ok()?;
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(number(&b[..4])? as i32, number(&b[5..7])?, number(&b[8..])?)
+}
+
 /// An inclusive range of days, `start ≤ end` by construction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Period {
@@ -94,6 +109,27 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn iso_dates_read_as_chrono_reads_them_or_are_left_to_chrono() {
+        for text in ["2020-10-01", "0001-01-01", "9999-12-31", "2024-02-29"] {
+            assert_eq!(parse_iso_date(text), Some(date(text)), "{text}");
+        }
+        for text in [
+            "2023-02-29",
+            "2020-13-01",
+            "2020-00-10",
+            "2020-1-01",
+            "2020/10/01",
+            "+2020-10-01",
+            "2020-10-01 ",
+            "２０２０-10-01",
+            "",
+            "20201001",
+        ] {
+            assert_eq!(parse_iso_date(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -158,7 +158,7 @@ async fn stream_batch(
     if tx.send(Ok(context.preamble())).await.is_err() {
         return;
     }
-    splitter.feed(&rest, &mut records);
+    splitter.feed(rest, &mut records);
     loop {
         let Ok(next) = actix_web::rt::time::timeout(run.idle, payload.next()).await else {
             tracing::warn!(idle = ?run.idle, "batch upload went quiet; the output ends without a summary");
@@ -166,7 +166,7 @@ async fn stream_batch(
         };
         let done = match next {
             Some(Ok(bytes)) => {
-                splitter.feed(&bytes, &mut records);
+                splitter.feed(bytes, &mut records);
                 false
             }
             Some(Err(error)) => {

@@ -40,7 +40,9 @@ pub struct BillRequestBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodBody {
+    #[serde(default, deserialize_with = "iso_date")]
     pub start: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "iso_date")]
     pub end: Option<NaiveDate>,
     #[schema(example = "2020-10")]
     pub month: Option<String>,
@@ -90,6 +92,7 @@ pub struct ProcessBody {
 #[serde(deny_unknown_fields)]
 pub struct CementBody {
     pub plant: CementPlant,
+    #[serde(default, deserialize_with = "iso_date")]
     pub commissioned: Option<NaiveDate>,
     /// Comparable comprehensive electricity, kWh/t.
     pub kwh_per_t: Exact,
@@ -121,6 +124,43 @@ pub struct WaterBody {
     /// yuan/m³.
     pub base_price: Option<Exact>,
     pub meets_standard: Option<bool>,
+}
+
+/// An optional date, `YYYY-MM-DD` read by hand and anything else by chrono, with chrono's
+/// answer and error messages.
+fn iso_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    struct Day;
+    impl serde::de::Visitor<'_> for Day {
+        type Value = NaiveDate;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a formatted date string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<NaiveDate, E> {
+            match crate::period::parse_iso_date(text) {
+                Some(day) => Ok(day),
+                None => text.parse().map_err(E::custom),
+            }
+        }
+    }
+    struct Maybe;
+    impl<'de> serde::de::Visitor<'de> for Maybe {
+        type Value = Option<NaiveDate>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a formatted date string")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(Day).map(Some)
+        }
+    }
+    d.deserialize_option(Maybe)
 }
 
 /// Collects every problem in one pass so the client fixes them all at once.

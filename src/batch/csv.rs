@@ -317,7 +317,7 @@ pub fn bill_row(out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
         ("line", line.to_string()),
         ("status", "billed".into()),
         ("enterprise_id", bill.enterprise_id.to_string()),
-        ("bill_id", bill.bill_id.clone()),
+        ("bill_id", bill.bill_id.to_string()),
         ("tariff", bill.tariff.id.to_string()),
         ("period_start", bill.period.start.to_string()),
         ("period_end", bill.period.end.to_string()),

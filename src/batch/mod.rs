@@ -6,7 +6,6 @@ pub mod csv;
 pub mod run;
 mod split;
 
-use std::io::Write;
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
@@ -144,7 +143,8 @@ impl Context {
 
     /// Prices every record of a chunk, in order.
     pub fn price_chunk(&self, records: &[Record]) -> ChunkOutput {
-        let mut out = Vec::with_capacity(records.len() * 1024);
+        // About what a bill with line items takes, so the buffer seldom grows.
+        let mut out = Vec::with_capacity(records.len() * 1536);
         let mut summary = Summary::default();
         for record in records {
             summary.lines += 1;
@@ -199,7 +199,11 @@ impl Context {
 
     fn write_bill(&self, out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
         match self.format {
-            Format::Ndjson => ndjson_record(out, line, "bill", bill),
+            Format::Ndjson => {
+                ndjson_open(out, line, "bill");
+                bill.write_json(out);
+                out.extend_from_slice(b"}\n");
+            }
             Format::Csv => csv::bill_row(out, line, bill),
         }
     }
@@ -207,7 +211,8 @@ impl Context {
     fn write_valid(&self, out: &mut Vec<u8>, line: u64) {
         match self.format {
             Format::Ndjson => {
-                let _ = writeln!(out, "{{\"line\":{line},\"valid\":true}}");
+                ndjson_open(out, line, "valid");
+                out.extend_from_slice(b"true}\n");
             }
             Format::Csv => csv::valid_row(out, line),
         }
@@ -259,7 +264,16 @@ pub fn parse_record(
 
 /// `{"line": n, "<key>": value}` and a newline.
 fn ndjson_record(out: &mut Vec<u8>, line: u64, key: &str, value: &impl Serialize) {
-    let _ = write!(out, "{{\"line\":{line},\"{key}\":");
+    ndjson_open(out, line, key);
     serde_json::to_writer(&mut *out, value).expect("records serialise");
     out.extend_from_slice(b"}\n");
+}
+
+/// `{"line": n, "<key>":`, before the record's value.
+fn ndjson_open(out: &mut Vec<u8>, line: u64, key: &str) {
+    out.extend_from_slice(b"{\"line\":");
+    out.extend_from_slice(itoa::Buffer::new().format(line).as_bytes());
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
 }

@@ -5,6 +5,8 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use actix_web::web::Bytes;
+
 use super::{
     csv::Columns, ChunkOutput, Context, Format, Limits, Record, Splitter, Summary, CHUNK_RECORDS,
 };
@@ -51,7 +53,7 @@ pub fn run(
         if done {
             splitter.finish(&mut records);
         } else {
-            splitter.feed(buffer, &mut records);
+            splitter.feed(Bytes::copy_from_slice(buffer), &mut records);
             let n = buffer.len();
             input.consume(n);
         }

@@ -57,27 +57,28 @@ impl Splitter {
         }
     }
 
-    /// Appends input, pushing every completed record onto `out`.
-    pub fn feed(&mut self, mut data: &[u8], out: &mut Vec<Record>) {
-        while !data.is_empty() {
-            match newline(data) {
-                Some(end) => {
-                    self.take(&data[..end]);
-                    self.complete_line(out);
-                    data = &data[end + 1..];
-                }
-                None => {
-                    self.take(data);
-                    data = &[];
-                }
+    /// Appends input, pushing every completed record onto `out`. A line that lies whole in
+    /// `data` is a slice of it, not a copy; only lines cut across pieces are joined.
+    pub fn feed(&mut self, data: Bytes, out: &mut Vec<Record>) {
+        let mut start = 0;
+        while let Some(at) = newline(&data[start..]) {
+            let end = start + at;
+            let whole = self.buffer.is_empty() && self.skipping.is_none();
+            if whole && at <= self.limits.max_line_bytes {
+                self.complete_line(Some(data.slice(start..end)), out);
+            } else {
+                self.take(&data[start..end]);
+                self.complete_line(None, out);
             }
+            start = end + 1;
         }
+        self.take(&data[start..]);
     }
 
     /// Ends the input: a last line without a newline is still a record.
     pub fn finish(&mut self, out: &mut Vec<Record>) {
         if !self.buffer.is_empty() || self.skipping.is_some() {
-            self.complete_line(out);
+            self.complete_line(None, out);
         }
     }
 
@@ -96,10 +97,11 @@ impl Splitter {
         }
     }
 
-    fn complete_line(&mut self, out: &mut Vec<Record>) {
+    /// Ends the current line: `whole` if it came in one piece, else what `take` gathered.
+    fn complete_line(&mut self, whole: Option<Bytes>, out: &mut Vec<Record>) {
         let line = self.line;
         self.line += 1;
-        let text = self.buffer.split().freeze();
+        let text = whole.unwrap_or_else(|| self.buffer.split().freeze());
         let skipped = self.skipping.take();
         if self.over_limit {
             return;
@@ -143,7 +145,7 @@ mod tests {
         let mut s = Splitter::new(limits, 1);
         let mut out = Vec::new();
         for c in chunks {
-            s.feed(c.as_bytes(), &mut out);
+            s.feed(Bytes::copy_from_slice(c.as_bytes()), &mut out);
         }
         s.finish(&mut out);
         out
@@ -190,6 +192,10 @@ mod tests {
                 Record::TooLong { line: 2, length: 6 },
                 line(3, "cd")
             ]
+        );
+        assert_eq!(
+            split(limits, &["abcdef\nabc\n"]),
+            vec![Record::TooLong { line: 1, length: 6 }, line(2, "abc")]
         );
     }
 

@@ -10,9 +10,27 @@ use crate::tariff::Tariff;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BillId(pub u128);
 
+impl BillId {
+    /// `bill-` and 32 lowercase hex digits, without going through `fmt`.
+    pub fn text(self) -> [u8; 37] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = *b"bill-00000000000000000000000000000000";
+        for (i, digit) in text[5..].iter_mut().enumerate() {
+            *digit = HEX[(self.0 >> (124 - 4 * i) & 0xf) as usize];
+        }
+        text
+    }
+}
+
 impl std::fmt::Display for BillId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "bill-{:032x}", self.0)
+        f.write_str(std::str::from_utf8(&self.text()).expect("ASCII"))
+    }
+}
+
+impl serde::Serialize for BillId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(std::str::from_utf8(&self.text()).expect("ASCII"))
     }
 }
 
@@ -107,8 +125,21 @@ fn canonical(d: Decimal) -> Decimal {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical;
+    use super::{canonical, BillId};
     use rust_decimal::Decimal;
+
+    #[test]
+    fn ids_read_as_32_hex_digits() {
+        for id in [
+            0,
+            1,
+            0xabc,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+        ] {
+            assert_eq!(BillId(id).to_string(), format!("bill-{id:032x}"));
+        }
+    }
 
     #[test]
     fn trailing_zeros_do_not_change_the_canonical_value() {

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use actix_web::web::Bytes;
+
 use rayon::prelude::*;
 
 use super::{Member, Population};
@@ -59,7 +61,7 @@ impl Intake {
             }
         }
         let splitter = self.splitter.as_mut().expect("started above");
-        splitter.feed(data, &mut self.records);
+        splitter.feed(Bytes::copy_from_slice(data), &mut self.records);
         if self.records.len() >= PARSE_CHUNK {
             self.parse()?;
         }

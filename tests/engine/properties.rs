@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use tariffd::api::body::parse_json;
 use tariffd::api::request::BillRequestBody;
-use tariffd::api::view::BillResponse;
+use tariffd::api::view::{BillResponse, Detail};
 use tariffd::assessment::{
     Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
     SteelProcess,
@@ -163,6 +163,25 @@ proptest! {
             let mut problems = Vec::new();
             check_invariants(&json, &mut problems);
             prop_assert!(problems.is_empty(), "{problems:?}");
+        }
+    }
+
+    #[test]
+    fn the_hand_written_json_of_a_bill_is_what_serde_writes(
+        mut request in request(),
+        id in any::<String>(),
+        trace in any::<bool>(),
+    ) {
+        request.enterprise.id = id;
+        let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
+        if let Ok(bill) = price(tariff, &request, Options { trace }) {
+            for detail in [Detail::Totals, Detail::Lines, Detail::Full] {
+                let view = BillResponse::with_detail(&request, &bill, tariff, detail);
+                let mut ours = Vec::new();
+                view.write_json(&mut ours);
+                let serde = serde_json::to_vec(&view).unwrap();
+                prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(serde).unwrap());
+            }
         }
     }
 

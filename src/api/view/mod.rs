@@ -1,5 +1,7 @@
 //! The bill as clients read it: every decimal a string, money with exactly two decimals.
 
+mod json;
+
 use std::borrow::Cow;
 
 use chrono::NaiveDate;
@@ -10,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::bill::explain::{explain, explain_adder};
 use crate::bill::trace::inputs;
-use crate::bill::{Bill, BillRequest, LineItem, Totals, Trace, Warning};
+use crate::bill::{Bill, BillId, BillRequest, LineItem, Totals, Trace, Warning};
 use crate::measure::{Measure, NotApplicable};
 use crate::period::Period;
 use crate::tariff::{EntryRef, Tariff};
@@ -19,8 +21,8 @@ use crate::tariff::{EntryRef, Tariff};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BillResponse<'a> {
     /// Deterministic: the same request priced by the same tariff content has the same id.
-    #[schema(example = "bill-5f0c8e0d4b7a4b0f9f0a3c2b1d0e9f8a")]
-    pub bill_id: String,
+    #[schema(value_type = String, example = "bill-5f0c8e0d4b7a4b0f9f0a3c2b1d0e9f8a")]
+    pub bill_id: BillId,
     pub engine_version: &'static str,
     pub tariff: TariffRef<'a>,
     pub period: PeriodView,
@@ -51,24 +53,11 @@ pub struct PeriodView {
     pub end: NaiveDate,
 }
 
-/// `YYYY-MM-DD` without going through `fmt`: every line item writes two dates.
 fn iso_date<S: serde::Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
-    use chrono::Datelike;
-    let year = date.year();
-    if !(0..=9999).contains(&year) {
-        return serializer.collect_str(date);
+    match json::iso_date(*date) {
+        Some(text) => serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits")),
+        None => serializer.collect_str(date),
     }
-    let mut text = *b"0000-00-00";
-    let mut put = |at: usize, width: usize, mut n: u32| {
-        for i in (at..at + width).rev() {
-            text[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(0, 4, year as u32);
-    put(5, 2, date.month());
-    put(8, 2, date.day());
-    serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -227,7 +216,7 @@ impl<'a> BillResponse<'a> {
         detail: Detail,
     ) -> BillResponse<'a> {
         BillResponse {
-            bill_id: bill.id.to_string(),
+            bill_id: bill.id,
             engine_version: crate::ENGINE_VERSION,
             tariff: TariffRef {
                 id: &tariff.meta.id,
