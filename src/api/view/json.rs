@@ -134,7 +134,7 @@ fn name(out: &mut Vec<u8>, text: &'static str) {
 }
 
 /// A JSON string, escaped as serde_json escapes: `"`, `\` and control characters only.
-pub fn string(out: &mut Vec<u8>, text: &str) {
+fn string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     if !needs_escape(bytes) {
         out.push(b'"');
@@ -179,7 +179,7 @@ fn needs_escape(bytes: &[u8]) -> bool {
 
 /// A decimal as a JSON string, as `rust_decimal` writes it: every digit of its scale, a
 /// sign when negative (zero too).
-pub fn decimal(out: &mut Vec<u8>, value: Decimal) {
+fn decimal(out: &mut Vec<u8>, value: Decimal) {
     out.reserve(64);
     out.push(b'"');
     if value.is_sign_negative() {
@@ -223,7 +223,7 @@ fn date(out: &mut Vec<u8>, day: NaiveDate) {
 
 /// `YYYY-MM-DD` without going through `fmt`, for years 0 to 9999 (others as chrono writes
 /// them): every line item writes two dates.
-pub fn iso_date(date: NaiveDate) -> Option<[u8; 10]> {
+pub(super) fn iso_date(date: NaiveDate) -> Option<[u8; 10]> {
     let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
     let mut text = *b"0000-00-00";
     let mut put = |at: usize, width: usize, mut n: u32| {
