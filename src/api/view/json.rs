@@ -3,7 +3,7 @@
 //! time. The output is byte for byte what the derived `Serialize` writes; property tests
 //! compare the two over generated bills, so a field added to the view and not here fails.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{BillResponse, LineItemView, PeriodView, TotalsView, WarningView};
@@ -211,7 +211,7 @@ fn decimal(out: &mut Vec<u8>, value: Decimal) {
 }
 
 fn date(out: &mut Vec<u8>, day: NaiveDate) {
-    match iso_date(day) {
+    match crate::period::write_iso_date(day) {
         Some(text) => {
             out.push(b'"');
             out.extend_from_slice(&text);
@@ -219,23 +219,6 @@ fn date(out: &mut Vec<u8>, day: NaiveDate) {
         }
         None => string(out, &day.to_string()),
     }
-}
-
-/// `YYYY-MM-DD` without going through `fmt`, for years 0 to 9999 (others as chrono writes
-/// them): every line item writes two dates.
-pub(super) fn iso_date(date: NaiveDate) -> Option<[u8; 10]> {
-    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-    let mut text = *b"0000-00-00";
-    let mut put = |at: usize, width: usize, mut n: u32| {
-        for i in (at..at + width).rev() {
-            text[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    };
-    put(0, 4, year);
-    put(5, 2, date.month());
-    put(8, 2, date.day());
-    Some(text)
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub struct PeriodView {
 }
 
 fn iso_date<S: serde::Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
-    match json::iso_date(*date) {
+    match crate::period::write_iso_date(*date) {
         Some(text) => serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits")),
         None => serializer.collect_str(date),
     }
