@@ -2,7 +2,7 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
-use super::body::{parse_json, read_body};
+use super::body::read_body;
 use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::request::BillRequestBody;
@@ -42,7 +42,7 @@ pub async fn create_bill(
     });
     query.finish()?;
     let body = read_body(&request, payload, state.limits.body_limit_bytes).await?;
-    let body: BillRequestBody = parse_json(&body)?;
+    let body = BillRequestBody::from_json(&body)?;
     let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
     let tariffs = state.tariffs.current();
     let tariff = super::tariff_for(&tariffs, &bill_request)?;

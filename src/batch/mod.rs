@@ -13,7 +13,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::api::bills::price_request;
-use crate::api::body::parse_json;
 use crate::api::problem::ApiError;
 use crate::api::request::BillRequestBody;
 use crate::api::tariff_for;
@@ -241,7 +240,7 @@ pub fn parse_record(
         (Record::Line { text, .. }, _) if text.iter().all(u8::is_ascii_whitespace) => {
             return Err(ApiError::field("/", "the line is blank"));
         }
-        (Record::Line { text, .. }, Format::Ndjson) => parse_json(text)?,
+        (Record::Line { text, .. }, Format::Ndjson) => BillRequestBody::from_json(text)?,
         (Record::Line { text, .. }, Format::Csv) => {
             let columns = columns.expect("CSV batches have columns");
             columns.parse(text)?

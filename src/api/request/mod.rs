@@ -5,7 +5,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::problem::FieldError;
+mod reader;
+
+use super::body::parse_json;
+use super::problem::{ApiError, FieldError};
 use crate::assessment::{
     Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
     SteelProcess,
@@ -17,7 +20,7 @@ use crate::number::Exact;
 use crate::period::Period;
 
 /// One enterprise, one period.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "tariff": "cn-sx-xinzhou",
@@ -37,7 +40,7 @@ pub struct BillRequestBody {
 }
 
 /// Either `start` and `end` (inclusive), or `month` (`YYYY-MM`).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodBody {
     #[serde(default, deserialize_with = "iso_date")]
@@ -48,7 +51,7 @@ pub struct PeriodBody {
     pub month: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseBody {
     pub id: String,
@@ -65,7 +68,7 @@ pub struct EnterpriseBody {
 }
 
 /// The previous year's assessed figures.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssessmentBody {
     pub year: Option<i32>,
@@ -77,7 +80,7 @@ pub struct AssessmentBody {
     pub energy_intensity: Option<IntensityBody>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessBody {
     pub process: SteelProcess,
@@ -88,7 +91,7 @@ pub struct ProcessBody {
     pub intensity: Exact,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CementBody {
     pub plant: CementPlant,
@@ -98,7 +101,7 @@ pub struct CementBody {
     pub kwh_per_t: Exact,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntensityBody {
     pub value: Exact,
@@ -106,7 +109,7 @@ pub struct IntensityBody {
     pub limit: Exact,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ElectricityBody {
     /// Production electricity in the period.
@@ -115,7 +118,7 @@ pub struct ElectricityBody {
     pub base_price: Option<Exact>,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaterBody {
     pub m3: Exact,
@@ -191,6 +194,15 @@ impl Checks {
 }
 
 impl BillRequestBody {
+    /// Reads a request from JSON: the common shape in one quick pass, anything else (and
+    /// every error) through serde.
+    pub fn from_json(bytes: &[u8]) -> Result<BillRequestBody, ApiError> {
+        match std::str::from_utf8(bytes).ok().and_then(reader::read) {
+            Some(body) => Ok(body),
+            None => parse_json(bytes),
+        }
+    }
+
     /// Validates into the engine's request; `pointer_prefix` places pointers inside a larger
     /// document (e.g. `/population/3`).
     pub fn into_domain(self, pointer_prefix: &str) -> Result<BillRequest, Vec<FieldError>> {
