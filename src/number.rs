@@ -129,7 +129,10 @@ impl Shape {
             .chain(frac_digits)
             .skip_while(|d| **d == b'0');
         let digits = significant.clone().count();
-        let mantissa = if digits <= MAX_SIGNIFICANT_DIGITS {
+        // Nineteen digits always fit a u64, whose arithmetic is cheaper than u128's.
+        let mantissa = if digits <= 19 {
+            u128::from(significant.fold(0u64, |m, d| m * 10 + u64::from(d - b'0')))
+        } else if digits <= MAX_SIGNIFICANT_DIGITS {
             significant.fold(0u128, |m, d| m * 10 + u128::from(d - b'0'))
         } else {
             0

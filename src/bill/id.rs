@@ -15,8 +15,9 @@ impl BillId {
     pub fn text(self) -> [u8; 37] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut text = *b"bill-00000000000000000000000000000000";
-        for (i, digit) in text[5..].iter_mut().enumerate() {
-            *digit = HEX[(self.0 >> (124 - 4 * i) & 0xf) as usize];
+        for (pair, byte) in text[5..].chunks_exact_mut(2).zip(self.0.to_be_bytes()) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
         }
         text
     }

@@ -300,18 +300,19 @@ impl<'a> Reader<'a> {
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    /// The next byte that is not JSON whitespace.
+    /// The next byte that is not JSON whitespace (most often the very next byte).
     fn peek(&mut self) -> Option<u8> {
-        self.skip_whitespace();
-        self.text.as_bytes().get(self.at).copied()
+        loop {
+            let byte = *self.text.as_bytes().get(self.at)?;
+            if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(byte);
+            }
+            self.at += 1;
+        }
     }
 
     fn skip_whitespace(&mut self) {
-        let rest = &self.text.as_bytes()[self.at..];
-        self.at += rest
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            .unwrap_or(rest.len());
+        let _ = self.peek();
     }
 }
 

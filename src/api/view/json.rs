@@ -180,18 +180,74 @@ fn needs_escape(bytes: &[u8]) -> bool {
 /// A decimal as a JSON string, as `rust_decimal` writes it: every digit of its scale, a
 /// sign when negative (zero too).
 fn decimal(out: &mut Vec<u8>, value: Decimal) {
-    out.reserve(64);
+    match u64::try_from(value.mantissa().unsigned_abs()) {
+        Ok(mantissa) => small_decimal(out, value.is_sign_negative(), mantissa, value.scale()),
+        Err(_) => wide_decimal(out, value),
+    }
+}
+
+/// Built in a fixed buffer and appended at its full size, then cut: a copy of unknown
+/// length is a call into libc, and every bill writes a dozen decimals.
+fn small_decimal(out: &mut Vec<u8>, negative: bool, mut mantissa: u64, scale: u32) {
+    let digits = mantissa.checked_ilog10().map_or(1, |l| l + 1);
+    let integer_digits = digits.saturating_sub(scale).max(1);
+    let fraction = if scale > 0 { 1 + scale } else { 0 };
+    let length = (2 + u32::from(negative) + integer_digits + fraction) as usize;
+    // The longest text is 33 bytes: quotes, sign, `0.` and 28 decimals.
+    let mut text = [b'0'; 40];
+    text[0] = b'"';
+    text[1] = b'-';
+    text[length - 1] = b'"';
+    // Right to left: the scale's digits (zeros once the mantissa runs out), the point, then
+    // at least one integer digit.
+    let mut at = length - 1;
+    at = put_digits(&mut text, at, &mut mantissa, scale);
+    if scale > 0 {
+        at -= 1;
+        text[at] = b'.';
+    }
+    put_digits(&mut text, at, &mut mantissa, integer_digits);
+    let start = out.len();
+    out.extend_from_slice(&text);
+    out.truncate(start + length);
+}
+
+/// Writes the `count` lowest digits of `n` to end at `end`, two at a time (half the
+/// divisions); returns where they start and leaves the higher digits in `n`.
+fn put_digits(text: &mut [u8], end: usize, n: &mut u64, count: u32) -> usize {
+    static PAIRS: [u8; 200] = {
+        let mut pairs = [0; 200];
+        let mut i = 0;
+        while i < 100 {
+            pairs[2 * i] = b'0' + (i / 10) as u8;
+            pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+            i += 1;
+        }
+        pairs
+    };
+    let mut at = end;
+    if count % 2 == 1 {
+        at -= 1;
+        text[at] = b'0' + (*n % 10) as u8;
+        *n /= 10;
+    }
+    for _ in 0..count / 2 {
+        let pair = (*n % 100) as usize * 2;
+        *n /= 100;
+        at -= 2;
+        text[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    at
+}
+
+/// Mantissas beyond `u64` (up to 29 digits): rare, so through `itoa`'s `u128`.
+fn wide_decimal(out: &mut Vec<u8>, value: Decimal) {
     out.push(b'"');
     if value.is_sign_negative() {
         out.push(b'-');
     }
     let mut buffer = itoa::Buffer::new();
-    let mantissa = value.mantissa().unsigned_abs();
-    let digits = match u64::try_from(mantissa) {
-        Ok(small) => buffer.format(small),
-        Err(_) => buffer.format(mantissa),
-    }
-    .as_bytes();
+    let digits = buffer.format(value.mantissa().unsigned_abs()).as_bytes();
     let scale = value.scale() as usize;
     match digits.len().checked_sub(scale) {
         Some(0) | None => {
@@ -254,6 +310,12 @@ mod tests {
             "7.9228162514264337593543950335",
             "18446744073709551616",
             "18446744073709551615.00",
+            "18446744073709551615",
+            "1844674407370955161.5",
+            "0.18446744073709551615",
+            "-0.0000000000000000000000000001",
+            "-0.0000000000000000018446744073709551615",
+            "1000000000000000000",
         ];
         for case in cases {
             let value: Decimal = case.parse().unwrap();
@@ -264,6 +326,17 @@ mod tests {
             ours(|o| decimal(o, negative_zero)),
             serde_of(&negative_zero)
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_decimal_reads_as_rust_decimal_writes_it(mantissa: i128, scale in 0u32..=28) {
+            let mantissa = mantissa % 79_228_162_514_264_337_593_543_950_336;
+            let value = Decimal::from_i128_with_scale(mantissa, scale);
+            proptest::prop_assert_eq!(ours(|o| decimal(o, value)), serde_of(&value));
+            let small = Decimal::from_i128_with_scale(mantissa % 1_000_000_000_000, scale);
+            proptest::prop_assert_eq!(ours(|o| decimal(o, small)), serde_of(&small));
+        }
     }
 
     #[test]
