@@ -629,13 +629,15 @@ mod tests {
     }
 
     fn water(t: &mut Tape) -> String {
-        let members: &[Member] = &[
-            ("m3", decimal, true),
-            ("quota_m3", decimal, false),
-            ("base_price", decimal, false),
-            ("meets_standard", boolean, false),
-        ];
-        object(t, members)
+        object(
+            t,
+            &[
+                ("m3", decimal, true),
+                ("quota_m3", decimal, false),
+                ("base_price", decimal, false),
+                ("meets_standard", boolean, false),
+            ],
+        )
     }
 
     fn request(t: &mut Tape) -> String {

@@ -196,12 +196,13 @@ fn small_decimal(out: &mut Vec<u8>, negative: bool, mut mantissa: u64, scale: u3
     // The longest text is 33 bytes: quotes, sign, `0.` and 28 decimals.
     let mut text = [b'0'; 40];
     text[0] = b'"';
-    text[1] = b'-';
+    if negative {
+        text[1] = b'-';
+    }
     text[length - 1] = b'"';
     // Right to left: the scale's digits (zeros once the mantissa runs out), the point, then
     // at least one integer digit.
-    let mut at = length - 1;
-    at = put_digits(&mut text, at, &mut mantissa, scale);
+    let mut at = put_digits(&mut text, length - 1, &mut mantissa, scale);
     if scale > 0 {
         at -= 1;
         text[at] = b'.';
