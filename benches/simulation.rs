@@ -64,6 +64,7 @@ fn simulation(c: &mut Criterion) {
         tariffs: &set,
         baseline: &baseline,
         population: &million,
+        cancel: None,
     };
     group.bench_function("baseline_plus_reform_1m", |b| {
         b.iter(|| black_box(scenario.run(&reform).expect("the reform is valid")))
@@ -86,6 +87,7 @@ fn simulation(c: &mut Criterion) {
         tariffs: &set,
         baseline: &baseline,
         population: &hundred_thousand,
+        cancel: None,
     };
     group.bench_function("sweep_20_points_100k", |b| {
         b.iter(|| {

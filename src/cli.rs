@@ -392,6 +392,7 @@ fn simulate(
             tariffs: &set,
             baseline: &target,
             population: &population,
+            cancel: None,
         };
         let report = scenario.run(&spec).map_err(|problems| {
             let lines: Vec<String> = problems

@@ -24,6 +24,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest accepted body for a single bill.
     pub body_limit_bytes: usize,
+    /// Open connections at most; more wait in the listen queue. Keep it below the process's
+    /// file-descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,8 +61,11 @@ pub struct LimitSettings {
     pub retry_after_seconds: u64,
     /// Time a client has to send its request head, in milliseconds.
     pub client_request_timeout_ms: u64,
-    /// A streamed upload (batch, population) that sends nothing for this long is ended.
+    /// A body (any body: a bill, a batch, a population) that sends nothing for this long is
+    /// ended, from its first byte on.
     pub body_idle_timeout_seconds: u64,
+    /// A body read whole (a bill, a draft tariff, a JSON simulation) must arrive within this.
+    pub body_read_timeout_seconds: u64,
     /// On shutdown, how long in-flight requests may take to finish.
     pub shutdown_grace_seconds: u64,
 }
@@ -93,6 +99,7 @@ impl Settings {
             .set_default("server.port", 8080)?
             .set_default("server.workers", 0)?
             .set_default("server.body_limit_bytes", 1024 * 1024)?
+            .set_default("server.max_connections", 4096)?
             .set_default("batch.max_line_bytes", 64 * 1024)?
             .set_default("batch.max_lines", 10_000_000)?
             .set_default("simulation.max_population", 2_000_000)?
@@ -103,6 +110,7 @@ impl Settings {
             .set_default("limits.client_request_timeout_ms", 5000)?
             .set_default("limits.shutdown_grace_seconds", 30)?
             .set_default("limits.body_idle_timeout_seconds", 60)?
+            .set_default("limits.body_read_timeout_seconds", 60)?
             .set_default("tariffs.dir", "tariffs")?
             .set_default("tariffs.default", "cn-sx-xinzhou")?
             .set_default("log.format", "pretty")?

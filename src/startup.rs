@@ -7,7 +7,6 @@ use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpMessage, HttpServer};
-use actix_web_prom::PrometheusMetricsBuilder;
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::api::access::{authorize, Access};
+use crate::api::access::Access;
 use crate::api::{self, AppState, Limits, Metrics};
 use crate::configuration::Settings;
 use crate::tariff::{LoadError, TariffStore};
@@ -56,18 +55,15 @@ impl Application {
         let listener = TcpListener::bind(&address).map_err(bind)?;
         let port = listener.local_addr().map_err(bind)?.port();
 
-        let prometheus = PrometheusMetricsBuilder::new("tariffd")
-            .mask_unmatched_patterns("UNMATCHED")
-            .build()
-            .map_err(|e| StartupError::Metrics(e.to_string()))?;
-        let metrics = Metrics::new(prometheus.registry.clone())
-            .map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let metrics = Metrics::new().map_err(|e| StartupError::Metrics(e.to_string()))?;
         let access = Access::new(settings.auth.enabled, &settings.auth.keys)?;
         announce(&access);
         let state = web::Data::new(AppState {
             tariffs,
             limits: Limits {
                 body_limit_bytes: settings.server.body_limit_bytes,
+                body_idle_timeout: Duration::from_secs(settings.limits.body_idle_timeout_seconds),
+                body_read_timeout: Duration::from_secs(settings.limits.body_read_timeout_seconds),
             },
             batch_limits: crate::batch::Limits {
                 max_line_bytes: settings.batch.max_line_bytes,
@@ -82,19 +78,18 @@ impl Application {
                 settings.limits.max_concurrent_heavy,
             )),
             retry_after_seconds: settings.limits.retry_after_seconds,
-            body_idle_timeout: Duration::from_secs(settings.limits.body_idle_timeout_seconds),
             metrics,
         });
         let reloader = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(from_fn(authorize))
+                .wrap(from_fn(api::problem::bare_errors))
+                .wrap(from_fn(api::metrics::record))
                 .wrap(from_fn(request_id_header))
-                .wrap(prometheus.clone())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .configure(api::configure)
-                .default_service(web::to(api::not_found))
+                .default_service(web::to(api::routes::not_found))
         })
         .client_request_timeout(Duration::from_millis(
             settings.limits.client_request_timeout_ms,
@@ -102,9 +97,14 @@ impl Application {
         .shutdown_timeout(settings.limits.shutdown_grace_seconds)
         .listen(listener)
         .map_err(bind)?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        // The cap is per worker; together they stay within `server.max_connections`.
+        server = server
+            .workers(workers)
+            .max_connections((settings.server.max_connections / workers).max(1));
         tracing::info!(%address, port, "listening");
         Ok(Application {
             port,

@@ -1,18 +1,13 @@
 //! Who may do what. API keys come from configuration as SHA-256 hashes (the keys themselves
-//! are never stored or logged), are compared in constant time, and carry roles; one table
-//! says which role each route needs.
+//! are never stored or logged), are compared in constant time, and carry roles; each route
+//! of the route table declares what it needs.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::http::header::HeaderMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::problem::ApiError;
-use super::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,7 +23,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Role::Reader => "reader",
             Role::Biller => "biller",
@@ -91,13 +86,12 @@ impl Access {
         self.keys.len()
     }
 
-    /// Checks a request's key against what `method path` needs.
-    fn check(&self, method: &Method, path: &str, presented: Option<&str>) -> Result<(), ApiError> {
-        let need = need(method, path);
+    /// Checks the key a request presents against what its route needs.
+    pub fn check(&self, need: Need, headers: &HeaderMap) -> Result<(), ApiError> {
         if !self.enabled || need == Need::Public {
             return Ok(());
         }
-        let presented = presented.ok_or_else(|| {
+        let presented = presented(headers).ok_or_else(|| {
             ApiError::Unauthorized("send an API key: `Authorization: Bearer <key>`".into())
         })?;
         let hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
@@ -122,35 +116,23 @@ impl Access {
     }
 }
 
+/// What a route asks of the caller. Every route declares one; there is no default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Need {
+pub enum Need {
+    /// Health and documentation.
     Public,
-    /// Any valid key (metrics, and unknown routes, which then answer 404).
+    /// Any valid key (metrics, and unrouted paths, which then answer 404 or 405).
     AnyKey,
     Role(Role),
 }
 
-/// The one table of what each route needs.
-fn need(method: &Method, path: &str) -> Need {
-    match (method, path) {
-        (_, "/health/live" | "/health/ready" | "/openapi.json" | "/docs") => Need::Public,
-        (_, p) if p.starts_with("/docs/") => Need::Public,
-        (&Method::POST, "/v1/bills" | "/v1/bills/batch") => Need::Role(Role::Biller),
-        (&Method::POST, "/v1/simulations" | "/v1/tariffs/validate") => Need::Role(Role::Analyst),
-        (&Method::POST, "/v1/admin/reload") => Need::Role(Role::Admin),
-        (&Method::GET, "/v1/surcharges") => Need::Role(Role::Reader),
-        (&Method::GET, p) if p == "/v1/tariffs" || p.starts_with("/v1/tariffs/") => {
-            Need::Role(Role::Reader)
-        }
-        _ => Need::AnyKey,
-    }
-}
-
-/// `Authorization: Bearer <key>` or `X-API-Key: <key>`.
-fn presented(request: &ServiceRequest) -> Option<&str> {
-    let headers = request.headers();
+/// `Authorization: Bearer <key>` (the scheme in any case) or `X-API-Key: <key>`.
+fn presented(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        return value.strip_prefix("Bearer ").map(str::trim);
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim());
     }
     headers.get("x-api-key").and_then(|v| v.to_str().ok())
 }
@@ -175,22 +157,10 @@ pub fn hash_key(key: &str) -> String {
         .collect()
 }
 
-/// Middleware: refuses a request before any handler reads it.
-pub async fn authorize(
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(state) = request.app_data::<web::Data<AppState>>() {
-        state
-            .access
-            .check(request.method(), request.path(), presented(&request))?;
-    }
-    next.call(request).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::HeaderValue;
 
     fn access() -> Access {
         let key = |name: &str, roles: Vec<Role>| KeySettings {
@@ -205,35 +175,57 @@ mod tests {
         .unwrap()
     }
 
+    fn with(header: &'static str, value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header.parse().unwrap(),
+            HeaderValue::from_static(value),
+        );
+        headers
+    }
+
     #[test]
-    fn keys_are_checked_against_the_route_table() {
+    fn keys_are_checked_against_what_the_route_needs() {
         let a = access();
-        let get = Method::GET;
-        assert!(a.check(&get, "/health/ready", None).is_ok());
-        assert!(a.check(&get, "/docs/index.html", None).is_ok());
+        let none = HeaderMap::new();
+        let reader = with("authorization", "Bearer r");
+        let admin = with("x-api-key", "a");
+        assert!(a.check(Need::Public, &none).is_ok());
         assert!(matches!(
-            a.check(&get, "/v1/tariffs", None),
+            a.check(Need::AnyKey, &none),
             Err(ApiError::Unauthorized(_))
         ));
         assert!(matches!(
-            a.check(&get, "/v1/tariffs", Some("x")),
+            a.check(Need::AnyKey, &with("authorization", "Bearer x")),
             Err(ApiError::Unauthorized(_))
         ));
-        assert!(a
-            .check(&get, "/v1/tariffs/cn/parameters", Some("r"))
-            .is_ok());
+        assert!(a.check(Need::Role(Role::Reader), &reader).is_ok());
         assert!(matches!(
-            a.check(&Method::POST, "/v1/bills", Some("r")),
+            a.check(Need::Role(Role::Biller), &reader),
             Err(ApiError::Forbidden(_))
         ));
-        assert!(a
-            .check(&Method::POST, "/v1/admin/reload", Some("a"))
-            .is_ok());
+        assert!(a.check(Need::Role(Role::Admin), &admin).is_ok());
         assert!(
-            a.check(&Method::POST, "/v1/bills", Some("a")).is_ok(),
+            a.check(Need::Role(Role::Biller), &admin).is_ok(),
             "admin may do all"
         );
-        assert!(a.check(&get, "/metrics", Some("r")).is_ok());
+        assert!(a.check(Need::AnyKey, &reader).is_ok());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case_and_other_schemes_are_not_keys() {
+        let a = access();
+        for value in ["bearer r", "BEARER r", "Bearer   r ", "bEaReR r"] {
+            let headers = with("authorization", value);
+            assert!(a.check(Need::Role(Role::Reader), &headers).is_ok(), "{value}");
+        }
+        for value in ["Basic r", "Bearerr", "r", "Bearer"] {
+            let headers = with("authorization", value);
+            assert!(
+                matches!(a.check(Need::AnyKey, &headers), Err(ApiError::Unauthorized(_))),
+                "{value}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `POST /v1/admin/reload`: new tariffs without a restart.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -56,6 +56,7 @@ pub fn reload(state: &AppState) -> Result<Reloaded, ApiError> {
 
 /// Reload the tariffs from disk (role `admin`; SIGHUP does the same).
 #[utoipa::path(
+    post, path = "/v1/admin/reload",
     tag = "operations",
     responses(
         (status = 200, description = "The new set is serving", body = Reloaded),
@@ -64,7 +65,6 @@ pub fn reload(state: &AppState) -> Result<Reloaded, ApiError> {
         (status = 409, description = "The files are invalid; the old set keeps serving", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/v1/admin/reload")]
 pub async fn reload_tariffs(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let reloaded = web::block(move || reload(&state))
         .await

@@ -6,17 +6,19 @@ use std::sync::Arc;
 
 use actix_web::rt::task::{spawn_blocking, JoinHandle};
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::{post, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::body::{content_type, decompressed, Body};
+use super::body::{content_type, Body};
 use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::view::Detail;
 use super::AppState;
 use crate::batch::csv::Columns;
-use crate::batch::{ChunkOutput, Context, Format, Record, Splitter, Summary, CHUNK_RECORDS};
+use crate::batch::{
+    ready_chunks, ChunkOutput, Context, Format, Record, Splitter, Summary, CHUNK_RECORDS,
+};
 
 type Sender = mpsc::Sender<Result<Bytes, actix_web::Error>>;
 
@@ -29,6 +31,7 @@ type Sender = mpsc::Sender<Result<Bytes, actix_web::Error>>;
 /// per input line, then `{"summary": {"lines", "billed", "failed", "surcharge", "total"}}`.
 /// A bad record never fails the batch. A response without its summary was cut off.
 #[utoipa::path(
+    post, path = "/v1/bills/batch",
     tag = "bills",
     request_body(content = String, description = "NDJSON bill requests, or CSV rows", content_type = "application/x-ndjson"),
     params(
@@ -42,7 +45,6 @@ type Sender = mpsc::Sender<Result<Bytes, actix_web::Error>>;
         (status = 422, description = "Bad query or CSV header", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/v1/bills/batch")]
 pub async fn create_batch(
     request: HttpRequest,
     payload: web::Payload,
@@ -57,9 +59,9 @@ pub async fn create_batch(
         .unwrap_or(false);
     query.finish()?;
     let format = format_of(&request)?;
+    let mut payload = Body::new(&request, payload, state.limits.body_idle_timeout)?;
     let permit = state.heavy_permit("batches")?;
     let limits = state.batch_limits;
-    let mut payload = decompressed(&request, payload);
     let (columns, splitter, rest) = match format {
         Format::Ndjson => (None, Splitter::new(limits, 1), Bytes::new()),
         Format::Csv => {
@@ -88,7 +90,6 @@ pub async fn create_batch(
         Run {
             metrics: state.metrics.clone(),
             _permit: permit,
-            idle: state.body_idle_timeout,
         },
     ));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -124,7 +125,7 @@ async fn read_header(payload: &mut Body, max: usize) -> Result<(Bytes, Bytes), A
         }
         match payload.next().await {
             Some(Ok(chunk)) => buffer.extend_from_slice(&chunk),
-            Some(Err(e)) => return Err(ApiError::BadRequest(e.to_string())),
+            Some(Err(e)) => return Err(e.into()),
             None if buffer.is_empty() => return Err(ApiError::EmptyBody),
             None => return Ok((buffer.freeze(), Bytes::new())),
         }
@@ -136,8 +137,6 @@ struct Run {
     metrics: super::Metrics,
     /// Held until the batch ends, however it ends.
     _permit: tokio::sync::OwnedSemaphorePermit,
-    /// An upload that sends nothing for this long is ended.
-    idle: std::time::Duration,
 }
 
 /// Reads, prices (on the blocking pool, a few chunks at a time) and sends in order. Stops
@@ -160,17 +159,13 @@ async fn stream_batch(
     }
     splitter.feed(rest, &mut records);
     loop {
-        let Ok(next) = actix_web::rt::time::timeout(run.idle, payload.next()).await else {
-            tracing::warn!(idle = ?run.idle, "batch upload went quiet; the output ends without a summary");
-            return;
-        };
-        let done = match next {
+        let done = match payload.next().await {
             Some(Ok(bytes)) => {
                 splitter.feed(bytes, &mut records);
                 false
             }
             Some(Err(error)) => {
-                tracing::warn!(%error, "batch upload broke off; the output ends without a summary");
+                tracing::warn!(?error, "batch upload broke off or went quiet; the output ends without a summary");
                 return;
             }
             None => {
@@ -178,8 +173,7 @@ async fn stream_batch(
                 true
             }
         };
-        while records.len() >= CHUNK_RECORDS || (done && !records.is_empty()) {
-            let chunk: Vec<Record> = records.drain(..records.len().min(CHUNK_RECORDS)).collect();
+        for chunk in ready_chunks(&mut records, done) {
             let context = context.clone();
             in_flight.push_back(spawn_blocking(move || context.price_chunk(&chunk)));
             if in_flight.len() >= in_flight_max

@@ -1,6 +1,6 @@
 //! `POST /v1/bills`: one enterprise's bill for one period.
 
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::read_body;
 use super::problem::{ApiError, Problem};
@@ -17,6 +17,7 @@ use crate::tariff::Tariff;
 /// the documents it rests on and a sentence saying why. With `explain=full` the response
 /// also carries the trace: every parameter read and every input used or missing.
 #[utoipa::path(
+    post, path = "/v1/bills",
     tag = "bills",
     request_body(content = BillRequestBody, content_type = "application/json"),
     params(("explain" = Option<String>, Query, description = "`full` adds the audit trace")),
@@ -28,7 +29,6 @@ use crate::tariff::Tariff;
         (status = 422, description = "Invalid field, or unknown tariff", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/v1/bills")]
 pub async fn create_bill(
     request: HttpRequest,
     payload: web::Payload,
@@ -41,7 +41,7 @@ pub async fn create_bill(
         _ => None,
     });
     query.finish()?;
-    let body = read_body(&request, payload, state.limits.body_limit_bytes).await?;
+    let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
     let body = BillRequestBody::from_json(&body)?;
     let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
     let tariffs = state.tariffs.current();

@@ -1,16 +1,161 @@
-//! Reading request bodies: a size limit, then exact JSON with errors that point at the field.
+//! Reading request bodies: decoded as a stream in bounded pieces, cut off when the client
+//! goes quiet or takes too long, refused past a size limit; then exact JSON with errors that
+//! point at the field.
 
-use actix_web::{web, HttpRequest};
-use futures_util::StreamExt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::error::PayloadError;
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::HttpRequest;
+use async_compression::tokio::bufread::{GzipDecoder, ZlibDecoder};
+use futures_util::stream::{LocalBoxStream, Stream, StreamExt};
 use serde::de::DeserializeOwned;
+use tokio::time::{sleep, Instant, Sleep};
+use tokio_util::io::{ReaderStream, StreamReader};
 
 use super::problem::ApiError;
+use super::AppState;
 
-/// A request body, decompressed as its `Content-Encoding` says.
-pub type Body = actix_web::dev::Decompress<actix_web::dev::Payload>;
+/// The most a decoder yields at once, so that memory follows the limit, not the ratio.
+const PIECE: usize = 64 * 1024;
 
-pub fn decompressed(request: &HttpRequest, payload: web::Payload) -> Body {
-    actix_web::dev::Decompress::from_headers(payload.into_inner(), request.headers())
+/// A request body as it arrives: decoded as its `Content-Encoding` says, and ended with an
+/// error when the client sends nothing for `idle`, from the first byte on.
+pub struct Body {
+    pieces: LocalBoxStream<'static, io::Result<Bytes>>,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+    /// The timer runs from the first poll after a piece, not from the piece itself, so a
+    /// server busy writing its answer does not count as the client's silence.
+    waiting: bool,
+    ended: bool,
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    Idle(Duration),
+    Broken(io::Error),
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> ApiError {
+        match error {
+            BodyError::Idle(idle) => ApiError::RequestTimeout(format!(
+                "the body sent nothing for {} s",
+                idle.as_secs_f64()
+            )),
+            BodyError::Broken(e) => ApiError::BadRequest(format!("the body could not be read: {e}")),
+        }
+    }
+}
+
+/// How the body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Identity,
+    Gzip,
+    Deflate,
+}
+
+/// The body's one `Content-Encoding`; any other is 415 rather than read as something else.
+fn encoding(request: &HttpRequest) -> Result<Encoding, ApiError> {
+    let values: Vec<_> = request
+        .headers()
+        .get_all(header::CONTENT_ENCODING)
+        .collect();
+    let value = match values.as_slice() {
+        [] => return Ok(Encoding::Identity),
+        [one] => one.to_str().unwrap_or("").trim().to_ascii_lowercase(),
+        _ => String::from(","),
+    };
+    match value.as_str() {
+        "" | "identity" => Ok(Encoding::Identity),
+        "gzip" | "x-gzip" => Ok(Encoding::Gzip),
+        "deflate" => Ok(Encoding::Deflate),
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Encoding `{other}` is not supported; send gzip, deflate or identity (one coding)"
+        ))),
+    }
+}
+
+impl Body {
+    pub fn new(request: &HttpRequest, payload: web::Payload, idle: Duration) -> Result<Body, ApiError> {
+        let raw = payload
+            .into_inner()
+            .map(|piece| piece.map_err(|e| io::Error::other(e.to_string())));
+        let pieces = match encoding(request)? {
+            Encoding::Identity => raw.boxed_local(),
+            Encoding::Gzip => {
+                let mut decoder = GzipDecoder::new(StreamReader::new(raw));
+                decoder.multiple_members(true);
+                ReaderStream::with_capacity(decoder, PIECE).boxed_local()
+            }
+            Encoding::Deflate => {
+                ReaderStream::with_capacity(ZlibDecoder::new(StreamReader::new(raw)), PIECE)
+                    .boxed_local()
+            }
+        };
+        Ok(Body {
+            pieces,
+            idle,
+            timer: Box::pin(sleep(idle)),
+            waiting: false,
+            ended: false,
+        })
+    }
+
+    /// The body as a payload stream, for readers such as multipart that take one; a quiet
+    /// client is a `TimedOut` I/O error there.
+    pub fn into_payload(self) -> impl Stream<Item = Result<Bytes, PayloadError>> {
+        self.map(|piece| {
+            piece.map_err(|e| match e {
+                BodyError::Idle(idle) => PayloadError::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the body sent nothing for {} s", idle.as_secs_f64()),
+                )),
+                BodyError::Broken(e) => PayloadError::Io(e),
+            })
+        })
+    }
+}
+
+impl Stream for Body {
+    type Item = Result<Bytes, BodyError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if !this.waiting {
+            this.waiting = true;
+            let deadline = Instant::now() + this.idle;
+            this.timer.as_mut().reset(deadline);
+        }
+        match this.pieces.as_mut().poll_next(cx) {
+            Poll::Ready(Some(piece)) => {
+                this.waiting = false;
+                Poll::Ready(Some(piece.map_err(BodyError::Broken)))
+            }
+            Poll::Ready(None) => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => match this.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.ended = true;
+                    Poll::Ready(Some(Err(BodyError::Idle(this.idle))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
 }
 
 /// The request's `Content-Type`, or `""`.
@@ -22,31 +167,44 @@ pub fn content_type(request: &HttpRequest) -> &str {
         .unwrap_or("")
 }
 
-/// Collects the body, refusing it as soon as it passes `limit` bytes (after decompression,
-/// so a small compressed body cannot expand without bound).
+/// Collects the body, refusing it as soon as it passes `limit` bytes (after decoding, so a
+/// small compressed body cannot expand without bound), and ending it when the client is
+/// idle or the whole has not arrived within the configured read time.
 pub async fn read_body(
     request: &HttpRequest,
     payload: web::Payload,
     limit: usize,
+    state: &AppState,
 ) -> Result<web::BytesMut, ApiError> {
-    let mut payload = decompressed(request, payload);
     let declared = request
         .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
+        .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
+    let mut body = Body::new(request, payload, state.limits.body_idle_timeout)?;
+    let read_timeout = state.limits.body_read_timeout;
+    let collect = async move {
+        let mut bytes = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+        while let Some(piece) = body.next().await {
+            let piece = piece?;
+            if bytes.len() + piece.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            bytes.extend_from_slice(&piece);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(bytes)
+    };
+    tokio::time::timeout(read_timeout, collect)
+        .await
+        .map_err(|_| {
+            ApiError::RequestTimeout(format!(
+                "the body did not arrive within {} s",
+                read_timeout.as_secs_f64()
+            ))
+        })?
 }
 
 /// Parses JSON into `T`: syntax errors are 400, type and value errors 422 with the pointer of

@@ -5,10 +5,12 @@ pub mod admin;
 pub mod batch;
 pub mod bills;
 pub mod body;
+pub mod metrics;
 pub mod ops;
 pub mod problem;
 pub mod query;
 pub mod request;
+pub mod routes;
 pub mod simulations;
 pub mod surcharges;
 pub mod tariffs;
@@ -16,47 +18,23 @@ pub mod view;
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpResponse};
-use prometheus::{IntCounterVec, Opts, Registry};
+use actix_web::web;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::bill::BillRequest;
 use crate::tariff::{Tariff, TariffSet, TariffStore};
+pub use metrics::Metrics;
 use problem::ApiError;
 
-/// Limits on what one request may send.
+/// Limits on what one request may send, and how slowly.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub body_limit_bytes: usize,
-}
-
-/// Counters of our own, beside the per-endpoint request metrics.
-#[derive(Clone)]
-pub struct Metrics {
-    pub registry: Registry,
-    pub bills: IntCounterVec,
-    pub batch_records: IntCounterVec,
-}
-
-impl Metrics {
-    pub fn new(registry: Registry) -> Result<Metrics, prometheus::Error> {
-        let bills = IntCounterVec::new(
-            Opts::new("tariffd_bills_priced_total", "Bills priced, by tariff"),
-            &["tariff"],
-        )?;
-        registry.register(Box::new(bills.clone()))?;
-        let batch_records = IntCounterVec::new(
-            Opts::new("tariffd_batch_records_total", "Batch records, by outcome"),
-            &["outcome"],
-        )?;
-        registry.register(Box::new(batch_records.clone()))?;
-        Ok(Metrics {
-            registry,
-            bills,
-            batch_records,
-        })
-    }
+    /// A body that sends nothing for this long is ended (408), from its first byte on.
+    pub body_idle_timeout: std::time::Duration,
+    /// A body read whole (a bill, a draft tariff, a JSON simulation) must arrive within this.
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// Limits on one simulation.
@@ -76,8 +54,6 @@ pub struct AppState {
     /// Permits for batches and simulations; none left means 429.
     pub heavy: Arc<tokio::sync::Semaphore>,
     pub retry_after_seconds: u64,
-    /// A streamed upload idle this long is ended.
-    pub body_idle_timeout: std::time::Duration,
     pub metrics: Metrics,
 }
 
@@ -208,72 +184,9 @@ impl utoipa::Modify for ApiKeys {
     }
 }
 
-/// Mounts every route.
+/// Mounts every route, and the documentation.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(bills::create_bill)
-        .service(batch::create_batch)
-        .service(simulations::create_simulation)
-        .service(tariffs::validate_tariff)
-        .service(tariffs::list_tariffs)
-        .service(tariffs::list_parameters)
-        .service(tariffs::get_tariff)
-        .service(surcharges::lookup_surcharges)
-        .service(admin::reload_tariffs)
-        .service(ops::live)
-        .service(ops::ready)
-        .service(ops::metrics)
-        .route("/docs", web::get().to(ops::docs_redirect))
+    routes::configure(cfg);
+    cfg.route("/docs", web::get().to(ops::docs_redirect))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
-}
-
-/// Anything unrouted is a problem+json 404.
-/// Anything unrouted is a problem+json 404, or 405 naming the methods a known path takes.
-pub async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
-    let allowed = allowed_methods(request.path());
-    let error = if allowed.is_empty() {
-        ApiError::NotFound(format!(
-            "no route for {} {}",
-            request.method(),
-            request.path()
-        ))
-    } else {
-        ApiError::MethodNotAllowed(allowed.join(", "))
-    };
-    actix_web::ResponseError::error_response(&error)
-}
-
-/// The methods the OpenAPI document lists for `path` (templates like `{id}` match a segment).
-fn allowed_methods(path: &str) -> Vec<String> {
-    static ROUTES: std::sync::LazyLock<Vec<(String, Vec<String>)>> =
-        std::sync::LazyLock::new(|| {
-            let doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
-            doc["paths"]
-                .as_object()
-                .map(|paths| {
-                    paths
-                        .iter()
-                        .map(|(template, item)| {
-                            let methods = item
-                                .as_object()
-                                .map(|m| m.keys().map(|k| k.to_ascii_uppercase()).collect())
-                                .unwrap_or_default();
-                            (template.clone(), methods)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        });
-    let matches = |template: &str| {
-        let (t, p): (Vec<&str>, Vec<&str>) =
-            (template.split('/').collect(), path.split('/').collect());
-        t.len() == p.len()
-            && t.iter()
-                .zip(&p)
-                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
-    };
-    ROUTES
-        .iter()
-        .filter(|(template, _)| matches(template))
-        .flat_map(|(_, methods)| methods.clone())
-        .collect()
 }

@@ -1,6 +1,6 @@
 //! Health, metrics and the browsable API documentation.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use prometheus::{Encoder, TextEncoder};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,8 +16,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "operations", security(()), responses((status = 200, body = Health)))]
-#[get("/health/live")]
+#[utoipa::path(get, path = "/health/live", tag = "operations", security(()), responses((status = 200, body = Health)))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
@@ -26,8 +25,7 @@ pub async fn live() -> HttpResponse {
 }
 
 /// Readiness: tariffs are loaded and validated.
-#[utoipa::path(tag = "operations", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
-#[get("/health/ready")]
+#[utoipa::path(get, path = "/health/ready", tag = "operations", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let tariffs = state.tariffs.current().ids();
     if tariffs.is_empty() {
@@ -43,8 +41,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus metrics: request counts and latency histograms by endpoint, bills priced.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-#[get("/metrics")]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut buffer = Vec::new();
     match TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer) {

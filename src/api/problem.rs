@@ -1,6 +1,9 @@
 //! RFC 9457 problem details: every error the service returns, mapped in one place.
 
-use actix_web::http::StatusCode;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -67,10 +70,14 @@ pub struct Problem {
 }
 
 /// Every way a request can fail.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("the body is not well-formed JSON: {0}")]
     MalformedJson(String),
+    #[error("the row is not well-formed CSV: {0}")]
+    MalformedCsv(String),
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("the request body is empty")]
     EmptyBody,
     #[error("{}", describe_fields(.0))]
@@ -130,6 +137,16 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "malformed-json",
                 "The body is not valid JSON",
+            ),
+            ApiError::MalformedCsv(_) => (
+                StatusCode::BAD_REQUEST,
+                "malformed-csv",
+                "The row is not valid CSV",
+            ),
+            ApiError::RequestTimeout(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "The body did not arrive in time",
             ),
             ApiError::EmptyBody => (
                 StatusCode::BAD_REQUEST,
@@ -231,4 +248,38 @@ impl ResponseError for ApiError {
             .content_type("application/problem+json")
             .json(self.problem())
     }
+}
+
+/// Middleware: an error answered without a body (a documentation page not found, an
+/// extractor's refusal) gets a problem+json body like every other.
+pub async fn bare_errors(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let response = next.call(request).await?;
+    let status = response.status();
+    let bare = (status.is_client_error() || status.is_server_error())
+        && !response.headers().contains_key(header::CONTENT_TYPE);
+    if !bare {
+        return Ok(response.map_into_left_body());
+    }
+    let (request, bare_response) = response.into_parts();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let mut replacement = HttpResponse::build(status);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = bare_response.headers().get(&name) {
+            replacement.insert_header((name, value.clone()));
+        }
+    }
+    let problem = Problem {
+        kind: format!("/problems/http-{}", status.as_u16()),
+        title: reason.to_string(),
+        status: status.as_u16(),
+        detail: format!("{reason} ({} {})", request.method(), request.path()),
+        errors: Vec::new(),
+    };
+    let replacement = replacement
+        .content_type("application/problem+json")
+        .json(problem);
+    Ok(ServiceResponse::new(request, replacement).map_into_right_body())
 }

@@ -1,11 +1,12 @@
 //! `POST /v1/simulations`: what a reform would do to revenue and to whom.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_multipart::Multipart;
 use actix_web::rt::task::spawn_blocking;
 use actix_web::web::{self, Bytes};
-use actix_web::{post, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -13,7 +14,7 @@ use serde_json::Value as Json;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
-use super::body::{content_type, decompressed, parse_json, read_body};
+use super::body::{content_type, parse_json, read_body, Body};
 use super::problem::{ApiError, FieldError, Problem};
 use super::request::BillRequestBody;
 use super::AppState;
@@ -112,6 +113,7 @@ const MAX_TOP: usize = 1_000;
 /// `population`) then `population` (NDJSON or CSV as for the batch; a record that cannot
 /// be read is left out and reported).
 #[utoipa::path(
+    post, path = "/v1/simulations",
     tag = "simulations",
     request_body(content = SimulationBody, content_type = "application/json"),
     responses(
@@ -123,21 +125,22 @@ const MAX_TOP: usize = 1_000;
         (status = 422, description = "Unknown parameter path (with the closest valid ones), a value of the wrong shape, a reform that breaks the tariff's rules, an unreachable goal, an invalid record", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/v1/simulations")]
 pub async fn create_simulation(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let content_type = content_type(&request).to_ascii_lowercase();
-    let _permit = state.heavy_permit("simulations")?;
+    let permit = state.heavy_permit("simulations")?;
     let tariffs = state.tariffs.current();
     let (target, spec, population) = if content_type.starts_with("multipart/form-data") {
-        let multipart = Multipart::new(request.headers(), decompressed(&request, payload));
+        let body = Body::new(&request, payload, state.limits.body_idle_timeout)?;
+        let multipart = Multipart::new(request.headers(), body.into_payload());
         streamed(multipart, &state, &tariffs).await?
     } else if content_type.starts_with("application/json") {
         let limit = state.simulation_limits.body_limit_bytes;
-        let body: SimulationBody = parse_json(&read_body(&request, payload, limit).await?)?;
+        let body = read_body(&request, payload, limit, &state).await?;
+        let body: SimulationBody = parse_json(&body)?;
         let Simulation {
             target,
             spec,
@@ -154,18 +157,41 @@ pub async fn create_simulation(
             "`{content_type}` is not a simulation format; send application/json or multipart/form-data"
         )));
     };
+    // The work and its permit end together: if the client leaves, the guard is dropped
+    // with this handler and the work stops at its next chunk.
+    let cancel = CancelOnDrop::default();
+    let cancelled = cancel.0.clone();
+    let metrics = state.metrics.clone();
     let report = web::block(move || {
-        Scenario {
+        let _permit = permit;
+        let report = Scenario {
             tariffs: &tariffs,
             baseline: &target,
             population: &population,
+            cancel: Some(&cancelled),
         }
-        .run(&spec)
+        .run(&spec);
+        if cancelled.load(Ordering::Relaxed) {
+            metrics.simulations_cancelled.inc();
+            tracing::info!("simulation stopped: its client went away");
+        }
+        report
     })
     .await
     .map_err(|_| ApiError::Internal)?
     .map_err(invalid)?;
+    drop(cancel);
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// Raises its flag when dropped before the work is done.
+#[derive(Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// A multipart simulation: the `simulation` part first, then the `population` part read
@@ -175,7 +201,7 @@ async fn streamed(
     state: &AppState,
     tariffs: &Arc<TariffSet>,
 ) -> Result<(Arc<Tariff>, Spec, Population), ApiError> {
-    let bad = |e: actix_multipart::MultipartError| ApiError::BadRequest(e.to_string());
+    let bad = multipart_error;
     let mut field = multipart
         .next()
         .await
@@ -228,13 +254,7 @@ async fn streamed(
         }
         intake.finish()
     });
-    let idle = state.body_idle_timeout;
-    while let Some(chunk) = actix_web::rt::time::timeout(idle, field.next())
-        .await
-        .map_err(|_| {
-            ApiError::BadRequest(format!("the population upload sent nothing for {idle:?}"))
-        })?
-    {
+    while let Some(chunk) = field.next().await {
         if tx.send(chunk.map_err(bad)?).await.is_err() {
             break; // the reader stopped on an error it will report
         }
@@ -242,6 +262,19 @@ async fn streamed(
     drop(tx);
     let population = reading.await.map_err(|_| ApiError::Internal)??;
     Ok((target, spec, population))
+}
+
+/// A multipart body that could not be read: 408 when the client went quiet, else 400.
+fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
+    use actix_multipart::MultipartError;
+    match &error {
+        MultipartError::Payload(actix_web::error::PayloadError::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            ApiError::RequestTimeout(e.to_string())
+        }
+        _ => ApiError::BadRequest(error.to_string()),
+    }
 }
 
 fn population_format(field: &actix_multipart::Field) -> Result<Format, ApiError> {

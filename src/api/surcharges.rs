@@ -1,6 +1,6 @@
 //! `GET /v1/surcharges`: the adders a class of enterprise faces on a date.
 
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -42,6 +42,7 @@ pub struct AdderView {
 
 /// The price bureau's quick look-up of adders by industry and catalogue class.
 #[utoipa::path(
+    get, path = "/v1/surcharges",
     tag = "surcharges",
     params(
         ("tariff" = Option<String>, Query, description = "Tariff id (default: the configured default)"),
@@ -55,7 +56,6 @@ pub struct AdderView {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/v1/surcharges")]
 pub async fn lookup_surcharges(
     request: HttpRequest,
     state: web::Data<AppState>,

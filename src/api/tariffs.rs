@@ -1,6 +1,6 @@
 //! `GET /v1/tariffs…`: what is in force, since when, and on whose authority.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -89,8 +89,7 @@ impl TariffSummary {
 }
 
 /// The tariff sets loaded.
-#[utoipa::path(tag = "tariffs", responses((status = 200, body = TariffList)))]
-#[get("/v1/tariffs")]
+#[utoipa::path(get, path = "/v1/tariffs", tag = "tariffs", responses((status = 200, body = TariffList)))]
 pub async fn list_tariffs(state: web::Data<AppState>) -> HttpResponse {
     let set = state.tariffs.current();
     let tariffs = set.iter().map(|t| TariffSummary::new(t)).collect();
@@ -102,11 +101,11 @@ pub async fn list_tariffs(state: web::Data<AppState>) -> HttpResponse {
 
 /// One tariff set.
 #[utoipa::path(
+    get, path = "/v1/tariffs/{id}",
     tag = "tariffs",
     params(("id" = String, Path, description = "Tariff id, e.g. `cn-sx-xinzhou`")),
     responses((status = 200, body = TariffSummary), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/v1/tariffs/{id}")]
 pub async fn get_tariff(
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -117,6 +116,7 @@ pub async fn get_tariff(
 
 /// Every parameter in force on a date, with value, unit, source document and provisional flag.
 #[utoipa::path(
+    get, path = "/v1/tariffs/{id}/parameters",
     tag = "tariffs",
     params(
         ("id" = String, Path, description = "Tariff id"),
@@ -128,7 +128,6 @@ pub async fn get_tariff(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/v1/tariffs/{id}/parameters")]
 pub async fn list_parameters(
     request: HttpRequest,
     path: web::Path<String>,
@@ -183,6 +182,7 @@ pub struct Validation {
 /// missing sources, an unknown parent. `inherits` resolves against the loaded tariffs.
 /// The answer is 200 either way; `valid` says which.
 #[utoipa::path(
+    post, path = "/v1/tariffs/validate",
     tag = "tariffs",
     request_body(content = String, description = "A tariff file", content_type = "application/toml"),
     responses(
@@ -191,13 +191,12 @@ pub struct Validation {
         (status = 413, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/v1/tariffs/validate")]
 pub async fn validate_tariff(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = read_body(&request, payload, state.limits.body_limit_bytes).await?;
+    let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::BadRequest(format!("the tariff file is not UTF-8: {e}")))?;
     if text.trim().is_empty() {

@@ -110,7 +110,7 @@ impl Columns {
     /// One row as a bill request.
     pub fn parse(&self, line: &[u8]) -> Result<BillRequestBody, ApiError> {
         let cells = fields(line)
-            .map_err(|e| ApiError::MalformedJson(format!("the row is not CSV: {e}")))?;
+            .map_err(|e| ApiError::MalformedCsv(e.to_string()))?;
         if cells.len() != self.0.len() {
             return Err(ApiError::field(
                 "/",
@@ -258,7 +258,7 @@ pub fn with_column(mut error: FieldError) -> FieldError {
 }
 
 /// Output columns, one row per input record, then the summary row.
-pub const OUTPUT_COLUMNS: [&str; 21] = [
+pub const OUTPUT_COLUMNS: [&str; 22] = [
     "line",
     "status",
     "enterprise_id",
@@ -280,10 +280,11 @@ pub const OUTPUT_COLUMNS: [&str; 21] = [
     "lines",
     "billed",
     "failed",
+    "through",
 ];
 
 pub fn output_header() -> Bytes {
-    Bytes::from(row(OUTPUT_COLUMNS.iter().map(|c| c.to_string())))
+    Bytes::from(row(OUTPUT_COLUMNS))
 }
 
 pub fn bill_row(out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
@@ -341,7 +342,8 @@ pub fn valid_row(out: &mut Vec<u8>, line: u64) {
     ]));
 }
 
-pub fn error_row(out: &mut Vec<u8>, line: u64, problem: &Problem) {
+/// The error of lines `line..=through` (one line when they are equal).
+pub fn error_row(out: &mut Vec<u8>, line: u64, problem: &Problem, through: u64) {
     let detail = match problem.errors.as_slice() {
         [] => problem.detail.clone(),
         errors => errors
@@ -358,6 +360,14 @@ pub fn error_row(out: &mut Vec<u8>, line: u64, problem: &Problem) {
         ("line", line.to_string()),
         ("status", "failed".into()),
         ("error", detail),
+        (
+            "through",
+            if through > line {
+                through.to_string()
+            } else {
+                String::new()
+            },
+        ),
     ]));
 }
 
@@ -383,7 +393,36 @@ fn output_row<const N: usize>(cells: [(&str, String); N]) -> Vec<u8> {
             .expect("a known output column");
         row_cells[column] = value;
     }
-    row(row_cells)
+    inert_row(row_cells)
+}
+
+/// An output row whose text cannot run as a spreadsheet formula (see [`inert`]).
+pub fn inert_row<I: IntoIterator<Item = S>, S: AsRef<str>>(cells: I) -> Vec<u8> {
+    let cells: Vec<S> = cells.into_iter().collect();
+    row(cells.iter().map(|c| inert(c.as_ref())).collect::<Vec<_>>().iter().map(|c| c.as_bytes()))
+}
+
+/// A text cell that a spreadsheet would read as a formula (it begins with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, as OWASP's guidance on CSV
+/// injection advises; numbers, negative ones included, stay numbers.
+pub fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(
+        cell.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    if risky && !is_number(cell) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// A plain decimal number: a sign, digits, at most one point.
+fn is_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    !(whole.is_empty() && fraction.is_empty())
+        && whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
 }
 
 /// One CSV row with a trailing newline, quoting where needed.
@@ -397,4 +436,40 @@ pub fn row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(cells: I) -> Vec<u8> {
     writer
         .into_inner()
         .expect("writing to memory does not fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_a_spreadsheet_would_run_is_made_inert_and_numbers_stay_numbers() {
+        for formula in [
+            "=cmd|' /C calc'!A0",
+            "+1+1",
+            "-1+1",
+            "@SUM(1+1)",
+            "\tx",
+            "\r=1",
+            "-",
+            "+",
+            "-.",
+        ] {
+            assert_eq!(inert(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in ["-12.50", "+3", "0.5", "-.5", "XZ-1", "a=b", "", "steel"] {
+            assert_eq!(inert(plain), plain, "{plain:?}");
+        }
+    }
+
+    #[test]
+    fn output_rows_carry_inert_text() {
+        let problem =
+            ApiError::Invalid(vec![FieldError::note("=HYPERLINK(\"x\")")]).problem();
+        let mut out = Vec::new();
+        error_row(&mut out, 7, &problem, 7);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("7,failed,"), "{text}");
+        assert!(!text.contains(",=") && !text.contains(",\"="), "{text}");
+    }
 }

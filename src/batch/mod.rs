@@ -26,6 +26,26 @@ pub use split::{Record, Splitter};
 /// that a few chunks in flight stay a few megabytes.
 pub const CHUNK_RECORDS: usize = 512;
 
+/// The chunks ready to price: every full one, and when the input is `done` the rest too.
+/// They are taken in one pass, so a piece of input holding many records costs no more per
+/// record than a small one.
+pub fn ready_chunks(records: &mut Vec<Record>, done: bool) -> Vec<Vec<Record>> {
+    let ready = if done {
+        records.len()
+    } else {
+        records.len() - records.len() % CHUNK_RECORDS
+    };
+    let mut taken = records.drain(..ready);
+    let mut chunks = Vec::with_capacity(ready.div_ceil(CHUNK_RECORDS));
+    loop {
+        let chunk: Vec<Record> = taken.by_ref().take(CHUNK_RECORDS).collect();
+        if chunk.is_empty() {
+            return chunks;
+        }
+        chunks.push(chunk);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// One JSON bill request per line; output `{"line", "bill"|"error"}` per line.
@@ -140,40 +160,64 @@ impl Context {
         }
     }
 
-    /// Prices every record of a chunk, in order.
+    /// Prices every record of a chunk, in order. A run of records failing alike (blank
+    /// lines, say) is written as one error record naming its first and last line, so the
+    /// output never grows much faster than the input.
     pub fn price_chunk(&self, records: &[Record]) -> ChunkOutput {
         // About what a bill with line items takes, so the buffer seldom grows.
         let mut out = Vec::with_capacity(records.len() * 1536);
         let mut summary = Summary::default();
+        let mut repeats: Option<Repeats> = None;
         for record in records {
             summary.lines += 1;
-            // Each record yields its surcharge and total, having written itself, or an error.
+            let line = record.line();
             let outcome = if self.validate_only {
-                self.validate_record(record).map(|()| {
-                    self.write_valid(&mut out, record.line());
-                    (Decimal::ZERO, Decimal::ZERO)
-                })
+                self.validate_record(record).map(|()| None)
             } else {
-                self.price_record(record).map(|(request, bill, tariff)| {
-                    let response = BillResponse::with_detail(&request, &bill, tariff, self.detail);
-                    self.write_bill(&mut out, record.line(), &response);
-                    (bill.totals.surcharge, bill.totals.total)
-                })
+                self.price_record(record).map(Some)
             };
             match outcome {
-                Ok((surcharge, total)) => {
+                Ok(priced) => {
+                    self.flush(&mut out, repeats.take());
                     summary.billed += 1;
-                    summary.add_money(surcharge, total);
+                    match priced {
+                        None => self.write_valid(&mut out, line),
+                        Some((request, bill, tariff)) => {
+                            let response =
+                                BillResponse::with_detail(&request, &bill, tariff, self.detail);
+                            self.write_bill(&mut out, line, &response);
+                            summary.add_money(bill.totals.surcharge, bill.totals.total);
+                        }
+                    }
                 }
                 Err(error) => {
                     summary.failed += 1;
-                    self.write_error(&mut out, record.line(), &error);
+                    match repeats.as_mut() {
+                        Some(run) if run.error == error && run.through + 1 == line => {
+                            run.through = line;
+                        }
+                        _ => {
+                            let run = Repeats {
+                                line,
+                                through: line,
+                                error,
+                            };
+                            self.flush(&mut out, repeats.replace(run));
+                        }
+                    }
                 }
             }
         }
+        self.flush(&mut out, repeats);
         ChunkOutput {
             bytes: Bytes::from(out),
             summary,
+        }
+    }
+
+    fn flush(&self, out: &mut Vec<u8>, repeats: Option<Repeats>) {
+        if let Some(run) = repeats {
+            self.write_error(out, run.line, run.through, &run.error);
         }
     }
 
@@ -217,17 +261,35 @@ impl Context {
         }
     }
 
-    fn write_error(&self, out: &mut Vec<u8>, line: u64, error: &ApiError) {
+    /// The error of lines `line..=through`.
+    fn write_error(&self, out: &mut Vec<u8>, line: u64, through: u64, error: &ApiError) {
         let mut problem = error.problem();
         match self.format {
-            Format::Ndjson => ndjson_record(out, line, "error", &problem),
+            Format::Ndjson => {
+                if through > line {
+                    ndjson_open(out, line, "through");
+                    out.extend_from_slice(itoa::Buffer::new().format(through).as_bytes());
+                    out.extend_from_slice(b",\"error\":");
+                } else {
+                    ndjson_open(out, line, "error");
+                }
+                serde_json::to_writer(&mut *out, &problem).expect("records serialise");
+                out.extend_from_slice(b"}\n");
+            }
             Format::Csv => {
                 // A CSV client reads columns, not JSON pointers.
                 problem.errors = problem.errors.into_iter().map(csv::with_column).collect();
-                csv::error_row(out, line, &problem)
+                csv::error_row(out, line, &problem, through)
             }
         }
     }
+}
+
+/// Consecutive records that failed with the same error.
+struct Repeats {
+    line: u64,
+    through: u64,
+    error: ApiError,
 }
 
 /// Reads one record into a bill request; `columns` for CSV records.
@@ -259,13 +321,6 @@ pub fn parse_record(
         }
     };
     body.into_domain("").map_err(ApiError::Invalid)
-}
-
-/// `{"line": n, "<key>": value}` and a newline.
-fn ndjson_record(out: &mut Vec<u8>, line: u64, key: &str, value: &impl Serialize) {
-    ndjson_open(out, line, key);
-    serde_json::to_writer(&mut *out, value).expect("records serialise");
-    out.extend_from_slice(b"}\n");
 }
 
 /// `{"line": n, "<key>":`, before the record's value.

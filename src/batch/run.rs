@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 use actix_web::web::Bytes;
 
 use super::{
-    csv::Columns, ChunkOutput, Context, Format, Limits, Record, Splitter, Summary, CHUNK_RECORDS,
+    csv::Columns, ready_chunks, ChunkOutput, Context, Format, Limits, Record, Splitter, Summary,
+    CHUNK_RECORDS,
 };
 use crate::api::problem::ApiError;
 
@@ -57,8 +58,7 @@ pub fn run(
             let n = buffer.len();
             input.consume(n);
         }
-        while records.len() >= CHUNK_RECORDS || (done && !records.is_empty()) {
-            let chunk: Vec<Record> = records.drain(..records.len().min(CHUNK_RECORDS)).collect();
+        for chunk in ready_chunks(&mut records, done) {
             let context = context.clone();
             in_flight.push_back(std::thread::spawn(move || context.price_chunk(&chunk)));
             if in_flight.len() >= in_flight_max {

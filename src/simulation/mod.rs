@@ -10,6 +10,7 @@ pub mod render;
 pub mod report;
 mod search;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -139,12 +140,19 @@ pub struct Scenario<'a> {
     pub tariffs: &'a TariffSet,
     pub baseline: &'a Tariff,
     pub population: &'a Population,
+    /// Raised when nobody waits for the answer any more: the rest of the work is skipped,
+    /// and what `run` answers then is incomplete.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// A member's baseline totals (fen), or `None` where it could not be priced.
 type Baselines = Vec<Option<(i128, i128)>>;
 
 impl Scenario<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
     /// Runs the whole simulation `spec` describes.
     pub fn run(&self, spec: &Spec) -> Result<Report, Vec<Problem>> {
         let reformed = self.reformed(&spec.reform)?;
@@ -209,6 +217,9 @@ impl Scenario<'_> {
                 let mut tally = Tally::new(top);
                 let mut failures = Vec::new();
                 let mut baselines = Vec::with_capacity(chunk.len());
+                if self.cancelled() {
+                    return (tally, failures, baselines);
+                }
                 for (i, member) in chunk.iter().enumerate() {
                     match self.both(&member.request, reformed) {
                         Ok((b, r)) => {
@@ -246,6 +257,9 @@ impl Scenario<'_> {
             .zip(baselines.par_chunks(CHUNK))
             .map(|(members, baselines)| {
                 let mut point = search::Point::default();
+                if self.cancelled() {
+                    return point;
+                }
                 for (member, baseline) in members.iter().zip(baselines) {
                     let Some((surcharge, total)) = *baseline else {
                         continue;

@@ -120,7 +120,7 @@ pub fn csv(report: &Report) -> Vec<u8> {
             .into_iter()
             .chain(r.surcharge)
             .chain(r.total);
-        out.extend(crate::batch::csv::row(cells));
+        out.extend(crate::batch::csv::inert_row(cells));
     }
     out
 }

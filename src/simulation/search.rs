@@ -97,9 +97,14 @@ fn grid(from: Decimal, to: Decimal, step: Decimal, at: &str) -> Result<u64, Prob
             format!("must not be below the start ({from})"),
         ));
     }
-    let steps = ((to - from) / step).floor();
-    u64::try_from(steps)
-        .map_err(|_| Problem::at(format!("{at}/step"), "too many steps for this range"))
+    // A range or a quotient beyond what a decimal holds is too many steps, not a panic.
+    let too_many = || Problem::at(format!("{at}/step"), "too many steps for this range");
+    let steps = to
+        .checked_sub(from)
+        .and_then(|width| width.checked_div(step))
+        .ok_or_else(too_many)?
+        .floor();
+    u64::try_from(steps).map_err(|_| too_many())
 }
 
 pub fn sweep(
@@ -222,4 +227,27 @@ pub fn goal(
         neighbour: other.map(|o| o.2.report(o.1)),
         evaluations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_too_wide_for_its_step_is_a_problem_at_the_step_not_a_panic() {
+        let tiny = Decimal::new(1, 28);
+        let ranges = [
+            (Decimal::ZERO, Decimal::MAX, tiny),
+            (Decimal::MIN, Decimal::MAX, Decimal::ONE),
+            (Decimal::ZERO, Decimal::ONE, tiny),
+        ];
+        for (from, to, step) in ranges {
+            let problem = grid(from, to, step, "/sweep").unwrap_err();
+            assert_eq!(problem.pointer, "/sweep/step", "{from}..{to} by {step}");
+        }
+        assert_eq!(
+            grid(Decimal::ZERO, Decimal::ONE, Decimal::new(25, 2), "/goal"),
+            Ok(4)
+        );
+    }
 }

@@ -30,7 +30,7 @@ async fn metrics_count_requests_and_bills_with_latency_histograms() {
         text.contains("tariffd_http_requests_duration_seconds_bucket"),
         "{text}"
     );
-    assert!(text.contains("endpoint=\"/v1/bills\""), "{text}");
+    assert!(text.contains("route=\"/v1/bills\""), "{text}");
 }
 
 #[actix_web::test]

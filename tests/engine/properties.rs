@@ -258,6 +258,7 @@ fn simulate(requests: Vec<BillRequest>, overrides: Vec<Override>) -> Report {
         tariffs: set,
         baseline: set.resolve(None).unwrap(),
         population: &population,
+        cancel: None,
     };
     let reform = Reform {
         name: "property".into(),

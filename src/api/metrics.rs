@@ -1,0 +1,128 @@
+//! What operators count: requests by route, method and status with their latency, and bills
+//! and batch records. Every label has a closed set of values, whatever clients send.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+
+use super::routes::Matched;
+use super::AppState;
+
+/// Latency buckets, from a tenth of a millisecond (a single bill) to a minute (a batch).
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    5.0, 15.0, 60.0,
+];
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub bills: IntCounterVec,
+    pub batch_records: IntCounterVec,
+    pub simulations_cancelled: prometheus::IntCounter,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let bills = IntCounterVec::new(
+            Opts::new("tariffd_bills_priced_total", "Bills priced, by tariff"),
+            &["tariff"],
+        )?;
+        let batch_records = IntCounterVec::new(
+            Opts::new("tariffd_batch_records_total", "Batch records, by outcome"),
+            &["outcome"],
+        )?;
+        let simulations_cancelled = prometheus::IntCounter::new(
+            "tariffd_simulations_cancelled_total",
+            "Simulations stopped because their client went away",
+        )?;
+        let labels = ["route", "method", "status"];
+        let requests = IntCounterVec::new(
+            Opts::new("tariffd_http_requests_total", "Requests answered"),
+            &labels,
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "tariffd_http_requests_duration_seconds",
+                "Time to the response head",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &labels,
+        )?;
+        registry.register(Box::new(bills.clone()))?;
+        registry.register(Box::new(batch_records.clone()))?;
+        registry.register(Box::new(simulations_cancelled.clone()))?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        Ok(Metrics {
+            registry,
+            bills,
+            batch_records,
+            simulations_cancelled,
+            requests,
+            latency,
+        })
+    }
+
+    fn observe(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let status = itoa::Buffer::new().format(status).to_owned();
+        let labels = [route, method_label(method), status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.latency.with_label_values(&labels).observe(seconds);
+    }
+}
+
+/// Methods outside the standard set share one label.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 7] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    KNOWN
+        .iter()
+        .find(|m| *m == method)
+        .map_or("other", Method::as_str)
+}
+
+/// Middleware: counts and times every request, refusals included.
+pub async fn record(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(request).await?;
+    if let Some(state) = state {
+        let route = route_label(&response);
+        let status = response.status().as_u16();
+        state.metrics.observe(route, &method, status, started.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}
+
+/// The pattern of the route that answered (documentation included), or `unmatched`.
+fn route_label<B>(response: &ServiceResponse<B>) -> &'static str {
+    if let Some(Matched(path)) = response.request().extensions().get::<Matched>() {
+        return path;
+    }
+    match response.request().path() {
+        "/docs" => "/docs",
+        "/openapi.json" => "/openapi.json",
+        p if p.starts_with("/docs/") => "/docs/{file}",
+        _ => "unmatched",
+    }
+}

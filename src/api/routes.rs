@@ -1,0 +1,242 @@
+//! The one table of routes: each with its method, path, what it needs of the caller, and
+//! its handler. Access is decided on the route that matched, never on the raw path, so an
+//! encoded or otherwise respelt path reaches a handler only through its own check.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
+use super::access::{Need, Role};
+use super::problem::ApiError;
+use super::{admin, batch, bills, ops, simulations, surcharges, tariffs, AppState};
+
+pub struct Route {
+    pub method: Method,
+    /// The path pattern, as the router and the OpenAPI document write it.
+    pub path: &'static str,
+    pub need: Need,
+    handler: fn() -> actix_web::Route,
+}
+
+/// Every route of the service but the documentation pages.
+pub static ROUTES: [Route; 12] = [
+    Route {
+        method: Method::POST,
+        path: "/v1/bills",
+        need: Need::Role(Role::Biller),
+        handler: || web::route().to(bills::create_bill),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/bills/batch",
+        need: Need::Role(Role::Biller),
+        handler: || web::route().to(batch::create_batch),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/simulations",
+        need: Need::Role(Role::Analyst),
+        handler: || web::route().to(simulations::create_simulation),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/tariffs/validate",
+        need: Need::Role(Role::Analyst),
+        handler: || web::route().to(tariffs::validate_tariff),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/tariffs",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(tariffs::list_tariffs),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/tariffs/{id}",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(tariffs::get_tariff),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/tariffs/{id}/parameters",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(tariffs::list_parameters),
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/surcharges",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(surcharges::lookup_surcharges),
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/admin/reload",
+        need: Need::Role(Role::Admin),
+        handler: || web::route().to(admin::reload_tariffs),
+    },
+    Route {
+        method: Method::GET,
+        path: "/health/live",
+        need: Need::Public,
+        handler: || web::route().to(ops::live),
+    },
+    Route {
+        method: Method::GET,
+        path: "/health/ready",
+        need: Need::Public,
+        handler: || web::route().to(ops::ready),
+    },
+    Route {
+        method: Method::GET,
+        path: "/metrics",
+        need: Need::AnyKey,
+        handler: || web::route().to(ops::metrics),
+    },
+];
+
+/// The route pattern a request reached, for logs and metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct Matched(pub &'static str);
+
+impl Route {
+    /// The actix route: the handler behind its method (GET also answers HEAD) and its check.
+    fn service(&'static self) -> actix_web::Route {
+        let method = if self.method == Method::GET {
+            guard::Any(guard::Get()).or(guard::Head())
+        } else {
+            guard::Any(guard::Method(self.method.clone()))
+        };
+        (self.handler)()
+            .guard(method)
+            .wrap(from_fn(move |request, next| checked(self, request, next)))
+    }
+}
+
+/// Mounts every route of the table: one resource per path, whose other methods answer 405.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for route in &ROUTES {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    for path in paths {
+        let mut resource = web::resource(path).default_service(web::to(not_found));
+        for route in ROUTES.iter().filter(|r| r.path == path) {
+            resource = resource.route(route.service());
+        }
+        cfg.service(resource);
+    }
+}
+
+/// Records the route, then lets the request through only if its key may call it.
+async fn checked(
+    route: &'static Route,
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    request.extensions_mut().insert(Matched(route.path));
+    if let Err(refusal) = authorize(route.need, request.request()) {
+        return Ok(request
+            .into_response(refusal.error_response())
+            .map_into_right_body());
+    }
+    next.call(request)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// The caller's key against `need`; without the app's state nothing is let through.
+fn authorize(need: Need, request: &HttpRequest) -> Result<(), ApiError> {
+    let state = request
+        .app_data::<web::Data<AppState>>()
+        .ok_or(ApiError::Internal)?;
+    state.access.check(need, request.headers())
+}
+
+/// Anything unrouted: with a valid key, a problem+json 404, or 405 naming the methods a
+/// known path takes.
+pub async fn not_found(request: HttpRequest) -> HttpResponse {
+    if let Err(refusal) = authorize(Need::AnyKey, &request) {
+        return refusal.error_response();
+    }
+    let allowed = allowed_methods(request.match_info().as_str());
+    let error = if allowed.is_empty() {
+        ApiError::NotFound(format!(
+            "no route for {} {}",
+            request.method(),
+            request.path()
+        ))
+    } else {
+        ApiError::MethodNotAllowed(allowed.join(", "))
+    };
+    error.error_response()
+}
+
+/// The methods the table lists for `path` (a `{name}` segment matches any non-empty one).
+fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let matches = |template: &str| {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+    };
+    let mut methods = Vec::new();
+    for route in ROUTES.iter().filter(|r| matches(r.path)) {
+        methods.push(route.method.as_str());
+        if route.method == Method::GET {
+            methods.push("HEAD");
+        }
+    }
+    methods
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_table_and_the_openapi_document_list_the_same_operations() {
+        let doc = serde_json::to_value(super::super::ApiDoc::openapi()).unwrap();
+        let mut documented: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|m| (m.to_ascii_uppercase(), path.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut table: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        documented.sort();
+        table.sort();
+        assert_eq!(documented, table);
+    }
+
+    #[test]
+    fn only_health_is_public_and_only_metrics_takes_any_key() {
+        for route in &ROUTES {
+            let expected_public = route.path.starts_with("/health/");
+            assert_eq!(route.need == Need::Public, expected_public, "{}", route.path);
+            assert_eq!(route.need == Need::AnyKey, route.path == "/metrics", "{}", route.path);
+        }
+    }
+
+    #[test]
+    fn a_known_path_names_its_methods() {
+        assert_eq!(allowed_methods("/v1/bills"), ["POST"]);
+        assert_eq!(allowed_methods("/v1/tariffs/cn"), ["GET", "HEAD"]);
+        assert!(allowed_methods("/v1/nothing").is_empty());
+    }
+}
