@@ -91,6 +91,7 @@ impl Application {
                 .configure(api::configure)
                 .default_service(web::to(api::routes::not_found))
         })
+        .on_connect(api::connection::on_connect)
         .client_request_timeout(Duration::from_millis(
             settings.limits.client_request_timeout_ms,
         ))

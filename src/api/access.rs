@@ -130,9 +130,7 @@ pub enum Need {
 fn presented(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim());
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
     }
     headers.get("x-api-key").and_then(|v| v.to_str().ok())
 }
@@ -177,10 +175,7 @@ mod tests {
 
     fn with(header: &'static str, value: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header.parse().unwrap(),
-            HeaderValue::from_static(value),
-        );
+        headers.insert(header.parse().unwrap(), HeaderValue::from_static(value));
         headers
     }
 
@@ -217,12 +212,18 @@ mod tests {
         let a = access();
         for value in ["bearer r", "BEARER r", "Bearer   r ", "bEaReR r"] {
             let headers = with("authorization", value);
-            assert!(a.check(Need::Role(Role::Reader), &headers).is_ok(), "{value}");
+            assert!(
+                a.check(Need::Role(Role::Reader), &headers).is_ok(),
+                "{value}"
+            );
         }
         for value in ["Basic r", "Bearerr", "r", "Bearer"] {
             let headers = with("authorization", value);
             assert!(
-                matches!(a.check(Need::AnyKey, &headers), Err(ApiError::Unauthorized(_))),
+                matches!(
+                    a.check(Need::AnyKey, &headers),
+                    Err(ApiError::Unauthorized(_))
+                ),
                 "{value}"
             );
         }

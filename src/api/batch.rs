@@ -59,7 +59,11 @@ pub async fn create_batch(
         .unwrap_or(false);
     query.finish()?;
     let format = format_of(&request)?;
-    let mut payload = Body::new(&request, payload, state.limits.body_idle_timeout)?;
+    let mut payload = Body::new(
+        &request,
+        payload.into_inner(),
+        state.limits.body_idle_timeout,
+    )?;
     let permit = state.heavy_permit("batches")?;
     let limits = state.batch_limits;
     let (columns, splitter, rest) = match format {
@@ -165,7 +169,10 @@ async fn stream_batch(
                 false
             }
             Some(Err(error)) => {
-                tracing::warn!(?error, "batch upload broke off or went quiet; the output ends without a summary");
+                tracing::warn!(
+                    ?error,
+                    "batch upload broke off or went quiet; the output ends without a summary"
+                );
                 return;
             }
             None => {

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use actix_web::dev;
 use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
@@ -50,7 +51,9 @@ impl From<BodyError> for ApiError {
                 "the body sent nothing for {} s",
                 idle.as_secs_f64()
             )),
-            BodyError::Broken(e) => ApiError::BadRequest(format!("the body could not be read: {e}")),
+            BodyError::Broken(e) => {
+                ApiError::BadRequest(format!("the body could not be read: {e}"))
+            }
         }
     }
 }
@@ -85,10 +88,12 @@ fn encoding(request: &HttpRequest) -> Result<Encoding, ApiError> {
 }
 
 impl Body {
-    pub fn new(request: &HttpRequest, payload: web::Payload, idle: Duration) -> Result<Body, ApiError> {
-        let raw = payload
-            .into_inner()
-            .map(|piece| piece.map_err(|e| io::Error::other(e.to_string())));
+    pub fn new(
+        request: &HttpRequest,
+        payload: dev::Payload,
+        idle: Duration,
+    ) -> Result<Body, ApiError> {
+        let raw = payload.map(|piece| piece.map_err(|e| io::Error::other(e.to_string())));
         let pieces = match encoding(request)? {
             Encoding::Identity => raw.boxed_local(),
             Encoding::Gzip => {
@@ -184,7 +189,11 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let mut body = Body::new(request, payload, state.limits.body_idle_timeout)?;
+    let mut body = Body::new(
+        request,
+        payload.into_inner(),
+        state.limits.body_idle_timeout,
+    )?;
     let read_timeout = state.limits.body_read_timeout;
     let collect = async move {
         let mut bytes = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
@@ -286,4 +295,76 @@ pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
 
 fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn body(encoding: &str, data: Vec<u8>) -> Result<Body, ApiError> {
+        let (request, payload) = TestRequest::default()
+            .insert_header(("content-encoding", encoding))
+            .set_payload(data)
+            .to_http_parts();
+        Body::new(&request, payload, Duration::from_secs(5))
+    }
+
+    #[actix_web::test]
+    async fn a_compressed_body_expands_a_piece_at_a_time() {
+        let bomb = gzip(&vec![b'0'; 8 * 1024 * 1024]);
+        let mut body = body("gzip", bomb).unwrap();
+        let (mut pieces, mut total) = (0, 0);
+        while let Some(piece) = body.next().await {
+            let piece = piece.unwrap();
+            assert!(piece.len() <= PIECE, "a piece of {} bytes", piece.len());
+            pieces += 1;
+            total += piece.len();
+        }
+        assert_eq!(total, 8 * 1024 * 1024);
+        assert!(pieces >= 128);
+    }
+
+    #[actix_web::test]
+    async fn gzip_members_and_deflate_are_read_and_other_codings_refused() {
+        let mut two = gzip(b"ab");
+        two.extend(gzip(b"cd"));
+        let mut read = Vec::new();
+        let mut members = body("GZip", two).unwrap();
+        while let Some(piece) = members.next().await {
+            read.extend_from_slice(&piece.unwrap());
+        }
+        assert_eq!(read, b"abcd");
+
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        zlib.write_all(b"plain").unwrap();
+        let mut inflated = body("deflate", zlib.finish().unwrap()).unwrap();
+        assert_eq!(&inflated.next().await.unwrap().unwrap()[..], b"plain");
+
+        for coding in ["br", "zstd", "foo", "gzip, gzip", "compress"] {
+            assert!(
+                matches!(body_err(coding), ApiError::UnsupportedMediaType(_)),
+                "{coding}"
+            );
+        }
+    }
+
+    fn body_err(encoding: &str) -> ApiError {
+        body(encoding, Vec::new()).err().unwrap()
+    }
+
+    #[actix_web::test]
+    async fn a_corrupt_gzip_body_is_a_bad_request() {
+        let mut body = body("gzip", b"not gzip at all".to_vec()).unwrap();
+        let error = body.next().await.unwrap().unwrap_err();
+        assert!(matches!(ApiError::from(error), ApiError::BadRequest(_)));
+    }
 }

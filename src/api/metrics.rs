@@ -15,8 +15,8 @@ use super::AppState;
 
 /// Latency buckets, from a tenth of a millisecond (a single bill) to a minute (a batch).
 const LATENCY_BUCKETS: [f64; 16] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    5.0, 15.0, 60.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+    15.0, 60.0,
 ];
 
 #[derive(Clone)]
@@ -109,20 +109,21 @@ pub async fn record(
     if let Some(state) = state {
         let route = route_label(&response);
         let status = response.status().as_u16();
-        state.metrics.observe(route, &method, status, started.elapsed().as_secs_f64());
+        state
+            .metrics
+            .observe(&route, &method, status, started.elapsed().as_secs_f64());
     }
     Ok(response)
 }
 
-/// The pattern of the route that answered (documentation included), or `unmatched`.
-fn route_label<B>(response: &ServiceResponse<B>) -> &'static str {
-    if let Some(Matched(path)) = response.request().extensions().get::<Matched>() {
-        return path;
+/// The pattern of the route that answered, or of the resource the path fell in (a
+/// documentation page, a known path with another method), or `unmatched`: a closed set.
+fn route_label<B>(response: &ServiceResponse<B>) -> std::borrow::Cow<'static, str> {
+    let request = response.request();
+    if let Some(Matched(path)) = request.extensions().get::<Matched>() {
+        return (*path).into();
     }
-    match response.request().path() {
-        "/docs" => "/docs",
-        "/openapi.json" => "/openapi.json",
-        p if p.starts_with("/docs/") => "/docs/{file}",
-        _ => "unmatched",
-    }
+    request
+        .match_pattern()
+        .map_or("unmatched".into(), std::borrow::Cow::Owned)
 }

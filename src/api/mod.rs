@@ -5,6 +5,7 @@ pub mod admin;
 pub mod batch;
 pub mod bills;
 pub mod body;
+pub mod connection;
 pub mod metrics;
 pub mod ops;
 pub mod problem;

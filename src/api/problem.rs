@@ -242,6 +242,10 @@ impl ResponseError for ApiError {
             ApiError::TooBusy { retry_after, .. } => {
                 response.insert_header(("retry-after", retry_after.to_string()));
             }
+            // The rest of the body is not read: the connection cannot carry another request.
+            ApiError::RequestTimeout(_) | ApiError::PayloadTooLarge { .. } => {
+                response.force_close();
+            }
             _ => {}
         }
         response

@@ -228,8 +228,18 @@ mod tests {
     fn only_health_is_public_and_only_metrics_takes_any_key() {
         for route in &ROUTES {
             let expected_public = route.path.starts_with("/health/");
-            assert_eq!(route.need == Need::Public, expected_public, "{}", route.path);
-            assert_eq!(route.need == Need::AnyKey, route.path == "/metrics", "{}", route.path);
+            assert_eq!(
+                route.need == Need::Public,
+                expected_public,
+                "{}",
+                route.path
+            );
+            assert_eq!(
+                route.need == Need::AnyKey,
+                route.path == "/metrics",
+                "{}",
+                route.path
+            );
         }
     }
 

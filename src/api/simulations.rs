@@ -134,7 +134,11 @@ pub async fn create_simulation(
     let permit = state.heavy_permit("simulations")?;
     let tariffs = state.tariffs.current();
     let (target, spec, population) = if content_type.starts_with("multipart/form-data") {
-        let body = Body::new(&request, payload, state.limits.body_idle_timeout)?;
+        let body = Body::new(
+            &request,
+            payload.into_inner(),
+            state.limits.body_idle_timeout,
+        )?;
         let multipart = Multipart::new(request.headers(), body.into_payload());
         streamed(multipart, &state, &tariffs).await?
     } else if content_type.starts_with("application/json") {
@@ -157,9 +161,10 @@ pub async fn create_simulation(
             "`{content_type}` is not a simulation format; send application/json or multipart/form-data"
         )));
     };
-    // The work and its permit end together: if the client leaves, the guard is dropped
-    // with this handler and the work stops at its next chunk.
+    // The work and its permit end together: if the client leaves (or the handler is
+    // dropped), the work stops at its next chunk.
     let cancel = CancelOnDrop::default();
+    super::connection::watch(&request, &cancel.0);
     let cancelled = cancel.0.clone();
     let metrics = state.metrics.clone();
     let report = web::block(move || {

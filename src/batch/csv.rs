@@ -109,8 +109,7 @@ impl Columns {
 
     /// One row as a bill request.
     pub fn parse(&self, line: &[u8]) -> Result<BillRequestBody, ApiError> {
-        let cells = fields(line)
-            .map_err(|e| ApiError::MalformedCsv(e.to_string()))?;
+        let cells = fields(line).map_err(|e| ApiError::MalformedCsv(e.to_string()))?;
         if cells.len() != self.0.len() {
             return Err(ApiError::field(
                 "/",
@@ -399,7 +398,12 @@ fn output_row<const N: usize>(cells: [(&str, String); N]) -> Vec<u8> {
 /// An output row whose text cannot run as a spreadsheet formula (see [`inert`]).
 pub fn inert_row<I: IntoIterator<Item = S>, S: AsRef<str>>(cells: I) -> Vec<u8> {
     let cells: Vec<S> = cells.into_iter().collect();
-    row(cells.iter().map(|c| inert(c.as_ref())).collect::<Vec<_>>().iter().map(|c| c.as_bytes()))
+    row(cells
+        .iter()
+        .map(|c| inert(c.as_ref()))
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|c| c.as_bytes()))
 }
 
 /// A text cell that a spreadsheet would read as a formula (it begins with `=`, `+`, `-`,
@@ -422,7 +426,10 @@ fn is_number(cell: &str) -> bool {
     let digits = cell.strip_prefix(['-', '+']).unwrap_or(cell);
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     !(whole.is_empty() && fraction.is_empty())
-        && whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+        && whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
 }
 
 /// One CSV row with a trailing newline, quoting where needed.
@@ -464,8 +471,7 @@ mod tests {
 
     #[test]
     fn output_rows_carry_inert_text() {
-        let problem =
-            ApiError::Invalid(vec![FieldError::note("=HYPERLINK(\"x\")")]).problem();
+        let problem = ApiError::Invalid(vec![FieldError::note("=HYPERLINK(\"x\")")]).problem();
         let mut out = Vec::new();
         error_row(&mut out, 7, &problem, 7);
         let text = String::from_utf8(out).unwrap();

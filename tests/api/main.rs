@@ -13,4 +13,5 @@ mod lookups;
 mod openapi;
 mod operations;
 mod reload;
+mod security;
 mod simulations;
