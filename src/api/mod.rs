@@ -134,10 +134,11 @@ pub fn unknown_tariff(tariffs: &TariffSet) -> String {
 )]
 pub struct ApiDoc;
 
-/// Every endpoint but health and documentation needs an API key (`Authorization: Bearer`);
-/// which role each needs: `reader` tariffs and surcharges, `biller` bills and batches,
-/// `analyst` simulations and validation, `admin` reloads (and everything else). Missing or
-/// wrong key: 401; key without the role: 403.
+/// Every endpoint but health and documentation needs an API key (`Authorization: Bearer`,
+/// the scheme in any case, or `X-API-Key`); which role each needs: `reader` tariffs and
+/// surcharges, `biller` bills and batches, `analyst` simulations and validation, `admin`
+/// reloads (and everything else). Missing or wrong key: 401; key without the role: 403.
+/// Every operation with a body can also answer 408, 413 and 415.
 struct ApiKeys;
 
 impl utoipa::Modify for ApiKeys {
@@ -168,12 +169,23 @@ impl utoipa::Modify for ApiKeys {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                if operation.request_body.is_some() {
+                    responses.entry("408".into()).or_insert_with(|| {
+                        problem("The body went quiet for the idle timeout, or did not arrive within the read timeout").into()
+                    });
+                    responses.entry("413".into()).or_insert_with(|| {
+                        problem("Body over the configured limit (after decompression)").into()
+                    });
+                    responses.entry("415".into()).or_insert_with(|| {
+                        problem("A Content-Encoding other than gzip, deflate or identity").into()
+                    });
+                }
                 // `security(())` marks a public operation: an empty requirement.
                 let public = operation.security.as_ref().is_some_and(|s| !s.is_empty());
                 if public {
                     continue;
                 }
-                let responses = &mut operation.responses.responses;
                 responses
                     .entry("401".into())
                     .or_insert_with(|| problem("Missing or unknown API key").into());

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::helpers::TestApp;
+use crate::helpers::{read_until_closed, TestApp};
 
 const RECORD: &str = "{\"period\":{\"month\":\"2020-10\"},\"enterprise\":{\"id\":\"A\",\"industry\":\"steel\",\"catalogue_class\":\"restricted\"},\"electricity\":{\"kwh\":\"1000\"}}\n";
 
@@ -21,19 +21,6 @@ fn open_batch(app: &TestApp, records: usize) -> TcpStream {
     .unwrap();
     stream.flush().unwrap();
     stream
-}
-
-/// Everything the server sends until it closes the connection (or `seconds` pass).
-async fn read_until_closed(mut stream: TcpStream, seconds: u64) -> String {
-    let reading = actix_web::rt::task::spawn_blocking(move || {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(seconds)))
-            .unwrap();
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
-        String::from_utf8_lossy(&answer).into_owned()
-    });
-    reading.await.unwrap()
 }
 
 #[actix_web::test]

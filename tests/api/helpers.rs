@@ -164,3 +164,17 @@ pub fn csv_body(requests: &[Value]) -> Vec<u8> {
     }
     body
 }
+
+/// Everything the server sends on `stream` until it closes the connection (or `seconds` pass).
+pub async fn read_until_closed(mut stream: std::net::TcpStream, seconds: u64) -> String {
+    use std::io::Read;
+    let reading = actix_web::rt::task::spawn_blocking(move || {
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(seconds)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    reading.await.unwrap()
+}

@@ -3,6 +3,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[path = "../support/probe.rs"]
+mod probe;
+
 mod access;
 mod back_pressure;
 mod bad_input;

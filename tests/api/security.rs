@@ -1,22 +1,15 @@
 //! What an attacker holding the weakest key tries: respelt paths, compressed and slow
 //! bodies, stray methods, runaway ranges, spreadsheet formulas.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use tariffd::api::access::{hash_key, KeySettings, Need, Role};
+use tariffd::api::access::{hash_key, KeySettings};
 use tariffd::api::routes::ROUTES;
 
-use crate::helpers::{csv_body, population, TestApp};
-
-const KEYS: [(&str, Option<Role>); 5] = [
-    ("", None),
-    ("reader-key", Some(Role::Reader)),
-    ("biller-key", Some(Role::Biller)),
-    ("analyst-key", Some(Role::Analyst)),
-    ("admin-key", Some(Role::Admin)),
-];
+use crate::helpers::{csv_body, population, read_until_closed, TestApp};
+use crate::probe::{may, status_of, KEYS};
 
 async fn app_with_keys(configure: impl FnOnce(&mut tariffd::configuration::Settings)) -> TestApp {
     TestApp::spawn_with(|s| {
@@ -34,33 +27,6 @@ async fn app_with_keys(configure: impl FnOnce(&mut tariffd::configuration::Setti
         configure(s);
     })
     .await
-}
-
-fn may(need: Need, role: Option<Role>) -> bool {
-    match (need, role) {
-        (Need::Public, _) => true,
-        (_, None) => false,
-        (_, Some(Role::Admin)) | (Need::AnyKey, _) => true,
-        (Need::Role(needed), Some(role)) => needed == role,
-    }
-}
-
-/// Sends one raw request (the path exactly as given) and answers its status.
-fn status_of(address: &str, method: &str, path: &str, key: &str) -> u16 {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let auth = if key.is_empty() {
-        String::new()
-    } else {
-        format!("Authorization: Bearer {key}\r\n")
-    };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).unwrap();
-    std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap()
 }
 
 /// Ways to spell `path` that a router or a proxy might treat as the same path.
@@ -274,15 +240,6 @@ fn stalled(address: &str, head: &str, body_start: &[u8]) -> TcpStream {
     stream
 }
 
-fn answer_of(mut stream: TcpStream, seconds: u64) -> String {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(seconds)))
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
 #[actix_web::test]
 async fn idle_uploads_are_ended_and_free_the_heavy_places() {
     let app = TestApp::spawn_with(|s| {
@@ -318,10 +275,10 @@ async fn idle_uploads_are_ended_and_free_the_heavy_places() {
         )
         .await;
     assert_eq!(busy.status, 429, "the three uploads hold every place");
-    let answers =
-        actix_web::rt::task::spawn_blocking(move || uploads.map(|upload| answer_of(upload, 5)))
-            .await
-            .unwrap();
+    let mut answers = Vec::new();
+    for upload in uploads {
+        answers.push(read_until_closed(upload, 5).await);
+    }
     // The batch's answer started before its body ended, so it ends without a summary;
     // the simulations had not answered, so they answer 408.
     assert!(answers[0].starts_with("HTTP/1.1 200"), "{}", answers[0]);
@@ -375,14 +332,8 @@ async fn half_sent_bills_are_answered_408_and_health_answers_meanwhile() {
         actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     }
     held.push(trickle);
-    let answers = actix_web::rt::task::spawn_blocking(move || {
-        held.into_iter()
-            .map(|s| answer_of(s, 10))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
-    for answer in &answers {
+    for stream in held {
+        let answer = read_until_closed(stream, 10).await;
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("did not arrive within 2 s"), "{answer}");
     }
@@ -498,17 +449,14 @@ async fn unknown_content_encodings_are_415() {
 async fn head_answers_like_get_without_a_body_and_every_error_is_problem_json() {
     let app = TestApp::spawn().await;
     let address = app.address.trim_start_matches("http://").to_string();
-    let head = actix_web::rt::task::spawn_blocking(move || {
-        let mut stream = TcpStream::connect(&address).unwrap();
-        write!(
-            stream,
-            "HEAD /v1/tariffs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        answer_of(stream, 5)
-    })
-    .await
+    assert_eq!(app.get("/health/live").await.status, 200);
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "HEAD /v1/tariffs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     .unwrap();
+    let head = read_until_closed(stream, 5).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.ends_with("\r\n\r\n"), "no body: {head}");
     for path in ["/docs/nothing.js", "/nowhere"] {
