@@ -15,6 +15,9 @@ use crate::api::body::pointer_of;
 use crate::api::problem::{ApiError, FieldError, Problem};
 use crate::api::request::BillRequestBody;
 use crate::api::view::BillResponse;
+use crate::bill::{Bill, LineKind};
+use crate::measure::combination::Status;
+use crate::measure::Measure;
 
 /// How a cell is read into the JSON request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,25 +289,22 @@ pub fn output_header() -> Bytes {
     Bytes::from(row(OUTPUT_COLUMNS))
 }
 
-pub fn bill_row(out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
-    let applied = |kind: &str| -> String {
-        let amounts = bill
-            .line_items
+/// A priced bill's row. The per-measure amounts come from the bill itself, so they are
+/// there at every detail level, whatever the view leaves out.
+pub fn bill_row(out: &mut Vec<u8>, line: u64, bill: &BillResponse, priced: &Bill) {
+    let applied = |measure: Measure| -> String {
+        let mut amounts = priced
+            .lines
             .iter()
-            .flatten()
-            .filter(|l| l.kind == kind && l.status == "applied");
-        let mut sum = rust_decimal::Decimal::ZERO;
-        let mut any = false;
-        for l in amounts {
-            sum += l.amount;
-            any = true;
+            .filter(|l| l.kind == LineKind::Surcharge(measure) && l.status == Status::Applied)
+            .map(|l| l.amount)
+            .peekable();
+        if amounts.peek().is_none() {
+            return String::new();
         }
-        if any {
-            sum.rescale(2);
-            sum.to_string()
-        } else {
-            String::new()
-        }
+        let mut sum: rust_decimal::Decimal = amounts.sum();
+        sum.rescale(2);
+        sum.to_string()
     };
     let t = &bill.totals;
     let warnings = bill
@@ -321,10 +321,10 @@ pub fn bill_row(out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
         ("tariff", bill.tariff.id.to_string()),
         ("period_start", bill.period.start.to_string()),
         ("period_end", bill.period.end.to_string()),
-        ("differential", applied("differential")),
-        ("tiered", applied("tiered")),
-        ("punitive", applied("punitive")),
-        ("water_progressive", applied("water_progressive")),
+        ("differential", applied(Measure::Differential)),
+        ("tiered", applied(Measure::Tiered)),
+        ("punitive", applied(Measure::Punitive)),
+        ("water_progressive", applied(Measure::WaterProgressive)),
         ("electricity_surcharge", t.electricity_surcharge.to_string()),
         ("water_surcharge", t.water_surcharge.to_string()),
         ("surcharge", t.surcharge.to_string()),

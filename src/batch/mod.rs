@@ -185,7 +185,7 @@ impl Context {
                         Some((request, bill, tariff)) => {
                             let response =
                                 BillResponse::with_detail(&request, &bill, tariff, self.detail);
-                            self.write_bill(&mut out, line, &response);
+                            self.write_bill(&mut out, line, &response, &bill);
                             summary.add_money(bill.totals.surcharge, bill.totals.total);
                         }
                     }
@@ -240,14 +240,14 @@ impl Context {
         parse_record(record, self.format, self.columns.as_ref())
     }
 
-    fn write_bill(&self, out: &mut Vec<u8>, line: u64, bill: &BillResponse) {
+    fn write_bill(&self, out: &mut Vec<u8>, line: u64, view: &BillResponse, bill: &Bill) {
         match self.format {
             Format::Ndjson => {
                 ndjson_open(out, line, "bill");
-                bill.write_json(out);
+                view.write_json(out);
                 out.extend_from_slice(b"}\n");
             }
-            Format::Csv => csv::bill_row(out, line, bill),
+            Format::Csv => csv::bill_row(out, line, view, bill),
         }
     }
 

@@ -13,7 +13,9 @@ use crate::enterprise::{CatalogueClass, Industry};
 use crate::measure::Measure;
 use crate::tariff::Tariff;
 
+/// A tariff a scenario was priced under.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ScenarioTariff)]
 pub struct TariffRef {
     pub id: String,
     pub digest: String,

@@ -20,6 +20,7 @@ use crate::number::parse_decimal;
 
 /// One thing wrong in a tariff file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = TariffProblem)]
 pub struct Problem {
     pub file: String,
     /// Where in the file, e.g. `parameters."electricity.punitive.over_double".values[1].from`.

@@ -304,3 +304,36 @@ async fn a_client_that_disconnects_mid_stream_does_not_hurt_the_server() {
     );
     assert_eq!(app.get("/health/live").await.status, 200);
 }
+
+#[actix_web::test]
+async fn csv_rows_carry_the_measure_amounts_at_every_detail_level() {
+    let app = TestApp::spawn().await;
+    let body = crate::helpers::csv_body(&crate::helpers::population(200));
+    let mut outputs = Vec::new();
+    for detail in ["totals", "lines", "full"] {
+        let reply = app
+            .post_with(
+                &format!("/v1/bills/batch?detail={detail}"),
+                &[("content-type", "text/csv")],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        outputs.push(reply.text());
+    }
+    assert_eq!(
+        outputs[0], outputs[1],
+        "totals and lines give the same rows"
+    );
+    assert_eq!(outputs[1], outputs[2], "lines and full give the same rows");
+    let mut reader = csv::Reader::from_reader(outputs[0].as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let differential = headers.iter().position(|h| h == "differential").unwrap();
+    let tiered = headers.iter().position(|h| h == "tiered").unwrap();
+    let filled = reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| !r[differential].is_empty() || !r[tiered].is_empty())
+        .count();
+    assert!(filled > 0, "some of 200 enterprises pay a measure");
+}

@@ -16,5 +16,6 @@ mod lookups;
 mod openapi;
 mod operations;
 mod reload;
+mod schema_names;
 mod security;
 mod simulations;

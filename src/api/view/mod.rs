@@ -37,7 +37,9 @@ pub struct BillResponse<'a> {
     pub trace: Option<TraceView>,
 }
 
+/// The tariff that priced a bill: enough to reproduce it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BillTariff)]
 pub struct TariffRef<'a> {
     pub id: &'a str,
     pub version: &'a str,
