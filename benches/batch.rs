@@ -8,12 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use tariffd::api::request::request_json;
-use tariffd::api::view::Detail;
 use tariffd::batch::{Context, Format, Limits, Record, Splitter, CHUNK_RECORDS};
 use tariffd::period::Period;
 use tariffd::population::Generator;
 use tariffd::tariff::{load_dir, TariffSet};
+use tariffd::wire::request::request_json;
+use tariffd::wire::view::Detail;
 
 fn chunk(tariffs: &TariffSet) -> Vec<Record> {
     let tariff = tariffs

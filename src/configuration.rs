@@ -50,7 +50,7 @@ pub struct AuthSettings {
     /// Off only for local use: every endpoint is then open (the server warns at start-up).
     pub enabled: bool,
     #[serde(default)]
-    pub keys: Vec<crate::api::access::KeySettings>,
+    pub keys: Vec<crate::access::KeySettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,9 +1,12 @@
 //! Exact, explainable bills under China's industrial electricity and water price measures.
 //!
-//! The engine (`tariff`, `measure`, `bill`) has no HTTP, no I/O and no global state; the
-//! service (`api`, `startup`), the command line and the benchmarks all call it.
+//! The engine (`tariff`, `measure`, `bill`) has no HTTP, no I/O and no global state. Above
+//! it, `wire` is the contract (what clients send and get back) and `pricing` the one way
+//! from a request to a bill; the service (`api`, `startup`), the batch, simulations, the
+//! command line and the benchmarks all go through them.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
 pub mod assessment;
 pub mod batch;
@@ -17,10 +20,12 @@ pub mod money;
 pub mod number;
 pub mod period;
 pub mod population;
+pub mod pricing;
 pub mod simulation;
 pub mod startup;
 pub mod tariff;
 pub mod telemetry;
+pub mod wire;
 
 /// The engine version every bill names, so a bill can be reproduced.
 pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");

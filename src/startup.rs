@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::api::access::Access;
+use crate::access::Access;
 use crate::api::{self, AppState, Limits, Metrics};
 use crate::configuration::Settings;
 use crate::tariff::{LoadError, TariffStore};
@@ -31,7 +31,7 @@ pub enum StartupError {
     #[error("cannot set up metrics: {0}")]
     Metrics(String),
     #[error(transparent)]
-    Key(#[from] crate::api::access::BadKey),
+    Key(#[from] crate::access::BadKey),
 }
 
 pub struct Application {

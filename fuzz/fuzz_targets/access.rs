@@ -10,7 +10,7 @@ mod probe;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tariffd::api::access::{hash_key, KeySettings};
+use tariffd::access::{hash_key, KeySettings};
 use tariffd::api::routes::ROUTES;
 use tariffd::configuration::Settings;
 use tariffd::startup::Application;

@@ -7,10 +7,10 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tariffd::api::body::parse_json;
-use tariffd::api::request::BillRequestBody;
-use tariffd::api::view::{BillResponse, Detail};
-use tariffd::batch::csv::{input_header, row, Columns};
+use tariffd::wire::json::parse_json;
+use tariffd::wire::request::BillRequestBody;
+use tariffd::wire::view::{BillResponse, Detail};
+use tariffd::wire::csv::{input_header, row, Columns};
 use tariffd::bill::{price, Options};
 use tariffd::tariff::{load_dir, TariffSet};
 

@@ -13,12 +13,12 @@ use tokio::sync::mpsc;
 use super::body::{content_type, Body};
 use super::problem::{ApiError, Problem};
 use super::query::Query;
-use super::view::Detail;
 use super::AppState;
-use crate::batch::csv::Columns;
 use crate::batch::{
     ready_chunks, ChunkOutput, Context, Format, Record, Splitter, Summary, CHUNK_RECORDS,
 };
+use crate::wire::csv::Columns;
+use crate::wire::view::Detail;
 
 type Sender = mpsc::Sender<Result<Bytes, actix_web::Error>>;
 

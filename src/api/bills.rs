@@ -5,11 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::body::read_body;
 use super::problem::{ApiError, Problem};
 use super::query::Query;
-use super::request::BillRequestBody;
-use super::view::BillResponse;
 use super::AppState;
-use crate::bill::{price, Bill, BillError, BillRequest, Options};
-use crate::tariff::Tariff;
+use crate::bill::Options;
+use crate::pricing::price_request;
+use crate::wire::request::BillRequestBody;
+use crate::wire::view::BillResponse;
 
 /// Price one enterprise's period.
 ///
@@ -45,7 +45,7 @@ pub async fn create_bill(
     let body = BillRequestBody::from_json(&body)?;
     let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
     let tariffs = state.tariffs.current();
-    let tariff = super::tariff_for(&tariffs, &bill_request)?;
+    let tariff = crate::pricing::tariff_for(&tariffs, &bill_request)?;
     let options = Options {
         trace: trace.unwrap_or(false),
     };
@@ -55,15 +55,4 @@ pub async fn create_bill(
         .insert_header(("x-engine-version", crate::ENGINE_VERSION))
         .insert_header(("x-tariff-digest", tariff.digest.as_str()))
         .json(BillResponse::new(&bill_request, &bill, tariff)))
-}
-
-/// Prices a request; an amount too large to compute exactly is the client's field error.
-pub fn price_request(
-    request: &BillRequest,
-    tariff: &Tariff,
-    options: Options,
-) -> Result<Bill, ApiError> {
-    price(tariff, request, options).map_err(|e| match e {
-        BillError::Overflow { pointer } => ApiError::field(pointer, e.to_string()),
-    })
 }

@@ -1,6 +1,5 @@
 //! The HTTP service: routes, problem+json errors, and the OpenAPI document.
 
-pub mod access;
 pub mod admin;
 pub mod batch;
 pub mod bills;
@@ -10,12 +9,10 @@ pub mod metrics;
 pub mod ops;
 pub mod problem;
 pub mod query;
-pub mod request;
 pub mod routes;
 pub mod simulations;
 pub mod surcharges;
 pub mod tariffs;
-pub mod view;
 
 use std::sync::Arc;
 
@@ -23,8 +20,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::bill::BillRequest;
-use crate::tariff::{Tariff, TariffSet, TariffStore};
+use crate::tariff::{Tariff, TariffStore};
 pub use metrics::Metrics;
 use problem::ApiError;
 
@@ -51,7 +47,7 @@ pub struct AppState {
     pub limits: Limits,
     pub batch_limits: crate::batch::Limits,
     pub simulation_limits: SimulationLimits,
-    pub access: access::Access,
+    pub access: crate::access::Access,
     /// Permits for batches and simulations; none left means 429.
     pub heavy: Arc<tokio::sync::Semaphore>,
     pub retry_after_seconds: u64,
@@ -83,21 +79,6 @@ impl AppState {
             ))
         })
     }
-}
-
-/// The tariff a bill request names (or the default): unknown is 422 at `/tariff`.
-pub fn tariff_for<'t>(
-    tariffs: &'t TariffSet,
-    request: &BillRequest,
-) -> Result<&'t Arc<Tariff>, ApiError> {
-    tariffs
-        .resolve(request.tariff.as_deref())
-        .ok_or_else(|| ApiError::field("/tariff", unknown_tariff(tariffs)))
-}
-
-/// The one wording of an unknown tariff id, naming those that are loaded.
-pub fn unknown_tariff(tariffs: &TariffSet) -> String {
-    format!("unknown tariff; loaded: {}", tariffs.ids().join(", "))
 }
 
 #[derive(OpenApi)]

@@ -4,13 +4,14 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
-use super::access::{Need, Role};
 use super::problem::ApiError;
 use super::{admin, batch, bills, ops, simulations, surcharges, tariffs, AppState};
+use crate::access::{Need, Role};
 
 pub struct Route {
     pub method: Method,
@@ -153,7 +154,16 @@ fn authorize(need: Need, request: &HttpRequest) -> Result<(), ApiError> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or(ApiError::Internal)?;
-    state.access.check(need, request.headers())
+    state.access.check(need, presented(request.headers()))
+}
+
+/// `Authorization: Bearer <key>` (the scheme in any case) or `X-API-Key: <key>`.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
+    }
+    headers.get("x-api-key").and_then(|v| v.to_str().ok())
 }
 
 /// Anything unrouted: with a valid key, a problem+json 404, or 405 naming the methods a
@@ -240,6 +250,24 @@ mod tests {
                 "{}",
                 route.path
             );
+        }
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case_and_other_schemes_are_not_keys() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                actix_web::http::header::AUTHORIZATION,
+                actix_web::http::header::HeaderValue::from_static(value),
+            );
+            headers
+        };
+        for value in ["bearer r", "BEARER r", "Bearer   r ", "bEaReR r"] {
+            assert_eq!(presented(&with(value)), Some("r"), "{value}");
+        }
+        for value in ["Basic r", "Bearerr", "r", "Bearer"] {
+            assert_eq!(presented(&with(value)), None, "{value}");
         }
     }
 

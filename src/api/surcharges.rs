@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::problem::{ApiError, Problem};
 use super::query::{today, Query};
-use super::view::{parameter_read, ParameterRead};
 use super::AppState;
 use crate::enterprise::{CatalogueClass, Industry};
 use crate::lookup::surcharges;
+use crate::wire::view::{parameter_read, ParameterRead};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SurchargeLookup {
@@ -91,7 +91,7 @@ pub async fn lookup_surcharges(
     let tariffs = state.tariffs.current();
     let tariff = tariffs
         .resolve(tariff_id.as_deref())
-        .ok_or_else(|| ApiError::query("tariff", super::unknown_tariff(&tariffs)))?;
+        .ok_or_else(|| ApiError::query("tariff", crate::wire::problem::unknown_tariff(&tariffs)))?;
     let lookup = surcharges(tariff, industry, class, overdue, date);
     let adders = lookup
         .entries

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use super::body::read_body;
 use super::problem::{ApiError, Problem};
 use super::query::{today, Query};
-use super::view::{parameter_read, ParameterRead};
 use super::AppState;
 use crate::tariff::{parse_tariff_str, EntryRef, Tariff};
+use crate::wire::view::{parameter_read, ParameterRead};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TariffList {

@@ -2,24 +2,24 @@
 //! then a summary. Input is split into chunks priced independently (so every core can
 //! work) and written back in order; memory holds a few chunks, whatever the batch size.
 
-pub mod csv;
 pub mod run;
 mod split;
 
 use std::sync::Arc;
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::api::bills::price_request;
-use crate::api::problem::ApiError;
-use crate::api::request::BillRequestBody;
-use crate::api::tariff_for;
-use crate::api::view::{BillResponse, Detail};
 use crate::bill::{Bill, BillRequest, Options};
 use crate::money::zero_money;
+use crate::pricing::price_request;
+use crate::pricing::tariff_for;
 use crate::tariff::{Tariff, TariffSet};
+use crate::wire::csv;
+use crate::wire::problem::ApiError;
+use crate::wire::request::BillRequestBody;
+use crate::wire::view::{BillResponse, Detail};
 pub use split::{Record, Splitter};
 
 /// Records per chunk: large enough to amortise handing work to a thread, small enough
@@ -156,7 +156,7 @@ impl Context {
                 out.push(b'\n');
                 Bytes::from(out)
             }
-            Format::Csv => csv::summary_row(summary),
+            Format::Csv => csv_summary_row(summary),
         }
     }
 
@@ -283,6 +283,19 @@ impl Context {
             }
         }
     }
+}
+
+/// The CSV summary row: the sums under their own columns.
+fn csv_summary_row(summary: &Summary) -> Bytes {
+    Bytes::from(csv::output_row([
+        ("line", "summary".into()),
+        ("status", "summary".into()),
+        ("surcharge", summary.surcharge.to_string()),
+        ("total", summary.total.to_string()),
+        ("lines", summary.lines.to_string()),
+        ("billed", summary.billed.to_string()),
+        ("failed", summary.failed.to_string()),
+    ]))
 }
 
 /// Consecutive records that failed with the same error.

@@ -5,13 +5,13 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 
 use super::{
-    csv::Columns, ready_chunks, ChunkOutput, Context, Format, Limits, Record, Splitter, Summary,
-    CHUNK_RECORDS,
+    ready_chunks, ChunkOutput, Context, Format, Limits, Record, Splitter, Summary, CHUNK_RECORDS,
 };
-use crate::api::problem::ApiError;
+use crate::wire::csv::Columns;
+use crate::wire::problem::ApiError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

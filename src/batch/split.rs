@@ -1,6 +1,6 @@
 //! Cutting a byte stream into numbered lines, with a cap on line length and record count.
 
-use actix_web::web::{Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::Limits;
 

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 
 use rayon::prelude::*;
 
 use super::{Member, Population};
-use crate::api::problem::ApiError;
-use crate::batch::csv::Columns;
 use crate::batch::{parse_record, Format, Limits, Record, Splitter};
 use crate::tariff::TariffSet;
+use crate::wire::csv::Columns;
+use crate::wire::problem::ApiError;
 
 /// Records parsed together, on every core.
 const PARSE_CHUNK: usize = 8192;
@@ -103,7 +103,7 @@ impl Intake {
             .par_iter()
             .map(|record| {
                 let request = parse_record(record, format, columns)?;
-                crate::api::tariff_for(&self.tariffs, &request)?;
+                crate::pricing::tariff_for(&self.tariffs, &request)?;
                 Ok::<_, ApiError>(request)
             })
             .collect();

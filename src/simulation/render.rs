@@ -113,14 +113,14 @@ pub const CSV_HEADER: [&str; 9] = [
 /// Every row of the report as CSV (sections: all, industry, catalogue_class, measure,
 /// enterprise, sweep, goal).
 pub fn csv(report: &Report) -> Vec<u8> {
-    let mut out = crate::batch::csv::row(CSV_HEADER);
+    let mut out = crate::wire::csv::row(CSV_HEADER);
     for r in rows(report) {
         let enterprises = r.enterprises.map(|n| n.to_string()).unwrap_or_default();
         let cells = [r.section.to_string(), r.key, enterprises]
             .into_iter()
             .chain(r.surcharge)
             .chain(r.total);
-        out.extend(crate::batch::csv::inert_row(cells));
+        out.extend(crate::wire::csv::inert_row(cells));
     }
     out
 }

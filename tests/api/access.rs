@@ -1,6 +1,6 @@
 //! Access control: keys by role, public health and documentation, 401 and 403.
 
-use tariffd::api::access::{hash_key, KeySettings, Role};
+use tariffd::access::{hash_key, KeySettings, Role};
 
 use crate::helpers::TestApp;
 

@@ -6,10 +6,10 @@ use serde_json::Value;
 use tariffd::configuration::Settings;
 use tariffd::startup::Application;
 
-use tariffd::api::request::request_json;
-use tariffd::batch::csv::{input_header, request_row, row};
 use tariffd::period::Period;
 use tariffd::population::Generator;
+use tariffd::wire::csv::{input_header, request_row, row};
+use tariffd::wire::request::request_json;
 
 use crate::support;
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use tariffd::api::access::{hash_key, KeySettings};
+use tariffd::access::{hash_key, KeySettings};
 use tariffd::api::routes::ROUTES;
 
 use crate::helpers::{csv_body, population, read_until_closed, TestApp};

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tariffd::api::request::BillRequestBody;
-use tariffd::api::view::BillResponse;
 use tariffd::bill::{price, Options};
 use tariffd::tariff::{load_dir, Tariff, TariffSet};
+use tariffd::wire::request::BillRequestBody;
+use tariffd::wire::view::BillResponse;
 
 use crate::support;
 

@@ -4,9 +4,6 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use tariffd::api::body::parse_json;
-use tariffd::api::request::BillRequestBody;
-use tariffd::api::view::{BillResponse, Detail};
 use tariffd::assessment::{
     Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
     SteelProcess,
@@ -20,6 +17,9 @@ use tariffd::period::Period;
 use tariffd::simulation::compare::Fen;
 use tariffd::simulation::{Member, Override, Population, Reform, Report, Scenario, Spec};
 use tariffd::tariff::TariffSet;
+use tariffd::wire::json::parse_json;
+use tariffd::wire::request::BillRequestBody;
+use tariffd::wire::view::{BillResponse, Detail};
 
 use super::measures::bundled;
 use crate::support::check_invariants;

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use tariffd::api::access::{Need, Role};
+use tariffd::access::{Need, Role};
 
 /// One key per role, and none.
 pub const KEYS: [(&str, Option<Role>); 5] = [

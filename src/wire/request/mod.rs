@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 mod reader;
 
-use super::body::parse_json;
 use super::problem::{ApiError, FieldError};
 use crate::assessment::{
     Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
@@ -18,6 +17,7 @@ use crate::enterprise::{Card, CatalogueClass, Enterprise, Industry};
 use crate::measure::water::Water;
 use crate::number::Exact;
 use crate::period::Period;
+use crate::wire::json::parse_json;
 
 /// One enterprise, one period.
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]

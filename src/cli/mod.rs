@@ -4,20 +4,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod serve;
+pub use serve::openapi_json;
+use serve::{openapi, serve};
+
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use utoipa::OpenApi;
 
-use crate::api::request::request_json;
-use crate::api::view::Detail;
 use crate::batch::run::run;
 use crate::batch::{Context, Format, Limits, Summary};
 use crate::configuration::Settings;
 use crate::period::Period;
 use crate::population::Generator;
-use crate::startup::Application;
 use crate::tariff::{load_dir, TariffSet};
+use crate::wire::request::request_json;
+use crate::wire::view::Detail;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -194,7 +196,7 @@ pub fn main() -> ExitCode {
                 Ok(_) => {
                     println!(
                         "{}",
-                        crate::api::access::hash_key(key.trim_end_matches(['\r', '\n']))
+                        crate::access::hash_key(key.trim_end_matches(['\r', '\n']))
                     );
                     ExitCode::SUCCESS
                 }
@@ -363,7 +365,7 @@ fn simulate(
         let set = Arc::new(load_tariffs(&settings, tariffs)?);
         let text = std::fs::read_to_string(&files.reform)
             .map_err(|e| format!("cannot read {}: {e}", files.reform.display()))?;
-        let body = crate::api::simulations::body_from_toml(&text, tariff, &set)
+        let body = crate::wire::simulation::body_from_toml(&text, tariff, &set)
             .map_err(|e| format!("{}: {e}", files.reform.display()))?;
         let simulation = body.into_spec(&set).map_err(|e| e.to_string())?;
         let (target, spec) = (simulation.target, simulation.spec);
@@ -441,7 +443,7 @@ fn gen_population(
         let mut out = open_output(output)?;
         let io = |e: std::io::Error| e.to_string();
         if format == Format::Csv {
-            out.write_all(&crate::batch::csv::row(crate::batch::csv::input_header()))
+            out.write_all(&crate::wire::csv::row(crate::wire::csv::input_header()))
                 .map_err(io)?;
         }
         for request in Generator::new(tariff, period, seed).take(n as usize) {
@@ -452,9 +454,7 @@ fn gen_population(
                     out.write_all(b"\n").map_err(io)?;
                 }
                 Format::Csv => out
-                    .write_all(&crate::batch::csv::row(crate::batch::csv::request_row(
-                        &json,
-                    )))
+                    .write_all(&crate::wire::csv::row(crate::wire::csv::request_row(&json)))
                     .map_err(io)?,
             }
         }
@@ -469,49 +469,6 @@ fn gen_population(
 fn fail(message: String) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
-}
-
-fn serve(
-    mut settings: Settings,
-    port: Option<u16>,
-    host: Option<String>,
-    tariffs: Option<PathBuf>,
-) -> ExitCode {
-    settings.server.port = port.unwrap_or(settings.server.port);
-    settings.server.host = host.unwrap_or(settings.server.host);
-    settings.tariffs.dir = tariffs.unwrap_or(settings.tariffs.dir);
-    crate::telemetry::init(settings.log.format, &settings.log.filter);
-    let result = actix_web::rt::System::new().block_on(async {
-        let app = Application::build(&settings).map_err(|e| e.to_string())?;
-        app.run_until_stopped().await.map_err(|e| e.to_string())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
-}
-
-/// The document `openapi/openapi.json` holds (a test keeps the two equal).
-pub fn openapi_json() -> String {
-    let mut json = crate::api::ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises");
-    json.push('\n');
-    json
-}
-
-fn openapi(output: Option<PathBuf>) -> ExitCode {
-    let json = openapi_json();
-    match output {
-        None => {
-            print!("{json}");
-            ExitCode::SUCCESS
-        }
-        Some(path) => match std::fs::write(&path, json) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(format!("cannot write {}: {e}", path.display())),
-        },
-    }
 }
 
 fn check_tariffs(settings: Settings, dir: Option<PathBuf>) -> ExitCode {

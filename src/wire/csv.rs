@@ -7,17 +7,16 @@
 //!
 //! Output: one row per input row ([`OUTPUT_COLUMNS`]), then a summary row.
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::Summary;
-use crate::api::body::pointer_of;
-use crate::api::problem::{ApiError, FieldError, Problem};
-use crate::api::request::BillRequestBody;
-use crate::api::view::BillResponse;
 use crate::bill::{Bill, LineKind};
 use crate::measure::combination::Status;
 use crate::measure::Measure;
+use crate::wire::json::pointer_of;
+use crate::wire::problem::{ApiError, FieldError, Problem};
+use crate::wire::request::BillRequestBody;
+use crate::wire::view::BillResponse;
 
 /// How a cell is read into the JSON request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,20 +369,8 @@ pub fn error_row(out: &mut Vec<u8>, line: u64, problem: &Problem, through: u64) 
     ]));
 }
 
-pub fn summary_row(summary: &Summary) -> Bytes {
-    Bytes::from(output_row([
-        ("line", "summary".into()),
-        ("status", "summary".into()),
-        ("surcharge", summary.surcharge.to_string()),
-        ("total", summary.total.to_string()),
-        ("lines", summary.lines.to_string()),
-        ("billed", summary.billed.to_string()),
-        ("failed", summary.failed.to_string()),
-    ]))
-}
-
 /// An output row with the named columns filled and the others empty.
-fn output_row<const N: usize>(cells: [(&str, String); N]) -> Vec<u8> {
+pub fn output_row<const N: usize>(cells: [(&str, String); N]) -> Vec<u8> {
     let mut row_cells = vec![String::new(); OUTPUT_COLUMNS.len()];
     for (name, value) in cells {
         let column = OUTPUT_COLUMNS

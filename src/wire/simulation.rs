@@ -1,0 +1,303 @@
+//! A simulation as clients write it (JSON, or a TOML file for the command line), read into
+//! the simulation's own terms.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::Value as Json;
+use utoipa::ToSchema;
+
+use super::json::parse_json;
+use super::problem::{unknown_tariff, ApiError, FieldError};
+use super::request::BillRequestBody;
+use crate::number::Exact;
+use crate::simulation::{self, Goal, Member, Metric, Override, Population, Reform, Spec, Sweep};
+use crate::tariff::{Tariff, TariffSet};
+
+/// A simulation: a reform of one tariff, and what to compute over the population.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "tariff": "cn-sx-xinzhou",
+    "reform": { "name": "eliminated steel at 0.80", "parameters": { "electricity.differential.steel.eliminated": "0.80" } },
+    "population": [{ "period": { "month": "2020-10" }, "enterprise": { "id": "XZ-1", "industry": "steel", "catalogue_class": "eliminated" }, "electricity": { "kwh": "1000000" } }],
+    "top": 10
+}))]
+pub struct SimulationBody {
+    /// The tariff the reform changes; records without `tariff` are priced by it (default:
+    /// the configured default). Records naming another loaded tariff keep it on both sides.
+    pub tariff: Option<String>,
+    pub reform: ReformBody,
+    /// The population inline. To stream a large one, send `multipart/form-data` with this
+    /// document as the part `simulation` and NDJSON or CSV records as the part `population`.
+    pub population: Option<Vec<BillRequestBody>>,
+    pub sweep: Option<SweepBody>,
+    pub goal: Option<GoalBody>,
+    /// How many of the enterprises whose totals change most to list (default 20, at most 1000).
+    pub top: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReformBody {
+    pub name: String,
+    /// Parameter path → new value, as a tariff file writes it (`"0.80"`, `"none"`, a date,
+    /// brackets `[{"rate"}, {"above", "rate"}]`, a stepped table), or `{"value", "from"}`
+    /// to change it from a date on. One number of a schedule: `<path>.brackets[i].above`,
+    /// `<path>.brackets[i].rate`, `<path>.stepped.rate_per_step`. Without `from` the value
+    /// replaces every dated value of the parameter.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Map<String, Json>,
+    /// A whole draft tariff file (TOML), used in place of the tariff before `parameters`.
+    pub tariff_file: Option<String>,
+}
+
+/// One parameter over `from, from + step, … ≤ to`: the revenue curve.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepBody {
+    /// A parameter path (or one number of a schedule) holding a number.
+    pub parameter: String,
+    pub from: Exact,
+    pub to: Exact,
+    pub step: Exact,
+    /// The day the varied value takes effect (default: it replaces every dated value).
+    pub effective: Option<NaiveDate>,
+}
+
+/// The value of one parameter on the grid `lo, lo + step, … ≤ hi` whose change of `metric`
+/// over the population comes closest to `target`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalBody {
+    pub parameter: String,
+    /// Yuan to raise (negative: to give back), against the baseline.
+    pub target: Exact,
+    /// `surcharge` (default) or `total`.
+    pub metric: Option<Metric>,
+    pub lo: Exact,
+    pub hi: Exact,
+    /// Grid step (default 0.0001: a hundredth of a fen per kWh).
+    pub step: Option<Exact>,
+    pub effective: Option<NaiveDate>,
+}
+
+/// Default goal-seek resolution; not a policy number, a search setting.
+const DEFAULT_GOAL_STEP: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(1, 0, 0, false, 4);
+const DEFAULT_TOP: usize = 20;
+const MAX_TOP: usize = 1_000;
+
+pub fn inline_population(
+    inline: Vec<BillRequestBody>,
+    tariffs: &TariffSet,
+    max: u64,
+) -> Result<Population, ApiError> {
+    if inline.len() as u64 > max {
+        return Err(ApiError::field(
+            "/population",
+            format!("{} records, over the limit of {max}", inline.len()),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut members = Vec::with_capacity(inline.len());
+    for (i, body) in inline.into_iter().enumerate() {
+        let at = format!("/population/{i}");
+        match body.into_domain(&at) {
+            Ok(request) => match tariffs.resolve(request.tariff.as_deref()) {
+                Some(_) => members.push(Member {
+                    record: i as u64,
+                    request,
+                }),
+                None => errors.push(FieldError::at(
+                    format!("{at}/tariff"),
+                    unknown_tariff(tariffs),
+                )),
+            },
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Population {
+            members,
+            ..Population::default()
+        })
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+/// A simulation request read into the domain's terms.
+pub struct Simulation {
+    /// The tariff the reform changes.
+    pub target: Arc<Tariff>,
+    pub spec: Spec,
+    /// The population, if it came inline.
+    pub inline: Option<Vec<BillRequestBody>>,
+}
+
+impl SimulationBody {
+    pub fn into_spec(self, tariffs: &TariffSet) -> Result<Simulation, ApiError> {
+        let target = tariffs
+            .resolve(self.tariff.as_deref())
+            .ok_or_else(|| ApiError::field("/tariff", unknown_tariff(tariffs)))?
+            .clone();
+        let top = self.top.unwrap_or(DEFAULT_TOP);
+        if top > MAX_TOP {
+            return Err(ApiError::field("/top", format!("at most {MAX_TOP}")));
+        }
+        let overrides = self
+            .reform
+            .parameters
+            .into_iter()
+            .map(|(key, value)| override_of(key, value))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|p| invalid(vec![p]))?;
+        let spec = Spec {
+            reform: Reform {
+                name: self.reform.name,
+                draft: self.reform.tariff_file,
+                overrides,
+            },
+            sweep: self.sweep.map(|s| Sweep {
+                key: s.parameter,
+                from: s.from.0,
+                to: s.to.0,
+                step: s.step.0,
+                effective: s.effective,
+            }),
+            goal: self.goal.map(|g| Goal {
+                key: g.parameter,
+                target: g.target.0,
+                metric: g.metric.unwrap_or(Metric::Surcharge),
+                lo: g.lo.0,
+                hi: g.hi.0,
+                step: g.step.map_or(DEFAULT_GOAL_STEP, |s| s.0),
+                effective: g.effective,
+            }),
+            top,
+        };
+        Ok(Simulation {
+            target,
+            spec,
+            inline: self.population,
+        })
+    }
+}
+
+/// `value`, or `{"value", "from"}` for a change from a date on.
+fn override_of(key: String, value: Json) -> Result<Override, simulation::Problem> {
+    let pointer = simulation::reform::pointer(&key);
+    let Json::Object(map) = &value else {
+        return Ok(Override {
+            key,
+            value,
+            from: None,
+        });
+    };
+    if !map.contains_key("value") {
+        return Ok(Override {
+            key,
+            value,
+            from: None,
+        });
+    }
+    if let Some(other) = map.keys().find(|k| *k != "value" && *k != "from") {
+        return Err(simulation::Problem::at(
+            format!("{pointer}/{other}"),
+            "a dated override has only `value` and `from`",
+        ));
+    }
+    let from = match map.get("from") {
+        None => None,
+        Some(Json::String(s)) => Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            simulation::Problem::at(
+                format!("{pointer}/from"),
+                format!("`{s}` is not a date (YYYY-MM-DD)"),
+            )
+        })?),
+        Some(other) => {
+            return Err(simulation::Problem::at(
+                format!("{pointer}/from"),
+                format!("expected a date (YYYY-MM-DD), found {other}"),
+            ))
+        }
+    };
+    Ok(Override {
+        key,
+        value: map["value"].clone(),
+        from,
+    })
+}
+
+pub fn invalid(problems: Vec<simulation::Problem>) -> ApiError {
+    ApiError::Invalid(
+        problems
+            .into_iter()
+            .map(|p| FieldError::at(p.pointer, p.message))
+            .collect(),
+    )
+}
+
+/// A simulation written as TOML (the command line's `--reform` file): the same document as
+/// the JSON body, or a whole draft tariff file (it has a `[tariff]` table), which becomes
+/// the reform of the loaded tariff with its id. `tariff` overrides the file's.
+pub fn body_from_toml(
+    text: &str,
+    tariff: Option<String>,
+    tariffs: &TariffSet,
+) -> Result<SimulationBody, String> {
+    let value: toml::Value = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    if let Some(toml::Value::Table(meta)) = value.get("tariff") {
+        let id = meta
+            .get("id")
+            .and_then(toml::Value::as_str)
+            .unwrap_or("draft");
+        let loaded = tariffs.get(id).map(|_| id.to_string());
+        return Ok(SimulationBody {
+            tariff: tariff.or(loaded),
+            reform: ReformBody {
+                name: id.to_string(),
+                parameters: serde_json::Map::new(),
+                tariff_file: Some(text.to_string()),
+            },
+            population: None,
+            sweep: None,
+            goal: None,
+            top: None,
+        });
+    }
+    let json = serde_json::to_vec(&toml_to_json(value)?).map_err(|e| e.to_string())?;
+    let mut body: SimulationBody = parse_json(&json).map_err(|e| e.to_string())?;
+    body.tariff = tariff.or(body.tariff);
+    Ok(body)
+}
+
+/// TOML as the JSON body would hold it; floats are refused as in tariff files.
+fn toml_to_json(value: toml::Value) -> Result<Json, String> {
+    Ok(match value {
+        toml::Value::String(s) => Json::String(s),
+        toml::Value::Integer(i) => Json::from(i),
+        toml::Value::Float(f) => {
+            return Err(format!(
+                "write {f} as a string (\"{f}\") so it is read exactly"
+            ))
+        }
+        toml::Value::Boolean(b) => Json::Bool(b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(items) => Json::Array(
+            items
+                .into_iter()
+                .map(toml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => Json::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| toml_to_json(v).map(|v| (k, v)))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
