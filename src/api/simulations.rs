@@ -211,12 +211,7 @@ fn population_format(field: &actix_multipart::Field) -> Result<Format, ApiError>
     let by_name = field
         .content_disposition()
         .and_then(|d| d.get_filename())
-        .and_then(|name| name.rsplit_once('.'))
-        .and_then(|(_, ext)| match ext {
-            "csv" => Some(Format::Csv),
-            "ndjson" | "jsonl" => Some(Format::Ndjson),
-            _ => None,
-        });
+        .and_then(Format::from_file_name);
     by_type.or(by_name).ok_or_else(|| {
         ApiError::UnsupportedMediaType(
             "give the population part the type application/x-ndjson or text/csv (or a .ndjson/.csv file name)".into(),

@@ -54,18 +54,38 @@ pub enum Format {
     Csv,
 }
 
+/// Every name a format goes by: media types (any parameters aside) and file extensions.
+const FORMAT_NAMES: [(Format, &[&str], &[&str]); 2] = [
+    (
+        Format::Ndjson,
+        &[
+            "application/x-ndjson",
+            "application/ndjson",
+            "application/jsonl",
+            "application/json-seq",
+        ],
+        &["ndjson", "jsonl"],
+    ),
+    (Format::Csv, &["text/csv"], &["csv"]),
+];
+
 impl Format {
     /// The format a `Content-Type` names, whatever its parameters.
     pub fn from_content_type(content_type: &str) -> Option<Format> {
         let essence = content_type.split(';').next().unwrap_or("").trim();
-        match essence.to_ascii_lowercase().as_str() {
-            "application/x-ndjson"
-            | "application/ndjson"
-            | "application/jsonl"
-            | "application/json-seq" => Some(Format::Ndjson),
-            "text/csv" => Some(Format::Csv),
-            _ => None,
-        }
+        FORMAT_NAMES
+            .iter()
+            .find(|(_, types, _)| types.iter().any(|t| t.eq_ignore_ascii_case(essence)))
+            .map(|(format, _, _)| *format)
+    }
+
+    /// The format a file name's extension names.
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        let (_, extension) = name.rsplit_once('.')?;
+        FORMAT_NAMES
+            .iter()
+            .find(|(_, _, extensions)| extensions.iter().any(|e| e.eq_ignore_ascii_case(extension)))
+            .map(|(format, _, _)| *format)
     }
 
     pub fn content_type(self) -> &'static str {
@@ -343,4 +363,26 @@ fn ndjson_open(out: &mut Vec<u8>, line: u64, key: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_known_by_media_type_and_by_file_name() {
+        assert_eq!(
+            Format::from_content_type("Text/CSV; charset=utf-8"),
+            Some(Format::Csv)
+        );
+        assert_eq!(
+            Format::from_content_type("application/x-ndjson"),
+            Some(Format::Ndjson)
+        );
+        assert_eq!(Format::from_content_type("application/json"), None);
+        assert_eq!(Format::from_file_name("accounts.CSV"), Some(Format::Csv));
+        assert_eq!(Format::from_file_name("a.b.jsonl"), Some(Format::Ndjson));
+        assert_eq!(Format::from_file_name("accounts"), None);
+        assert_eq!(Format::from_file_name("accounts.xlsx"), None);
+    }
 }

@@ -273,11 +273,11 @@ fn open_output(path: &Path) -> Result<Box<dyn Write>, String> {
     Ok(Box::new(BufWriter::with_capacity(1 << 18, file)))
 }
 
+/// The format a file's name says, NDJSON where it says none.
 fn format_from_extension(path: &Path) -> Format {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => Format::Csv,
-        _ => Format::Ndjson,
-    }
+    path.to_str()
+        .and_then(Format::from_file_name)
+        .unwrap_or(Format::Ndjson)
 }
 
 struct BillOptions {
