@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 rate=${1:-10000}
 seconds=${2:-60}
 connections=${3:-64}
-bin=target/release/tariffd
+# TARIFFD_BIN names another build (an older one, to compare); else this one is built.
+bin=${TARIFFD_BIN:-target/release/tariffd}
 command -v oha > /dev/null || { echo "needs oha: cargo install oha" >&2; exit 1; }
-cargo build --release --quiet
+[ -n "${TARIFFD_BIN:-}" ] || cargo build --release --quiet
 
 . benches/server.sh
 port=18766

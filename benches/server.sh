@@ -4,7 +4,7 @@
 #
 #   start_server PORT ROLE
 start_server() {
-  local port=$1 role=$2 bin=target/release/tariffd
+  local port=$1 role=$2 bin=${TARIFFD_BIN:-target/release/tariffd}
   work=$(mktemp -d)
   key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   cat > "$work/tariffd.toml" <<TOML
