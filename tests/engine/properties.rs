@@ -315,3 +315,117 @@ proptest! {
         prop_assert!(report.enterprises.is_empty());
     }
 }
+
+/// The next value of an enumeration, round the list.
+fn next<T: Copy + PartialEq>(all: &[T], current: T) -> T {
+    let i = all.iter().position(|v| *v == current).unwrap_or(0);
+    all[(i + 1) % all.len()]
+}
+
+/// Changes the one field `which` names to another value.
+fn change_one_field(mut r: BillRequest, which: usize) -> BillRequest {
+    let one = Decimal::ONE;
+    let plus = |d: Option<Decimal>| Some(d.unwrap_or_default() + one);
+    match which {
+        0 => r.electricity.kwh += one,
+        1 => r.electricity.base_price = plus(r.electricity.base_price),
+        2 => {
+            r.period =
+                Period::new(r.period.start(), r.period.end() + chrono::Duration::days(1)).unwrap()
+        }
+        3 => {
+            r.period =
+                Period::new(r.period.start() - chrono::Duration::days(1), r.period.end()).unwrap()
+        }
+        4 => r.enterprise.industry = next(&Industry::ALL, r.enterprise.industry),
+        5 => {
+            r.enterprise.catalogue_class = next(&CatalogueClass::ALL, r.enterprise.catalogue_class)
+        }
+        6 => r.enterprise.capacity_cut_overdue = !r.enterprise.capacity_cut_overdue,
+        7 => r.enterprise.card = next(&[Card::None, Card::Yellow, Card::Red], r.enterprise.card),
+        8 => r.assessment.year = Some(r.assessment.year.unwrap_or(2000) + 1),
+        9 => r.assessment.aluminum_kwh_per_t = plus(r.assessment.aluminum_kwh_per_t),
+        10 => {
+            let value = plus(r.assessment.energy_intensity.as_ref().map(|i| i.value)).unwrap();
+            let limit = r
+                .assessment
+                .energy_intensity
+                .as_ref()
+                .map_or(one, |i| i.limit);
+            r.assessment.energy_intensity = Some(EnergyIntensity { value, limit });
+        }
+        11 => match r.assessment.steel_processes.first_mut() {
+            Some(p) => p.intensity += one,
+            None => r.assessment.steel_processes.push(ProcessIntensity {
+                process: SteelProcess::ALL[0],
+                grade: SteelGrade::Ordinary,
+                intensity: one,
+            }),
+        },
+        12 => match r.assessment.cement.as_mut() {
+            Some(c) => c.kwh_per_t += one,
+            None => {
+                r.assessment.cement = Some(CementAssessment {
+                    plant: CementPlant::Clinker,
+                    commissioned: None,
+                    kwh_per_t: one,
+                })
+            }
+        },
+        13 => match r.water.as_mut() {
+            Some(w) => w.m3 += one,
+            None => {
+                r.water = Some(Water {
+                    m3: one,
+                    quota_m3: None,
+                    base_price: None,
+                    meets_standard: None,
+                })
+            }
+        },
+        14 => {
+            if let Some(w) = r.water.as_mut() {
+                w.quota_m3 = plus(w.quota_m3);
+            } else {
+                r.water = Some(Water {
+                    m3: Decimal::ZERO,
+                    quota_m3: Some(one),
+                    base_price: None,
+                    meets_standard: None,
+                });
+            }
+        }
+        15 => {
+            if let Some(w) = r.water.as_mut() {
+                w.meets_standard = Some(!w.meets_standard.unwrap_or(false));
+            } else {
+                r.water = Some(Water {
+                    m3: Decimal::ZERO,
+                    quota_m3: None,
+                    base_price: None,
+                    meets_standard: Some(true),
+                });
+            }
+        }
+        _ => r.enterprise.id.push('x'),
+    }
+    r
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Two bills with one id are the same bill: any one field that can change a bill
+    /// changes its id.
+    #[test]
+    fn changing_any_one_field_changes_the_bill_id(request in request(), which in 0usize..17) {
+        let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
+        let changed = change_one_field(request.clone(), which);
+        prop_assert_ne!(&changed, &request);
+        let (before, after) = (
+            tariffd::bill::id::bill_id(&request, tariff),
+            tariffd::bill::id::bill_id(&changed, tariff),
+        );
+        prop_assert_ne!(before, after, "field {} left the id as it was", which);
+    }
+}
