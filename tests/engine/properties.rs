@@ -429,3 +429,50 @@ proptest! {
         prop_assert_ne!(before, after, "field {} left the id as it was", which);
     }
 }
+
+/// The request field each of `change_one_field`'s changes touches.
+const CHANGED_POINTER: [&str; 17] = [
+    "/electricity/kwh",
+    "/electricity/base_price",
+    "/period/end",
+    "/period/start",
+    "/enterprise/industry",
+    "/enterprise/catalogue_class",
+    "/enterprise/capacity_cut_overdue",
+    "/enterprise/card",
+    "/assessment/year",
+    "/assessment/aluminum_kwh_per_t",
+    "/assessment/energy_intensity",
+    "/assessment/steel_processes",
+    "/assessment/cement",
+    "/water/m3",
+    "/water/quota_m3",
+    "/water/meets_standard",
+    "/enterprise/id",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// A field that changes the bill is one the audit trace lists as read.
+    #[test]
+    fn every_input_that_changes_a_bill_is_in_its_trace(request in request(), which in 0usize..17) {
+        let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
+        let changed = change_one_field(request.clone(), which);
+        let options = Options { trace: true };
+        let (Ok(before), Ok(after)) = (price(tariff, &request, options), price(tariff, &changed, options)) else {
+            return Ok(());
+        };
+        if before.lines == after.lines && before.totals == after.totals {
+            return Ok(());
+        }
+        let pointer = CHANGED_POINTER[which];
+        for r in [&request, &changed] {
+            let read = tariffd::bill::trace::inputs(r);
+            prop_assert!(
+                read.iter().any(|i| i.pointer.starts_with(pointer)),
+                "{} changed the bill but the trace does not list it", pointer
+            );
+        }
+    }
+}
