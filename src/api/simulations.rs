@@ -29,8 +29,9 @@ use crate::wire::simulation::{inline_population, invalid, Simulation, Simulation
 /// enterprises whose bills change most. With `sweep`, the revenue curve over one
 /// parameter; with `goal`, the value that raises a given sum. Send JSON with the
 /// population inline, or `multipart/form-data` with parts `simulation` (this JSON without
-/// `population`) then `population` (NDJSON or CSV as for the batch; a record that cannot
-/// be read is left out and reported).
+/// `population`) then `population` (NDJSON or CSV as for the batch). Either way a record
+/// that cannot be read is left out and reported under `population.examples` (its index
+/// inline, its line streamed), and the rest is priced.
 #[utoipa::path(
     post, path = "/v1/simulations",
     tag = "simulations",
@@ -41,7 +42,7 @@ use crate::wire::simulation::{inline_population, invalid, Simulation, Simulation
         (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor multipart", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown parameter path (with the closest valid ones), a value of the wrong shape, a reform that breaks the tariff's rules, an unreachable goal, an invalid record", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown parameter path (with the closest valid ones), a value of the wrong shape, a reform that breaks the tariff's rules, an unreachable goal", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_simulation(

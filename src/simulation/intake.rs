@@ -113,21 +113,9 @@ impl Intake {
                     record: record.line(),
                     request,
                 }),
-                Err(error) => self.population.reject(record.line(), describe(&error)),
+                Err(error) => self.population.reject(record.line(), error.one_line()),
             }
         }
         Ok(())
-    }
-}
-
-/// Every field a record got wrong, on one line.
-fn describe(error: &ApiError) -> String {
-    match error {
-        ApiError::Invalid(errors) => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.pointer.as_deref().unwrap_or("/"), e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
     }
 }

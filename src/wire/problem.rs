@@ -155,6 +155,18 @@ impl ApiError {
         }
     }
 
+    /// Every field a request got wrong, on one line (`pointer: message; …`).
+    pub fn one_line(&self) -> String {
+        match self {
+            ApiError::Invalid(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.pointer.as_deref().unwrap_or("/"), e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
     pub fn problem(&self) -> Problem {
         let (status, code, title) = self.meta();
         Problem {

@@ -90,6 +90,8 @@ const DEFAULT_GOAL_STEP: rust_decimal::Decimal =
 const DEFAULT_TOP: usize = 20;
 const MAX_TOP: usize = 1_000;
 
+/// An inline population, read by the rule a streamed one follows: a record that cannot be
+/// read is left out and reported (its index, and what is wrong with it), the rest priced.
 pub fn inline_population(
     inline: Vec<BillRequestBody>,
     tariffs: &TariffSet,
@@ -101,32 +103,21 @@ pub fn inline_population(
             format!("{} records, over the limit of {max}", inline.len()),
         ));
     }
-    let mut errors = Vec::new();
-    let mut members = Vec::with_capacity(inline.len());
+    let mut population = Population::default();
     for (i, body) in inline.into_iter().enumerate() {
-        let at = format!("/population/{i}");
-        match body.into_domain(&at) {
+        let record = i as u64;
+        match body.into_domain("") {
             Ok(request) => match tariffs.resolve(request.tariff.as_deref()) {
-                Some(_) => members.push(Member {
-                    record: i as u64,
-                    request,
-                }),
-                None => errors.push(FieldError::at(
-                    format!("{at}/tariff"),
-                    unknown_tariff(tariffs),
-                )),
+                Some(_) => population.members.push(Member { record, request }),
+                None => population.reject(
+                    record,
+                    ApiError::field("/tariff", unknown_tariff(tariffs)).one_line(),
+                ),
             },
-            Err(mut e) => errors.append(&mut e),
+            Err(errors) => population.reject(record, ApiError::Invalid(errors).one_line()),
         }
     }
-    if errors.is_empty() {
-        Ok(Population {
-            members,
-            ..Population::default()
-        })
-    } else {
-        Err(ApiError::Invalid(errors))
-    }
+    Ok(population)
 }
 
 /// A simulation request read into the domain's terms.

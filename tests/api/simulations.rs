@@ -359,13 +359,20 @@ async fn the_request_itself_is_checked() {
     let app = TestApp::spawn().await;
     let reply = simulate(&app, json!({ "reform": { "name": "x" } })).await;
     assert_eq!(problem_pointers(&reply), vec!["/population"]);
+    // A bad record inline is left out and reported, as in a streamed population.
     let mut bad_record = reform(json!({}));
     bad_record["population"][1]["electricity"]["kwh"] = json!("-1");
+    bad_record["population"][2]["tariff"] = json!("nowhere");
     let reply = simulate(&app, bad_record).await;
-    assert_eq!(
-        problem_pointers(&reply),
-        vec!["/population/1/electricity/kwh"]
-    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let population = &reply.json()["population"];
+    assert_eq!(population["excluded"], 2);
+    assert_eq!(population["examples"][0]["record"], 1);
+    let message = population["examples"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("/electricity/kwh: "), "{message}");
+    assert_eq!(population["examples"][1]["record"], 2);
+    let message = population["examples"][1]["message"].as_str().unwrap();
+    assert!(message.starts_with("/tariff: unknown tariff"), "{message}");
     let mut sweep = reform(json!({}));
     sweep["sweep"] = json!({ "parameter": "electricity.punitive.within_double", "from": "0", "to": "1", "step": "0" });
     let reply = simulate(&app, sweep).await;
