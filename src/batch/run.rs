@@ -2,8 +2,8 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use bytes::Bytes;
 
@@ -44,7 +44,7 @@ pub fn run(
     };
     let context = Arc::new(context);
     let in_flight_max = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut in_flight: VecDeque<JoinHandle<ChunkOutput>> = VecDeque::new();
+    let mut in_flight: VecDeque<Receiver<ChunkOutput>> = VecDeque::new();
     let mut summary = Summary::default();
     let mut records: Vec<Record> = Vec::with_capacity(CHUNK_RECORDS);
     output.write_all(&context.preamble())?;
@@ -60,7 +60,7 @@ pub fn run(
         }
         for chunk in ready_chunks(&mut records, done) {
             let context = context.clone();
-            in_flight.push_back(std::thread::spawn(move || context.price_chunk(&chunk)));
+            in_flight.push_back(priced_on_the_pool(context, chunk));
             if in_flight.len() >= in_flight_max {
                 write_next(&mut in_flight, &mut output, &mut summary)?;
                 progress(summary.lines);
@@ -79,13 +79,23 @@ pub fn run(
     Ok(summary)
 }
 
+/// Prices a chunk on rayon's pool (a thread per core, not per chunk); the answer arrives on
+/// the receiver.
+fn priced_on_the_pool(context: Arc<Context>, chunk: Vec<Record>) -> Receiver<ChunkOutput> {
+    let (tx, rx) = sync_channel(1);
+    rayon::spawn(move || {
+        let _ = tx.send(context.price_chunk(&chunk));
+    });
+    rx
+}
+
 fn write_next(
-    in_flight: &mut VecDeque<JoinHandle<ChunkOutput>>,
+    in_flight: &mut VecDeque<Receiver<ChunkOutput>>,
     output: &mut impl Write,
     summary: &mut Summary,
 ) -> std::io::Result<()> {
     if let Some(next) = in_flight.pop_front() {
-        let out = next.join().expect("pricing a chunk does not panic");
+        let out = next.recv().expect("pricing a chunk does not panic");
         summary.add(&out.summary);
         output.write_all(&out.bytes)?;
     }
