@@ -4,9 +4,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod bill;
+mod population;
 mod serve;
+mod simulate;
+mod tariffs;
+
+use bill::{bill, BillOptions};
+use population::gen_population;
 pub use serve::openapi_json;
 use serve::{openapi, serve};
+use simulate::{simulate, SimulateFiles};
+use tariffs::check_tariffs;
 
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 
@@ -280,218 +289,7 @@ fn format_from_extension(path: &Path) -> Format {
         .unwrap_or(Format::Ndjson)
 }
 
-struct BillOptions {
-    format: Option<FormatArg>,
-    detail: Detail,
-    validate_only: bool,
-}
-
-fn bill(
-    settings: Settings,
-    input: &Path,
-    output: &Path,
-    options: BillOptions,
-    tariffs: Option<PathBuf>,
-) -> ExitCode {
-    let BillOptions {
-        format,
-        detail,
-        validate_only,
-    } = options;
-    let result = (|| -> Result<Summary, String> {
-        let tariffs = Arc::new(load_tariffs(&settings, tariffs)?);
-        let format = format
-            .map(Format::from)
-            .unwrap_or_else(|| format_from_extension(input));
-        let context = Context {
-            tariffs,
-            format,
-            detail,
-            columns: None,
-            validate_only,
-        };
-        let limits = Limits {
-            max_line_bytes: settings.batch.max_line_bytes,
-            max_lines: u64::MAX,
-        };
-        let bar = indicatif::ProgressBar::new_spinner();
-        if !std::io::stderr().is_terminal() {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {human_pos} records  {per_sec}  {elapsed}",
-            )
-            .expect("a valid template"),
-        );
-        let started = std::time::Instant::now();
-        let summary = run(
-            context,
-            open_input(input)?,
-            open_output(output)?,
-            limits,
-            |n| bar.set_position(n),
-        )
-        .map_err(|e| e.to_string())?;
-        bar.finish_and_clear();
-        let seconds = started.elapsed().as_secs_f64();
-        eprintln!(
-            "{} records: {} billed, {} failed; surcharge {} yuan, total {} yuan; {:.1} s ({:.0} records/s)",
-            summary.lines, summary.billed, summary.failed, summary.surcharge, summary.total, seconds, summary.lines as f64 / seconds.max(1e-9)
-        );
-        Ok(summary)
-    })();
-    match result {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
-}
-
-struct SimulateFiles {
-    reform: PathBuf,
-    population: PathBuf,
-    format: Option<FormatArg>,
-    json: Option<PathBuf>,
-    csv: Option<PathBuf>,
-}
-
-fn simulate(
-    settings: Settings,
-    files: SimulateFiles,
-    tariff: Option<String>,
-    tariffs: Option<PathBuf>,
-) -> ExitCode {
-    let result = (|| -> Result<(), String> {
-        let set = Arc::new(load_tariffs(&settings, tariffs)?);
-        let text = std::fs::read_to_string(&files.reform)
-            .map_err(|e| format!("cannot read {}: {e}", files.reform.display()))?;
-        let body = crate::wire::simulation::body_from_toml(&text, tariff, &set)
-            .map_err(|e| format!("{}: {e}", files.reform.display()))?;
-        let simulation = body.into_spec(&set).map_err(|e| e.to_string())?;
-        let (target, spec) = (simulation.target, simulation.spec);
-        let format = files
-            .format
-            .map(Format::from)
-            .unwrap_or_else(|| format_from_extension(&files.population));
-        let limits = Limits {
-            max_line_bytes: settings.batch.max_line_bytes,
-            max_lines: settings.simulation.max_population,
-        };
-        let mut intake = crate::simulation::intake::Intake::new(format, limits, set.clone());
-        let mut input = open_input(&files.population)?;
-        loop {
-            let chunk = input.fill_buf().map_err(|e| e.to_string())?;
-            if chunk.is_empty() {
-                break;
-            }
-            let n = chunk.len();
-            intake.feed(chunk).map_err(|e| e.to_string())?;
-            input.consume(n);
-        }
-        let population = intake.finish().map_err(|e| e.to_string())?;
-        let started = std::time::Instant::now();
-        let scenario = crate::simulation::Scenario {
-            tariffs: &set,
-            baseline: &target,
-            population: &population,
-            cancel: None,
-        };
-        let report = scenario.run(&spec).map_err(|problems| {
-            let lines: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.pointer, p.message))
-                .collect();
-            lines.join("\n")
-        })?;
-        let seconds = started.elapsed().as_secs_f64();
-        print!("{}", crate::simulation::render::text(&report));
-        eprintln!("simulated in {seconds:.2} s");
-        let write = |path: &Path, bytes: Vec<u8>| {
-            std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        };
-        if let Some(path) = &files.json {
-            let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
-            write(path, json)?;
-        }
-        if let Some(path) = &files.csv {
-            write(path, crate::simulation::render::csv(&report))?;
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn gen_population(
-    settings: Settings,
-    n: u64,
-    seed: u64,
-    format: Format,
-    month: &str,
-    tariff: Option<String>,
-    output: &Path,
-    tariffs: Option<PathBuf>,
-) -> ExitCode {
-    let result = (|| -> Result<(), String> {
-        let set = load_tariffs(&settings, tariffs)?;
-        let tariff = set.resolve(tariff.as_deref()).ok_or("unknown tariff")?;
-        let period = Period::parse_month(month)
-            .ok_or_else(|| format!("`{month}` is not a month (YYYY-MM)"))?;
-        let mut out = open_output(output)?;
-        let io = |e: std::io::Error| e.to_string();
-        if format == Format::Csv {
-            out.write_all(&crate::wire::csv::row(crate::wire::csv::input_header()))
-                .map_err(io)?;
-        }
-        for request in Generator::new(tariff, period, seed).take(n as usize) {
-            let json = request_json(&request);
-            match format {
-                Format::Ndjson => {
-                    serde_json::to_writer(&mut out, &json).map_err(|e| e.to_string())?;
-                    out.write_all(b"\n").map_err(io)?;
-                }
-                Format::Csv => out
-                    .write_all(&crate::wire::csv::row(crate::wire::csv::request_row(&json)))
-                    .map_err(io)?,
-            }
-        }
-        out.flush().map_err(io)
-    })();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
-}
-
 fn fail(message: String) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
-}
-
-fn check_tariffs(settings: Settings, dir: Option<PathBuf>) -> ExitCode {
-    match load_tariffs(&settings, dir) {
-        Err(e) => fail(e),
-        Ok(set) => {
-            for t in set.iter() {
-                let provisional = t
-                    .parameters
-                    .iter()
-                    .flat_map(|p| &p.entries)
-                    .filter(|e| e.provisional)
-                    .count();
-                println!(
-                    "{} {} ({} parameters, {} provisional values) {}",
-                    t.id(),
-                    t.meta.version,
-                    t.parameters.len(),
-                    provisional,
-                    t.digest
-                );
-            }
-            ExitCode::SUCCESS
-        }
-    }
 }

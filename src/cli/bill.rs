@@ -1,0 +1,70 @@
+//! `tariffd bill`: a batch file priced offline, every core, output in input order.
+
+use super::*;
+
+pub struct BillOptions {
+    pub format: Option<FormatArg>,
+    pub detail: Detail,
+    pub validate_only: bool,
+}
+
+pub fn bill(
+    settings: Settings,
+    input: &Path,
+    output: &Path,
+    options: BillOptions,
+    tariffs: Option<PathBuf>,
+) -> ExitCode {
+    let BillOptions {
+        format,
+        detail,
+        validate_only,
+    } = options;
+    let result = (|| -> Result<Summary, String> {
+        let tariffs = Arc::new(load_tariffs(&settings, tariffs)?);
+        let format = format
+            .map(Format::from)
+            .unwrap_or_else(|| format_from_extension(input));
+        let context = Context {
+            tariffs,
+            format,
+            detail,
+            columns: None,
+            validate_only,
+        };
+        let limits = Limits {
+            max_line_bytes: settings.batch.max_line_bytes,
+            max_lines: u64::MAX,
+        };
+        let bar = indicatif::ProgressBar::new_spinner();
+        if !std::io::stderr().is_terminal() {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {human_pos} records  {per_sec}  {elapsed}",
+            )
+            .expect("a valid template"),
+        );
+        let started = std::time::Instant::now();
+        let summary = run(
+            context,
+            open_input(input)?,
+            open_output(output)?,
+            limits,
+            |n| bar.set_position(n),
+        )
+        .map_err(|e| e.to_string())?;
+        bar.finish_and_clear();
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} records: {} billed, {} failed; surcharge {} yuan, total {} yuan; {:.1} s ({:.0} records/s)",
+            summary.lines, summary.billed, summary.failed, summary.surcharge, summary.total, seconds, summary.lines as f64 / seconds.max(1e-9)
+        );
+        Ok(summary)
+    })();
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

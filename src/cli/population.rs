@@ -1,0 +1,45 @@
+//! `tariffd gen-population`: a synthetic population for trials and benchmarks.
+
+use super::*;
+
+#[allow(clippy::too_many_arguments)]
+pub fn gen_population(
+    settings: Settings,
+    n: u64,
+    seed: u64,
+    format: Format,
+    month: &str,
+    tariff: Option<String>,
+    output: &Path,
+    tariffs: Option<PathBuf>,
+) -> ExitCode {
+    let result = (|| -> Result<(), String> {
+        let set = load_tariffs(&settings, tariffs)?;
+        let tariff = set.resolve(tariff.as_deref()).ok_or("unknown tariff")?;
+        let period = Period::parse_month(month)
+            .ok_or_else(|| format!("`{month}` is not a month (YYYY-MM)"))?;
+        let mut out = open_output(output)?;
+        let io = |e: std::io::Error| e.to_string();
+        if format == Format::Csv {
+            out.write_all(&crate::wire::csv::row(crate::wire::csv::input_header()))
+                .map_err(io)?;
+        }
+        for request in Generator::new(tariff, period, seed).take(n as usize) {
+            let json = request_json(&request);
+            match format {
+                Format::Ndjson => {
+                    serde_json::to_writer(&mut out, &json).map_err(|e| e.to_string())?;
+                    out.write_all(b"\n").map_err(io)?;
+                }
+                Format::Csv => out
+                    .write_all(&crate::wire::csv::row(crate::wire::csv::request_row(&json)))
+                    .map_err(io)?,
+            }
+        }
+        out.flush().map_err(io)
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

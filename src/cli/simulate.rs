@@ -1,0 +1,80 @@
+//! `tariffd simulate`: a reform over a population file, as a table, JSON or CSV.
+
+use super::*;
+
+pub struct SimulateFiles {
+    pub reform: PathBuf,
+    pub population: PathBuf,
+    pub format: Option<FormatArg>,
+    pub json: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
+}
+
+pub fn simulate(
+    settings: Settings,
+    files: SimulateFiles,
+    tariff: Option<String>,
+    tariffs: Option<PathBuf>,
+) -> ExitCode {
+    let result = (|| -> Result<(), String> {
+        let set = Arc::new(load_tariffs(&settings, tariffs)?);
+        let text = std::fs::read_to_string(&files.reform)
+            .map_err(|e| format!("cannot read {}: {e}", files.reform.display()))?;
+        let body = crate::wire::simulation::body_from_toml(&text, tariff, &set)
+            .map_err(|e| format!("{}: {e}", files.reform.display()))?;
+        let simulation = body.into_spec(&set).map_err(|e| e.to_string())?;
+        let (target, spec) = (simulation.target, simulation.spec);
+        let format = files
+            .format
+            .map(Format::from)
+            .unwrap_or_else(|| format_from_extension(&files.population));
+        let limits = Limits {
+            max_line_bytes: settings.batch.max_line_bytes,
+            max_lines: settings.simulation.max_population,
+        };
+        let mut intake = crate::simulation::intake::Intake::new(format, limits, set.clone());
+        let mut input = open_input(&files.population)?;
+        loop {
+            let chunk = input.fill_buf().map_err(|e| e.to_string())?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            intake.feed(chunk).map_err(|e| e.to_string())?;
+            input.consume(n);
+        }
+        let population = intake.finish().map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        let scenario = crate::simulation::Scenario {
+            tariffs: &set,
+            baseline: &target,
+            population: &population,
+            cancel: None,
+        };
+        let report = scenario.run(&spec).map_err(|problems| {
+            let lines: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.pointer, p.message))
+                .collect();
+            lines.join("\n")
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        print!("{}", crate::simulation::render::text(&report));
+        eprintln!("simulated in {seconds:.2} s");
+        let write = |path: &Path, bytes: Vec<u8>| {
+            std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        };
+        if let Some(path) = &files.json {
+            let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
+            write(path, json)?;
+        }
+        if let Some(path) = &files.csv {
+            write(path, crate::simulation::render::csv(&report))?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
