@@ -73,8 +73,8 @@ impl Metrics {
     }
 
     fn observe(&self, route: &str, method: &Method, status: u16, seconds: f64) {
-        let status = itoa::Buffer::new().format(status).to_owned();
-        let labels = [route, method_label(method), status.as_str()];
+        let mut digits = itoa::Buffer::new();
+        let labels = [route, method_label(method), digits.format(status)];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
     }

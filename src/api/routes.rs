@@ -102,6 +102,20 @@ pub static ROUTES: [Route; 12] = [
 pub struct Matched(pub &'static str);
 
 impl Route {
+    /// Whether a (decoded) path falls on this route: a `{name}` segment matches any
+    /// non-empty one.
+    pub fn matches(&self, path: &str) -> bool {
+        let mut template = self.path.split('/');
+        let mut segments = path.split('/');
+        loop {
+            match (template.next(), segments.next()) {
+                (None, None) => return true,
+                (Some(t), Some(p)) if t == p || (t.starts_with('{') && !p.is_empty()) => {}
+                _ => return false,
+            }
+        }
+    }
+
     /// The actix route: the handler behind its method (GET also answers HEAD) and its check.
     fn service(&'static self) -> actix_web::Route {
         let method = if self.method == Method::GET {
@@ -187,16 +201,8 @@ pub async fn not_found(request: HttpRequest) -> HttpResponse {
 
 /// The methods the table lists for `path` (a `{name}` segment matches any non-empty one).
 fn allowed_methods(path: &str) -> Vec<&'static str> {
-    let matches = |template: &str| {
-        let (t, p): (Vec<&str>, Vec<&str>) =
-            (template.split('/').collect(), path.split('/').collect());
-        t.len() == p.len()
-            && t.iter()
-                .zip(&p)
-                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
-    };
     let mut methods = Vec::new();
-    for route in ROUTES.iter().filter(|r| matches(r.path)) {
+    for route in ROUTES.iter().filter(|r| r.matches(path)) {
         methods.push(route.method.as_str());
         if route.method == Method::GET {
             methods.push("HEAD");

@@ -126,12 +126,11 @@ async fn streamed(
     state: &AppState,
     tariffs: &Arc<TariffSet>,
 ) -> Result<(Arc<Tariff>, Spec, Population), ApiError> {
-    let bad = multipart_error;
     let mut field = multipart
         .next()
         .await
         .ok_or(ApiError::EmptyBody)?
-        .map_err(bad)?;
+        .map_err(multipart_error)?;
     if field.name() != Some("simulation") {
         return Err(ApiError::field(
             "/",
@@ -140,7 +139,7 @@ async fn streamed(
     }
     let mut json = Vec::new();
     while let Some(chunk) = field.next().await {
-        json.extend_from_slice(&chunk.map_err(bad)?);
+        json.extend_from_slice(&chunk.map_err(multipart_error)?);
         if json.len() > state.limits.body_limit_bytes {
             return Err(ApiError::PayloadTooLarge {
                 limit: state.limits.body_limit_bytes,
@@ -164,7 +163,7 @@ async fn streamed(
         .next()
         .await
         .ok_or_else(|| ApiError::field("/", "missing the `population` part"))?
-        .map_err(bad)?;
+        .map_err(multipart_error)?;
     let format = population_format(&field)?;
     let limits = batch::Limits {
         max_line_bytes: state.batch_limits.max_line_bytes,
@@ -180,7 +179,7 @@ async fn streamed(
         intake.finish()
     });
     while let Some(chunk) = field.next().await {
-        if tx.send(chunk.map_err(bad)?).await.is_err() {
+        if tx.send(chunk.map_err(multipart_error)?).await.is_err() {
             break; // the reader stopped on an error it will report
         }
     }

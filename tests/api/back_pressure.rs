@@ -4,23 +4,18 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::helpers::{read_until_closed, TestApp};
+use crate::helpers::{read_until_closed, stalled, TestApp};
 
 const RECORD: &str = "{\"period\":{\"month\":\"2020-10\"},\"enterprise\":{\"id\":\"A\",\"industry\":\"steel\",\"catalogue_class\":\"restricted\"},\"electricity\":{\"kwh\":\"1000\"}}\n";
 
 /// A batch upload left open: the head and `records` records sent as one chunk, no end.
 fn open_batch(app: &TestApp, records: usize) -> TcpStream {
-    let address = app.address.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
     let body = RECORD.repeat(records);
-    write!(
-        stream,
-        "POST /v1/bills/batch HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n",
-        body.len()
+    stalled(
+        &app.address,
+        "POST /v1/bills/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n",
+        format!("{:x}\r\n{body}\r\n", body.len()).as_bytes(),
     )
-    .unwrap();
-    stream.flush().unwrap();
-    stream
 }
 
 #[actix_web::test]

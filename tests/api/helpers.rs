@@ -178,3 +178,14 @@ pub async fn read_until_closed(mut stream: std::net::TcpStream, seconds: u64) ->
     });
     reading.await.unwrap()
 }
+
+/// A request whose head and the start of whose body are sent, then nothing.
+pub fn stalled(address: &str, head: &str, body_start: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let address = address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body_start).unwrap();
+    stream.flush().unwrap();
+    stream
+}

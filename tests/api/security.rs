@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tariffd::access::{hash_key, KeySettings};
 use tariffd::api::routes::ROUTES;
 
-use crate::helpers::{csv_body, population, read_until_closed, TestApp};
+use crate::helpers::{csv_body, population, read_until_closed, stalled, TestApp};
 use crate::probe::{may, status_of, KEYS};
 
 async fn app_with_keys(configure: impl FnOnce(&mut tariffd::configuration::Settings)) -> TestApp {
@@ -228,16 +228,6 @@ async fn a_run_of_alike_errors_is_one_record_and_different_ones_stay_apart() {
     assert_eq!(records[3]["line"], 6);
     assert_eq!(records[4]["summary"]["lines"], 6);
     assert_eq!(records[4]["summary"]["failed"], 5);
-}
-
-/// A request whose head and the start of whose body are sent, then nothing.
-fn stalled(address: &str, head: &str, body_start: &[u8]) -> TcpStream {
-    let address = address.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body_start).unwrap();
-    stream.flush().unwrap();
-    stream
 }
 
 #[actix_web::test]
