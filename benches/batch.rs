@@ -51,11 +51,10 @@ fn batch(c: &mut Criterion) {
             tariffs: tariffs.clone(),
             format: Format::Ndjson,
             detail,
-            columns: None,
             validate_only,
         };
         group.bench_function(name, |b| {
-            b.iter(|| black_box(context.price_chunk(&records)))
+            b.iter(|| black_box(context.price_chunk(&records, None)))
         });
     }
     group.finish();

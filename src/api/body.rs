@@ -14,6 +14,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpRequest;
 use async_compression::tokio::bufread::{GzipDecoder, ZlibDecoder};
 use futures_util::stream::{LocalBoxStream, Stream, StreamExt};
+use tokio::sync::mpsc;
 use tokio::time::{sleep, Instant, Sleep};
 use tokio_util::io::{ReaderStream, StreamReader};
 
@@ -158,6 +159,40 @@ impl Stream for Body {
                 Poll::Pending => Poll::Pending,
             },
         }
+    }
+}
+
+/// A stream's pieces for a blocking thread (where the streaming loop runs): a task on this
+/// thread's runtime reads the stream into a small channel, and the iterator waits on it. The
+/// stream is read no faster than the iterator takes pieces (so a busy server never counts as
+/// an idle client), and is let go when the iterator is dropped or the stream fails.
+pub struct Blocking(mpsc::Receiver<Result<Bytes, ApiError>>);
+
+impl Blocking {
+    pub fn pump<E: Into<ApiError>>(
+        stream: impl Stream<Item = Result<Bytes, E>> + 'static,
+    ) -> Blocking {
+        let (tx, rx) = mpsc::channel(8);
+        actix_web::rt::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(piece) = stream.next().await {
+                let piece = piece.map_err(Into::into);
+                let failed = piece.is_err();
+                if tx.send(piece).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Blocking(rx)
+    }
+}
+
+impl Iterator for Blocking {
+    type Item = Result<Bytes, ApiError>;
+
+    /// Waits for the next piece; only ever call it on a blocking thread.
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.blocking_recv()
     }
 }
 

@@ -30,6 +30,17 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// A batch's records, by outcome.
+    pub fn count_batch_records(&self, summary: &crate::batch::Summary) {
+        let records = &self.batch_records;
+        records
+            .with_label_values(&["billed"])
+            .inc_by(summary.billed);
+        records
+            .with_label_values(&["failed"])
+            .inc_by(summary.failed);
+    }
+
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         let bills = IntCounterVec::new(

@@ -5,16 +5,15 @@ use std::sync::Arc;
 
 use actix_multipart::Multipart;
 use actix_web::rt::task::spawn_blocking;
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 
-use super::body::{content_type, read_body, Body};
+use super::body::{content_type, read_body, Blocking, Body};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::batch::{self, Format};
-use crate::simulation::intake::Intake;
+use crate::simulation::intake;
 use crate::simulation::{Population, Report, Scenario, Spec};
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::json::parse_json;
@@ -159,7 +158,7 @@ async fn streamed(
             "give the population either inline or as the `population` part, not both",
         ));
     }
-    let mut field = multipart
+    let field = multipart
         .next()
         .await
         .ok_or_else(|| ApiError::field("/", "missing the `population` part"))?
@@ -169,22 +168,11 @@ async fn streamed(
         max_line_bytes: state.batch_limits.max_line_bytes,
         max_lines: state.simulation_limits.max_population,
     };
-    let (tx, mut rx) = mpsc::channel::<Bytes>(8);
+    let input = Blocking::pump(field.map(|piece| piece.map_err(multipart_error)));
     let tariffs = tariffs.clone();
-    let reading = spawn_blocking(move || {
-        let mut intake = Intake::new(format, limits, tariffs);
-        while let Some(bytes) = rx.blocking_recv() {
-            intake.feed(&bytes)?;
-        }
-        intake.finish()
-    });
-    while let Some(chunk) = field.next().await {
-        if tx.send(chunk.map_err(multipart_error)?).await.is_err() {
-            break; // the reader stopped on an error it will report
-        }
-    }
-    drop(tx);
-    let population = reading.await.map_err(|_| ApiError::Internal)??;
+    let population = spawn_blocking(move || intake::read(format, limits, tariffs, input))
+        .await
+        .map_err(|_| ApiError::Internal)??;
     Ok((target, spec, population))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod run;
 mod split;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -94,6 +95,27 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
         }
     }
+
+    /// The bytes that open a batch's output (the CSV header).
+    pub fn preamble(self) -> Bytes {
+        match self {
+            Format::Ndjson => Bytes::new(),
+            Format::Csv => csv::output_header(),
+        }
+    }
+
+    /// The record that closes a batch's output.
+    pub fn summary_record(self, summary: &Summary) -> Bytes {
+        match self {
+            Format::Ndjson => {
+                let mut out = serde_json::to_vec(&serde_json::json!({ "summary": summary }))
+                    .expect("a summary serialises");
+                out.push(b'\n');
+                Bytes::from(out)
+            }
+            Format::Csv => csv_summary_row(summary),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +168,6 @@ pub struct Context {
     pub tariffs: Arc<TariffSet>,
     pub format: Format,
     pub detail: Detail,
-    /// For CSV input: the columns of the header line, in order.
-    pub columns: Option<csv::Columns>,
     /// Check every record without pricing it (also the I/O floor of a batch run).
     pub validate_only: bool,
 }
@@ -158,32 +178,41 @@ pub struct ChunkOutput {
     pub summary: Summary,
 }
 
+/// Bills every record of `records`: the preamble, each chunk's output in input order, then
+/// the summary record. `write` takes each piece of output with the share of the summary it
+/// holds. Used alike by `POST /v1/bills/batch` and `tariffd bill`.
+pub fn bill<I, E>(
+    context: Context,
+    records: stream::Records<I>,
+    mut write: impl FnMut(Bytes, &Summary) -> Result<(), E>,
+) -> Result<Summary, E>
+where
+    I: Iterator<Item = Result<Bytes, E>>,
+    E: From<ApiError>,
+{
+    let format = context.format;
+    write(format.preamble(), &Summary::default())?;
+    let mut summary = Summary::default();
+    records.drive(context, |chunk: ChunkOutput| {
+        summary.add(&chunk.summary);
+        write(chunk.bytes, &chunk.summary)
+    })?;
+    write(format.summary_record(&summary), &Summary::default())?;
+    Ok(summary)
+}
+
+impl stream::Job for Context {
+    type Output = ChunkOutput;
+    fn run(&self, records: &[Record], columns: Option<&csv::Columns>) -> ChunkOutput {
+        self.price_chunk(records, columns)
+    }
+}
+
 impl Context {
-    /// The bytes that open the output (the CSV header).
-    pub fn preamble(&self) -> Bytes {
-        match self.format {
-            Format::Ndjson => Bytes::new(),
-            Format::Csv => csv::output_header(),
-        }
-    }
-
-    /// The closing summary record.
-    pub fn summary_record(&self, summary: &Summary) -> Bytes {
-        match self.format {
-            Format::Ndjson => {
-                let mut out = serde_json::to_vec(&serde_json::json!({ "summary": summary }))
-                    .expect("a summary serialises");
-                out.push(b'\n');
-                Bytes::from(out)
-            }
-            Format::Csv => csv_summary_row(summary),
-        }
-    }
-
     /// Prices every record of a chunk, in order. A run of records failing alike (blank
     /// lines, say) is written as one error record naming its first and last line, so the
     /// output never grows much faster than the input.
-    pub fn price_chunk(&self, records: &[Record]) -> ChunkOutput {
+    pub fn price_chunk(&self, records: &[Record], columns: Option<&csv::Columns>) -> ChunkOutput {
         // About what a bill with line items takes, so the buffer seldom grows.
         let mut out = Vec::with_capacity(records.len() * 1536);
         let mut summary = Summary::default();
@@ -191,11 +220,13 @@ impl Context {
         for record in records {
             summary.lines += 1;
             let line = record.line();
-            let outcome = if self.validate_only {
-                self.validate_record(record).map(|()| None)
-            } else {
-                self.price_record(record).map(Some)
-            };
+            let outcome = parse_record(record, self.format, columns).and_then(|request| {
+                if self.validate_only {
+                    tariff_for(&self.tariffs, &request).map(|_| None)
+                } else {
+                    self.price(request).map(Some)
+                }
+            });
             match outcome {
                 Ok(priced) => {
                     self.flush(&mut out, repeats.take());
@@ -241,23 +272,13 @@ impl Context {
         }
     }
 
-    fn validate_record(&self, record: &Record) -> Result<(), ApiError> {
-        let request = self.parse_record(record)?;
-        tariff_for(&self.tariffs, &request).map(|_| ())
-    }
-
-    fn price_record(&self, record: &Record) -> Result<(BillRequest, Bill, &Tariff), ApiError> {
-        let request = self.parse_record(record)?;
+    fn price(&self, request: BillRequest) -> Result<(BillRequest, Bill, &Tariff), ApiError> {
         let tariff = tariff_for(&self.tariffs, &request)?;
         let options = Options {
             trace: self.detail == Detail::Full,
         };
         let bill = price_request(&request, tariff, options)?;
         Ok((request, bill, tariff))
-    }
-
-    fn parse_record(&self, record: &Record) -> Result<BillRequest, ApiError> {
-        parse_record(record, self.format, self.columns.as_ref())
     }
 
     fn write_bill(&self, out: &mut Vec<u8>, line: u64, view: &BillResponse, bill: &Bill) {

@@ -29,7 +29,6 @@ pub fn bill(
             tariffs,
             format,
             detail,
-            columns: None,
             validate_only,
         };
         let limits = Limits {

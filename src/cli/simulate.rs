@@ -32,18 +32,9 @@ pub fn simulate(
             max_line_bytes: settings.batch.max_line_bytes,
             max_lines: settings.simulation.max_population,
         };
-        let mut intake = crate::simulation::intake::Intake::new(format, limits, set.clone());
-        let mut input = open_input(&files.population)?;
-        loop {
-            let chunk = input.fill_buf().map_err(|e| e.to_string())?;
-            if chunk.is_empty() {
-                break;
-            }
-            let n = chunk.len();
-            intake.feed(chunk).map_err(|e| e.to_string())?;
-            input.consume(n);
-        }
-        let population = intake.finish().map_err(|e| e.to_string())?;
+        let input = crate::batch::run::pieces(open_input(&files.population)?);
+        let population = crate::simulation::intake::read(format, limits, set.clone(), input)
+            .map_err(|e| e.to_string())?;
         let started = std::time::Instant::now();
         let scenario = crate::simulation::Scenario {
             tariffs: &set,

@@ -5,91 +5,57 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use rayon::prelude::*;
-
 use super::{Member, Population};
-use crate::batch::{parse_record, Format, Limits, Record, Splitter};
+use crate::batch::stream::{self, Job};
+use crate::batch::{parse_record, Format, Limits, Record};
+use crate::bill::BillRequest;
 use crate::tariff::TariffSet;
 use crate::wire::csv::Columns;
 use crate::wire::problem::ApiError;
 
-/// Records parsed together, on every core.
-const PARSE_CHUNK: usize = 8192;
-
-pub struct Intake {
+/// Reads the population `input` holds. `limits.max_lines` caps it: past the cap the whole
+/// population is refused, since a simulation never runs on part of one.
+pub fn read<I, E>(
     format: Format,
     limits: Limits,
     tariffs: Arc<TariffSet>,
-    /// The CSV header line while it is incomplete.
-    header: Vec<u8>,
-    columns: Option<Columns>,
-    splitter: Option<Splitter>,
-    records: Vec<Record>,
-    population: Population,
+    input: I,
+) -> Result<Population, E>
+where
+    I: Iterator<Item = Result<Bytes, E>>,
+    E: From<ApiError>,
+{
+    let mut population = Population::default();
+    stream::open(format, limits, input)?.drive(
+        Reading { format, tariffs },
+        |read: Result<Vec<Read>, ApiError>| {
+            for (line, request) in read? {
+                match request {
+                    Ok(request) => population.members.push(Member {
+                        record: line,
+                        request,
+                    }),
+                    Err(error) => population.reject(line, error.one_line()),
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(population)
 }
 
-impl Intake {
-    /// `limits.max_lines` caps the population: a simulation never runs on part of one.
-    pub fn new(format: Format, limits: Limits, tariffs: Arc<TariffSet>) -> Intake {
-        Intake {
-            format,
-            limits,
-            tariffs,
-            header: Vec::new(),
-            columns: None,
-            splitter: (format == Format::Ndjson).then(|| Splitter::new(limits, 1)),
-            records: Vec::new(),
-            population: Population::default(),
-        }
-    }
+/// A record's line and its request, or why it was left out.
+type Read = (u64, Result<BillRequest, ApiError>);
 
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), ApiError> {
-        if self.splitter.is_none() {
-            match memchr::memchr(b'\n', data) {
-                None => {
-                    self.header.extend_from_slice(data);
-                    if self.header.len() > self.limits.max_line_bytes {
-                        return Err(ApiError::field("/", "the CSV header line is too long"));
-                    }
-                    return Ok(());
-                }
-                Some(end) => {
-                    self.header.extend_from_slice(&data[..end]);
-                    self.start_csv()?;
-                    data = &data[end + 1..];
-                }
-            }
-        }
-        let splitter = self.splitter.as_mut().expect("started above");
-        splitter.feed(Bytes::copy_from_slice(data), &mut self.records);
-        if self.records.len() >= PARSE_CHUNK {
-            self.parse()?;
-        }
-        Ok(())
-    }
+struct Reading {
+    format: Format,
+    tariffs: Arc<TariffSet>,
+}
 
-    pub fn finish(mut self) -> Result<Population, ApiError> {
-        if self.splitter.is_none() {
-            if self.header.is_empty() {
-                return Err(ApiError::EmptyBody);
-            }
-            self.start_csv()?;
-        }
-        let splitter = self.splitter.as_mut().expect("started above");
-        splitter.finish(&mut self.records);
-        self.parse()?;
-        Ok(self.population)
-    }
+impl Job for Reading {
+    type Output = Result<Vec<Read>, ApiError>;
 
-    fn start_csv(&mut self) -> Result<(), ApiError> {
-        let header = std::mem::take(&mut self.header);
-        self.columns = Some(Columns::from_header(&header)?);
-        self.splitter = Some(Splitter::new(self.limits, 2));
-        Ok(())
-    }
-
-    fn parse(&mut self) -> Result<(), ApiError> {
-        let records = std::mem::take(&mut self.records);
+    fn run(&self, records: &[Record], columns: Option<&Columns>) -> Self::Output {
         if let Some(Record::OverLimit { max_lines, .. }) = records.last() {
             return Err(ApiError::field(
                 "/",
@@ -98,24 +64,11 @@ impl Intake {
                 ),
             ));
         }
-        let (format, columns) = (self.format, self.columns.as_ref());
-        let parsed: Vec<_> = records
-            .par_iter()
-            .map(|record| {
-                let request = parse_record(record, format, columns)?;
-                crate::pricing::tariff_for(&self.tariffs, &request)?;
-                Ok::<_, ApiError>(request)
-            })
-            .collect();
-        for (record, parsed) in records.iter().zip(parsed) {
-            match parsed {
-                Ok(request) => self.population.members.push(Member {
-                    record: record.line(),
-                    request,
-                }),
-                Err(error) => self.population.reject(record.line(), error.one_line()),
-            }
-        }
-        Ok(())
+        let read = |record: &Record| {
+            let request = parse_record(record, self.format, columns)?;
+            crate::pricing::tariff_for(&self.tariffs, &request)?;
+            Ok(request)
+        };
+        Ok(records.iter().map(|r| (r.line(), read(r))).collect())
     }
 }

@@ -20,6 +20,15 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// Where the problem is, in whichever terms the error gives: column, parameter or pointer.
+    pub fn place(&self) -> &str {
+        self.column
+            .as_deref()
+            .or(self.parameter.as_deref())
+            .or(self.pointer.as_deref())
+            .unwrap_or("/")
+    }
+
     pub fn at(pointer: impl Into<String>, message: impl Into<String>) -> FieldError {
         FieldError {
             pointer: Some(pointer.into()),
@@ -160,7 +169,7 @@ impl ApiError {
         match self {
             ApiError::Invalid(errors) => errors
                 .iter()
-                .map(|e| format!("{}: {}", e.pointer.as_deref().unwrap_or("/"), e.message))
+                .map(|e| format!("{}: {}", e.place(), e.message))
                 .collect::<Vec<_>>()
                 .join("; "),
             other => other.to_string(),

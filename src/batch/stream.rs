@@ -1,0 +1,265 @@
+//! The one streaming loop: bytes in (an HTTP body, a file, a multipart part), cut into
+//! records, the records handed to a job a chunk at a time on rayon's pool with a few chunks
+//! in flight, and the results delivered in input order. Batch billing (HTTP and offline) and
+//! simulation intake are jobs of it; none writes the loop again.
+
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::{ready_chunks, Format, Limits, Record, Splitter, CHUNK_RECORDS};
+use crate::wire::csv::Columns;
+use crate::wire::problem::ApiError;
+
+/// An input opened for reading records: for CSV, its header line read and understood.
+pub struct Records<I> {
+    input: I,
+    splitter: Splitter,
+    columns: Option<Arc<Columns>>,
+    /// Records that came with the header's piece of input.
+    pending: Vec<Record>,
+}
+
+/// Opens `input`, a sequence of byte pieces: for CSV, reads up to the end of the header
+/// line and reads the columns from it. This is the only CSV-header reader.
+pub fn open<I, E>(format: Format, limits: Limits, mut input: I) -> Result<Records<I>, E>
+where
+    I: Iterator<Item = Result<Bytes, E>>,
+    E: From<ApiError>,
+{
+    if format == Format::Ndjson {
+        return Ok(Records {
+            input,
+            splitter: Splitter::new(limits, 1),
+            columns: None,
+            pending: Vec::new(),
+        });
+    }
+    let mut header = BytesMut::new();
+    let rest = loop {
+        if let Some(end) = memchr::memchr(b'\n', &header) {
+            let rest = header.split_off(end + 1).freeze();
+            header.truncate(end);
+            break rest;
+        }
+        if header.len() > limits.max_line_bytes {
+            return Err(
+                ApiError::field("/", "the CSV header line is over the line length limit").into(),
+            );
+        }
+        match input.next() {
+            Some(piece) => header.extend_from_slice(&piece?),
+            None if header.is_empty() => return Err(ApiError::EmptyBody.into()),
+            None => break Bytes::new(),
+        }
+    };
+    let header = header.strip_suffix(b"\r").unwrap_or(&header);
+    let columns = Columns::from_header(header)?;
+    let mut splitter = Splitter::new(limits, 2);
+    let mut pending = Vec::new();
+    splitter.feed(rest, &mut pending);
+    Ok(Records {
+        input,
+        splitter,
+        columns: Some(Arc::new(columns)),
+        pending,
+    })
+}
+
+/// A job over one chunk of records: `columns` are the CSV header's, `None` for NDJSON.
+pub trait Job: Send + Sync + 'static {
+    type Output: Send + 'static;
+    fn run(&self, records: &[Record], columns: Option<&Columns>) -> Self::Output;
+}
+
+impl<I, E> Records<I>
+where
+    I: Iterator<Item = Result<Bytes, E>>,
+    E: From<ApiError>,
+{
+    /// Reads every record, runs `job` over chunks of them on rayon's pool, and hands each
+    /// chunk's output to `deliver` in input order, as soon as it and those before it are done.
+    /// Memory holds a few chunks whatever the input's size. The first error (of the input or
+    /// of `deliver`) ends the loop; chunks still in flight finish and are dropped.
+    pub fn drive<J: Job>(
+        mut self,
+        job: J,
+        mut deliver: impl FnMut(J::Output) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let job = Arc::new(job);
+        let most_in_flight = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut in_flight: VecDeque<Receiver<std::thread::Result<J::Output>>> = VecDeque::new();
+        let mut records = std::mem::take(&mut self.pending);
+        records.reserve(CHUNK_RECORDS);
+        loop {
+            let done = match self.input.next() {
+                Some(piece) => {
+                    self.splitter.feed(piece?, &mut records);
+                    false
+                }
+                None => {
+                    self.splitter.finish(&mut records);
+                    true
+                }
+            };
+            for chunk in ready_chunks(&mut records, done) {
+                in_flight.push_back(on_the_pool(job.clone(), self.columns.clone(), chunk));
+                if in_flight.len() >= most_in_flight {
+                    let next = in_flight.pop_front().expect("just pushed");
+                    deliver(outcome(next.recv())?)?;
+                }
+            }
+            // Whatever is done goes out now, not only when the queue is full.
+            while let Some(front) = in_flight.front() {
+                match front.try_recv() {
+                    Err(TryRecvError::Empty) => break,
+                    ready => {
+                        in_flight.pop_front();
+                        deliver(outcome(ready.map_err(|_| std::sync::mpsc::RecvError))?)?;
+                    }
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        for next in in_flight {
+            deliver(outcome(next.recv())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs a chunk on rayon's pool (a thread per core, not per chunk); the answer, or the
+/// panic it ended in, arrives on the receiver.
+fn on_the_pool<J: Job>(
+    job: Arc<J>,
+    columns: Option<Arc<Columns>>,
+    chunk: Vec<Record>,
+) -> Receiver<std::thread::Result<J::Output>> {
+    let (tx, rx) = sync_channel(1);
+    rayon::spawn(move || {
+        let output = catch_unwind(AssertUnwindSafe(|| job.run(&chunk, columns.as_deref())));
+        let _ = tx.send(output);
+    });
+    rx
+}
+
+/// A chunk's output; a job that panicked is an internal error, logged, never a crash.
+fn outcome<T>(
+    received: Result<std::thread::Result<T>, std::sync::mpsc::RecvError>,
+) -> Result<T, ApiError> {
+    match received {
+        Ok(Ok(output)) => Ok(output),
+        _ => {
+            tracing::error!("a chunk's job panicked; the stream stops");
+            Err(ApiError::Internal)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Lines;
+
+    impl Job for Lines {
+        type Output = Vec<u64>;
+        fn run(&self, records: &[Record], _: Option<&Columns>) -> Vec<u64> {
+            records.iter().map(Record::line).collect()
+        }
+    }
+
+    fn pieces(text: &str, size: usize) -> impl Iterator<Item = Result<Bytes, ApiError>> {
+        let bytes = Bytes::copy_from_slice(text.as_bytes());
+        let n = bytes.len();
+        (0..n.div_ceil(size)).map(move |i| Ok(bytes.slice(i * size..((i + 1) * size).min(n))))
+    }
+
+    const LIMITS: Limits = Limits {
+        max_line_bytes: 1000,
+        max_lines: u64::MAX,
+    };
+
+    #[test]
+    fn every_record_comes_back_once_in_input_order_whatever_the_pieces() {
+        let text: String = (0..5000).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+        for size in [1, 7, 4096, text.len()] {
+            let mut seen = Vec::new();
+            open(Format::Ndjson, LIMITS, pieces(&text, size))
+                .unwrap()
+                .drive(Lines, |lines| {
+                    seen.extend(lines);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(seen, (1..=5000).collect::<Vec<u64>>(), "pieces of {size}");
+        }
+    }
+
+    #[test]
+    fn the_csv_header_is_read_across_pieces_and_numbers_rows_from_two() {
+        let text = "enterprise_id,industry,kwh\r\ne1,steel,1\ne2,steel,2";
+        for size in [1, 5, text.len()] {
+            let records = open(Format::Csv, LIMITS, pieces(text, size)).unwrap();
+            assert!(records.columns.is_some());
+            let mut seen = Vec::new();
+            records
+                .drive(Lines, |lines| {
+                    seen.extend(lines);
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(seen, [2, 3], "pieces of {size}");
+        }
+    }
+
+    #[test]
+    fn a_bad_or_missing_csv_header_is_refused_before_any_record() {
+        let refused = |text: &str| open(Format::Csv, LIMITS, pieces(text, 3)).err();
+        assert!(matches!(refused(""), Some(ApiError::EmptyBody)));
+        assert!(refused("enterprise_id,colour\ne1,red\n").is_some());
+        let long = "enterprise_id,".repeat(200);
+        assert!(refused(&long).is_some());
+    }
+
+    #[test]
+    fn an_error_from_the_input_or_the_receiver_stops_the_loop() {
+        let broken = pieces("{}\n", 3).chain(std::iter::once(Err(ApiError::EmptyBody)));
+        let result = open(Format::Ndjson, LIMITS, broken)
+            .unwrap()
+            .drive(Lines, |_| Ok(()));
+        assert!(matches!(result, Err(ApiError::EmptyBody)));
+        let text: String = "{}\n".repeat(10 * CHUNK_RECORDS);
+        let mut delivered = 0;
+        let result = open(Format::Ndjson, LIMITS, pieces(&text, 100))
+            .unwrap()
+            .drive(Lines, |_| {
+                delivered += 1;
+                Err(ApiError::Internal)
+            });
+        assert!(result.is_err());
+        assert_eq!(delivered, 1);
+    }
+
+    struct Panics;
+
+    impl Job for Panics {
+        type Output = ();
+        fn run(&self, _: &[Record], _: Option<&Columns>) {
+            panic!("a job that panics");
+        }
+    }
+
+    #[test]
+    fn a_job_that_panics_is_an_internal_error_not_a_crash() {
+        let result = open(Format::Ndjson, LIMITS, pieces("{}\n", 3))
+            .unwrap()
+            .drive(Panics, |()| Ok(()));
+        assert!(matches!(result, Err(ApiError::Internal)));
+    }
+}
