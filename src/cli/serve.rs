@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use utoipa::OpenApi;
 
 use super::fail;
 use crate::configuration::Settings;
@@ -32,7 +31,7 @@ pub fn serve(
 
 /// The document `openapi/openapi.json` holds (a test keeps the two equal).
 pub fn openapi_json() -> String {
-    let mut json = crate::api::ApiDoc::openapi()
+    let mut json = crate::api::openapi()
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     json.push('\n');
