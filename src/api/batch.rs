@@ -24,13 +24,19 @@ use crate::wire::view::Detail;
 #[utoipa::path(
     post, path = "/v1/bills/batch",
     tag = "bills",
-    request_body(content = String, description = "NDJSON bill requests, or CSV rows", content_type = "application/x-ndjson"),
+    request_body(description = "NDJSON bill requests, or CSV rows", content(
+        (String = "application/x-ndjson"),
+        (String = "text/csv"),
+    )),
     params(
         ("detail" = Option<String>, Query, description = "`totals`, `lines` (default: line items with their basis) or `full` (with explanations and traces)"),
         ("validate_only" = Option<bool>, Query, description = "Check every record without pricing it: `{\"line\", \"valid\": true}` or an error record"),
     ),
     responses(
-        (status = 200, description = "One record per input record, then the summary", content_type = "application/x-ndjson", body = String),
+        (status = 200, description = "One record per input record, then the summary, in the format of the input", content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        )),
         (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad query or CSV header", body = Problem, content_type = "application/problem+json"),

@@ -22,6 +22,17 @@ pub struct Route {
     handler: fn() -> actix_web::Route,
     /// Adds its OpenAPI operation (the handler's `#[utoipa::path]`) and the schemas it names.
     document: fn(&mut OpenApi),
+    /// Request bodies the document shows, each a file of `examples/`.
+    pub examples: &'static [Example],
+}
+
+/// A request example: a file of `examples/` that a newcomer can also send as it is. One whose
+/// name starts with `invalid` shows an error answer; every other one a success.
+pub struct Example {
+    pub content_type: &'static str,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub body: &'static str,
 }
 
 /// Every route of the service but the documentation pages.
@@ -32,6 +43,20 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Biller),
         handler: || web::route().to(bills::create_bill),
         document: documented::<bills::__path_create_bill>,
+        examples: &[
+            Example {
+                content_type: "application/json",
+                name: "restricted_steel",
+                summary: "Restricted steel in Xinzhou, October 2020",
+                body: include_str!("../../examples/bill.json"),
+            },
+            Example {
+                content_type: "application/json",
+                name: "invalid_fields",
+                summary: "Two bad fields: both are named in one 422",
+                body: include_str!("../../examples/bill-invalid.json"),
+            },
+        ],
     },
     Route {
         method: Method::POST,
@@ -39,6 +64,20 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Biller),
         handler: || web::route().to(batch::create_batch),
         document: documented::<batch::__path_create_batch>,
+        examples: &[
+            Example {
+                content_type: "application/x-ndjson",
+                name: "ndjson",
+                summary: "Three enterprises, one with a bad record",
+                body: include_str!("../../examples/batch.ndjson"),
+            },
+            Example {
+                content_type: "text/csv",
+                name: "csv",
+                summary: "Two enterprises as CSV rows",
+                body: include_str!("../../examples/batch.csv"),
+            },
+        ],
     },
     Route {
         method: Method::POST,
@@ -46,6 +85,12 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Analyst),
         handler: || web::route().to(simulations::create_simulation),
         document: documented::<simulations::__path_create_simulation>,
+        examples: &[Example {
+            content_type: "application/json",
+            name: "eliminated_steel",
+            summary: "Eliminated steel's adder raised to 0.80 yuan/kWh over three enterprises",
+            body: include_str!("../../examples/simulation.json"),
+        }],
     },
     Route {
         method: Method::POST,
@@ -53,6 +98,12 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Analyst),
         handler: || web::route().to(tariffs::validate_tariff),
         document: documented::<tariffs::__path_validate_tariff>,
+        examples: &[Example {
+            content_type: "application/toml",
+            name: "draft",
+            summary: "A draft local tariff inheriting the national one",
+            body: include_str!("../../examples/draft-tariff.toml"),
+        }],
     },
     Route {
         method: Method::GET,
@@ -60,6 +111,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Reader),
         handler: || web::route().to(tariffs::list_tariffs),
         document: documented::<tariffs::__path_list_tariffs>,
+        examples: &[],
     },
     Route {
         method: Method::GET,
@@ -67,6 +119,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Reader),
         handler: || web::route().to(tariffs::get_tariff),
         document: documented::<tariffs::__path_get_tariff>,
+        examples: &[],
     },
     Route {
         method: Method::GET,
@@ -74,6 +127,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Reader),
         handler: || web::route().to(tariffs::list_parameters),
         document: documented::<tariffs::__path_list_parameters>,
+        examples: &[],
     },
     Route {
         method: Method::GET,
@@ -81,6 +135,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Reader),
         handler: || web::route().to(surcharges::lookup_surcharges),
         document: documented::<surcharges::__path_lookup_surcharges>,
+        examples: &[],
     },
     Route {
         method: Method::POST,
@@ -88,6 +143,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Admin),
         handler: || web::route().to(admin::reload_tariffs),
         document: documented::<admin::__path_reload_tariffs>,
+        examples: &[],
     },
     Route {
         method: Method::GET,
@@ -95,6 +151,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Public,
         handler: || web::route().to(ops::live),
         document: documented::<ops::__path_live>,
+        examples: &[],
     },
     Route {
         method: Method::GET,
@@ -102,6 +159,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Public,
         handler: || web::route().to(ops::ready),
         document: documented::<ops::__path_ready>,
+        examples: &[],
     },
     Route {
         method: Method::GET,
@@ -109,6 +167,7 @@ pub static ROUTES: [Route; 12] = [
         need: Need::AnyKey,
         handler: || web::route().to(ops::metrics),
         document: documented::<ops::__path_metrics>,
+        examples: &[],
     },
 ];
 
@@ -116,6 +175,7 @@ pub static ROUTES: [Route; 12] = [
 pub fn document(openapi: &mut OpenApi) {
     for route in &ROUTES {
         (route.document)(openapi);
+        route.add_examples(openapi);
     }
 }
 
@@ -136,11 +196,51 @@ where
         .add_path_operation(P::path(), P::methods(), operation);
 }
 
+impl Example {
+    /// As the document shows it: JSON as JSON, any other format as its text.
+    fn shown(&self) -> utoipa::openapi::example::Example {
+        let value = if self.content_type == "application/json" {
+            serde_json::from_str(self.body).expect("a JSON example parses")
+        } else {
+            serde_json::Value::String(self.body.to_string())
+        };
+        utoipa::openapi::example::ExampleBuilder::new()
+            .summary(self.summary)
+            .value(Some(value))
+            .build()
+    }
+}
+
 /// The route pattern a request reached, for logs and metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct Matched(pub &'static str);
 
 impl Route {
+    /// Shows the route's examples under its request body's content types.
+    fn add_examples(&self, openapi: &mut OpenApi) {
+        for example in self.examples {
+            let content = openapi
+                .paths
+                .paths
+                .get_mut(self.path)
+                .and_then(|item| match self.method {
+                    Method::GET => item.get.as_mut(),
+                    _ => item.post.as_mut(),
+                })
+                .and_then(|operation| operation.request_body.as_mut())
+                .and_then(|body| body.content.get_mut(example.content_type))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} documents no body of type {}",
+                        self.path, example.content_type
+                    )
+                });
+            content
+                .examples
+                .insert(example.name.to_string(), example.shown().into());
+        }
+    }
+
     /// Whether a (decoded) path falls on this route: a `{name}` segment matches any
     /// non-empty one.
     pub fn matches(&self, path: &str) -> bool {

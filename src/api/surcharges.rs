@@ -45,11 +45,11 @@ pub struct AdderView {
     get, path = "/v1/surcharges",
     tag = "surcharges",
     params(
-        ("tariff" = Option<String>, Query, description = "Tariff id (default: the configured default)"),
-        ("industry" = Industry, Query),
-        ("catalogue_class" = Option<CatalogueClass>, Query, description = "Default `permitted`"),
+        ("tariff" = Option<String>, Query, description = "Tariff id (default: the configured default)", example = "cn-sx-xinzhou"),
+        ("industry" = Industry, Query, example = "steel"),
+        ("catalogue_class" = Option<CatalogueClass>, Query, description = "Default `permitted`", example = "restricted"),
         ("capacity_cut_overdue" = Option<bool>, Query, description = "Steel that missed its capacity-cut deadline"),
-        ("date" = Option<NaiveDate>, Query, description = "Default: today"),
+        ("date" = Option<NaiveDate>, Query, description = "Default: today", example = "2020-10-01"),
     ),
     responses(
         (status = 200, body = SurchargeLookup),

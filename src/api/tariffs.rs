@@ -103,7 +103,7 @@ pub async fn list_tariffs(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(
     get, path = "/v1/tariffs/{id}",
     tag = "tariffs",
-    params(("id" = String, Path, description = "Tariff id, e.g. `cn-sx-xinzhou`")),
+    params(("id" = String, Path, description = "Tariff id, e.g. `cn-sx-xinzhou`", example = "cn-sx-xinzhou")),
     responses((status = 200, body = TariffSummary), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_tariff(
@@ -119,8 +119,8 @@ pub async fn get_tariff(
     get, path = "/v1/tariffs/{id}/parameters",
     tag = "tariffs",
     params(
-        ("id" = String, Path, description = "Tariff id"),
-        ("date" = Option<NaiveDate>, Query, description = "Day to look at (default: today)"),
+        ("id" = String, Path, description = "Tariff id", example = "cn-sx-xinzhou"),
+        ("date" = Option<NaiveDate>, Query, description = "Day to look at (default: today)", example = "2020-10-01"),
     ),
     responses(
         (status = 200, body = ParameterListing),

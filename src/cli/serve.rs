@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-
 use super::fail;
 use crate::configuration::Settings;
 use crate::startup::Application;

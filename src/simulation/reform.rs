@@ -291,7 +291,7 @@ mod tests {
     use crate::tariff::load_dir;
 
     fn xinzhou() -> Tariff {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tariffs");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tariffs");
         let tariffs = load_dir(&dir).unwrap();
         tariffs
             .into_iter()

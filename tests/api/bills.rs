@@ -7,7 +7,8 @@ use crate::support;
 
 #[actix_web::test]
 async fn the_worked_examples_of_the_policy_price_exactly() {
-    let app = TestApp::spawn().await;
+    // The worked examples describe the policy as shipped.
+    let app = TestApp::spawn_with(|s| s.tariffs.dir = support::bundled_tariffs()).await;
     let mut failures = Vec::new();
     let cases = support::cases("policy_examples.json");
     for case in &cases {

@@ -60,7 +60,7 @@ impl TestApp {
         let mut settings = Settings::load(None).expect("default settings load");
         settings.server.port = 0;
         settings.server.workers = 1;
-        settings.tariffs.dir = support::root().join("tariffs");
+        settings.tariffs.dir = support::fixture_tariffs();
         settings.auth.enabled = false; // access control has its own tests
         configure(&mut settings);
         let app = Application::build(&settings).expect("the app builds");
@@ -139,7 +139,7 @@ impl TestApp {
 
 /// `n` generated bill requests (Xinzhou, October 2020).
 pub fn population(n: usize) -> Vec<Value> {
-    let tariffs = tariffd::tariff::load_dir(&crate::support::root().join("tariffs")).unwrap();
+    let tariffs = tariffd::tariff::load_dir(&crate::support::fixture_tariffs()).unwrap();
     let xinzhou = tariffs.iter().find(|t| t.id() == "cn-sx-xinzhou").unwrap();
     Generator::new(xinzhou, Period::month(2020, 10).unwrap(), 11)
         .take(n)

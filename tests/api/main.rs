@@ -11,6 +11,7 @@ mod back_pressure;
 mod bad_input;
 mod batch;
 mod bills;
+mod examples;
 mod helpers;
 mod lookups;
 mod openapi;

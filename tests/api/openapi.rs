@@ -14,22 +14,15 @@ fn the_committed_openapi_document_is_fresh() {
 }
 
 #[test]
-fn every_route_is_in_the_document() {
+fn every_route_of_the_table_is_in_the_document_with_its_method() {
     let doc: serde_json::Value = serde_json::from_str(&tariffd::cli::openapi_json()).unwrap();
-    for path in [
-        "/v1/bills",
-        "/v1/bills/batch",
-        "/v1/tariffs",
-        "/v1/tariffs/{id}",
-        "/v1/tariffs/{id}/parameters",
-        "/v1/surcharges",
-        "/health/live",
-        "/health/ready",
-        "/metrics",
-    ] {
+    for route in &tariffd::api::routes::ROUTES {
+        let method = route.method.as_str().to_ascii_lowercase();
         assert!(
-            doc["paths"][path].is_object(),
-            "{path} is missing from the OpenAPI document"
+            doc["paths"][route.path][&method].is_object(),
+            "{} {} is missing from the OpenAPI document",
+            route.method,
+            route.path
         );
     }
     for status in ["400", "413", "422"] {
@@ -37,6 +30,33 @@ fn every_route_is_in_the_document() {
         assert!(
             response["content"]["application/problem+json"].is_object(),
             "{status} documents its problem body"
+        );
+    }
+}
+
+#[test]
+fn the_bill_documents_its_tariff_version_and_validation_its_own_problems() {
+    let doc: serde_json::Value = serde_json::from_str(&tariffd::cli::openapi_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let tariff = &schemas["BillResponse"]["properties"]["tariff"]["$ref"];
+    let tariff = tariff.as_str().unwrap().rsplit('/').next().unwrap();
+    assert!(
+        schemas[tariff]["properties"]["version"].is_object(),
+        "{tariff}"
+    );
+    let validation = &doc["paths"]["/v1/tariffs/validate"]["post"]["responses"]["200"];
+    let validation = validation["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap();
+    let validation = &schemas[validation.rsplit('/').next().unwrap()];
+    let problem = validation["properties"]["problems"]["items"]["$ref"]
+        .as_str()
+        .unwrap();
+    let problem = &schemas[problem.rsplit('/').next().unwrap()]["properties"];
+    for field in ["file", "key", "message"] {
+        assert!(
+            problem[field].is_object(),
+            "validation problems document `{field}`"
         );
     }
 }

@@ -16,7 +16,7 @@ fn tariff_copy() -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     for file in ["cn.toml", "cn-sx-xinzhou.toml"] {
-        std::fs::copy(support::root().join("tariffs").join(file), dir.join(file)).unwrap();
+        std::fs::copy(support::fixture_tariffs().join(file), dir.join(file)).unwrap();
     }
     dir
 }

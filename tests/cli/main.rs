@@ -6,6 +6,11 @@ use std::process::{Command, Stdio};
 fn tariffd() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tariffd"));
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // The tests' own tariffs, not the bundled ones (see tests/fixtures/README.md).
+    command.env(
+        "TARIFFD_TARIFFS__DIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tariffs"),
+    );
     command
 }
 
@@ -123,8 +128,11 @@ fn validate_only_checks_without_pricing() {
 fn a_broken_tariff_directory_refuses_to_start_naming_the_file_and_key() {
     let dir = scratch("broken-tariffs");
     std::fs::create_dir_all(&dir).unwrap();
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tariffs/cn.toml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tariffs/cn.toml"
+    ))
+    .unwrap();
     std::fs::write(
         dir.join("cn.toml"),
         text.replace(

@@ -10,12 +10,18 @@ use tariffd::wire::view::BillResponse;
 
 use crate::support;
 
+/// The policy as shipped: the data cases describe it.
 pub fn bundled() -> TariffSet {
-    TariffSet::new(
-        load_dir(&support::root().join("tariffs")).expect("bundled tariffs load"),
-        "cn-sx-xinzhou",
-    )
-    .unwrap()
+    tariff_set(&support::bundled_tariffs())
+}
+
+/// The tests' own tariffs: properties hold whatever the policy's values.
+pub fn fixtures() -> TariffSet {
+    tariff_set(&support::fixture_tariffs())
+}
+
+fn tariff_set(dir: &std::path::Path) -> TariffSet {
+    TariffSet::new(load_dir(dir).expect("tariffs load"), "cn-sx-xinzhou").unwrap()
 }
 
 pub fn price_json(tariffs: &TariffSet, request: &Value) -> Value {

@@ -21,12 +21,12 @@ use tariffd::wire::json::parse_json;
 use tariffd::wire::request::BillRequestBody;
 use tariffd::wire::view::{BillResponse, Detail};
 
-use super::measures::bundled;
+use super::measures::fixtures;
 use crate::support::check_invariants;
 
 fn tariffs() -> &'static TariffSet {
     static TARIFFS: std::sync::OnceLock<TariffSet> = std::sync::OnceLock::new();
-    TARIFFS.get_or_init(bundled)
+    TARIFFS.get_or_init(fixtures)
 }
 
 /// Non-negative decimals of every scale the API accepts, biased towards small values.

@@ -24,6 +24,17 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The tests' own tariffs (`tests/fixtures/tariffs`): what every test but the data cases
+/// prices against, so that correcting the bundled policy breaks only the cases about it.
+pub fn fixture_tariffs() -> PathBuf {
+    root().join("tests/fixtures/tariffs")
+}
+
+/// The policy as shipped (`tariffs/`), for the data cases that describe it.
+pub fn bundled_tariffs() -> PathBuf {
+    root().join("tariffs")
+}
+
 pub fn cases(file: &str) -> Vec<Case> {
     let path = root().join("tests/cases").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -1,0 +1,184 @@
+//! The document against the app: every documented operation is called with its examples
+//! (request bodies, path and query parameters), and every answer must be a documented status
+//! of a documented content type whose body validates against the documented schema.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{Reply, TestApp};
+
+/// One call an operation's examples make.
+struct Call {
+    method: String,
+    path: String,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    /// The example's name: `invalid…` expects an error, every other one a success.
+    example: String,
+}
+
+#[actix_web::test]
+async fn every_documented_example_is_answered_as_documented() {
+    let app = TestApp::spawn_with(|s| s.limits.max_concurrent_heavy = 64).await;
+    let doc: Value = serde_json::from_str(&tariffd::cli::openapi_json()).unwrap();
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for call in calls_of(method, path, operation) {
+                calls += 1;
+                let reply = send(&app, &call).await;
+                if let Err(e) = answered_as_documented(&doc, operation, &call, &reply) {
+                    failures.push(format!(
+                        "{} {} ({}): {e}",
+                        call.method, call.path, call.example
+                    ));
+                }
+            }
+        }
+    }
+    assert!(calls >= 14, "only {calls} calls: examples went missing");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The calls an operation's examples make: one per request-body example; without a body,
+/// one with every parameter that has an example.
+fn calls_of(method: &str, path: &str, operation: &Value) -> Vec<Call> {
+    let mut url = path.to_string();
+    let mut query = Vec::new();
+    for parameter in operation["parameters"].as_array().into_iter().flatten() {
+        let name = parameter["name"].as_str().unwrap();
+        let example = match &parameter["example"] {
+            Value::String(s) => s.clone(),
+            Value::Null if parameter["in"] == "path" => {
+                panic!("{method} {path}: path parameter `{name}` has no example")
+            }
+            Value::Null => continue,
+            other => other.to_string(),
+        };
+        if parameter["in"] == "path" {
+            url = url.replace(&format!("{{{name}}}"), &example);
+        } else {
+            query.push(format!("{name}={example}"));
+        }
+    }
+    if !query.is_empty() {
+        url = format!("{url}?{}", query.join("&"));
+    }
+    let call = |content_type: Option<&str>, body: Vec<u8>, example: &str| Call {
+        method: method.to_ascii_uppercase(),
+        path: url.clone(),
+        content_type: content_type.map(str::to_string),
+        body,
+        example: example.to_string(),
+    };
+    let Some(contents) = operation["requestBody"]["content"].as_object() else {
+        return vec![call(None, Vec::new(), "no body")];
+    };
+    let mut calls = Vec::new();
+    for (content_type, content) in contents {
+        for (name, example) in content["examples"].as_object().into_iter().flatten() {
+            let body = match &example["value"] {
+                Value::String(text) => text.clone().into_bytes(),
+                value => serde_json::to_vec(value).unwrap(),
+            };
+            calls.push(call(Some(content_type), body, name));
+        }
+    }
+    assert!(
+        !calls.is_empty(),
+        "{method} {path} takes a body but shows no example"
+    );
+    calls
+}
+
+async fn send(app: &TestApp, call: &Call) -> Reply {
+    let headers: Vec<(&str, &str)> = call
+        .content_type
+        .as_deref()
+        .map(|t| ("content-type", t))
+        .into_iter()
+        .collect();
+    match call.method.as_str() {
+        "GET" => app.get_with(&call.path, &headers).await,
+        "POST" => app.post_with(&call.path, &headers, call.body.clone()).await,
+        other => panic!("no example call for method {other}"),
+    }
+}
+
+fn answered_as_documented(
+    doc: &Value,
+    operation: &Value,
+    call: &Call,
+    reply: &Reply,
+) -> Result<(), String> {
+    let expect_error = call.example.starts_with("invalid");
+    if expect_error != (reply.status >= 400) {
+        return Err(format!("status {}: {}", reply.status, reply.text()));
+    }
+    let documented = &operation["responses"][reply.status.to_string()];
+    if documented.is_null() {
+        return Err(format!("status {} is not documented", reply.status));
+    }
+    let content_type = reply.header("content-type").unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let Some(content) = documented["content"].get(essence) else {
+        return Err(format!(
+            "content type `{essence}` is not documented for {}",
+            reply.status
+        ));
+    };
+    let body: Value = if essence.ends_with("json") && !essence.ends_with("ndjson") {
+        serde_json::from_slice(&reply.body).map_err(|e| format!("not JSON: {e}"))?
+    } else {
+        Value::String(reply.text())
+    };
+    // The schema, with the document's components beside it so that its `$ref`s resolve.
+    let mut schema = content["schema"].clone();
+    schema["components"] = doc["components"].clone();
+    let validator = jsonschema::validator_for(&schema).map_err(|e| format!("bad schema: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(&body)
+        .map(|e| format!("{} at `{}`", e, e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the body breaks its schema: {}", errors.join("; ")))
+    }
+}
+
+#[test]
+fn a_body_off_its_schema_is_caught() {
+    // The check itself can fail: a bill without its id breaks `BillResponse`.
+    let doc: Value = serde_json::from_str(&tariffd::cli::openapi_json()).unwrap();
+    let operation = &doc["paths"]["/v1/bills"]["post"];
+    let call = Call {
+        method: "POST".into(),
+        path: "/v1/bills".into(),
+        content_type: Some("application/json".into()),
+        body: Vec::new(),
+        example: "restricted_steel".into(),
+    };
+    let mut headers = awc::http::header::HeaderMap::new();
+    headers.insert(
+        awc::http::header::CONTENT_TYPE,
+        awc::http::header::HeaderValue::from_static("application/json"),
+    );
+    let reply = |body: Value| Reply {
+        status: 200,
+        headers: headers.clone(),
+        body: serde_json::to_vec(&body).unwrap(),
+    };
+    let wrong = reply(json!({ "engine_version": 1 }));
+    let error = answered_as_documented(&doc, operation, &call, &wrong).unwrap_err();
+    assert!(
+        error.contains("breaks its schema") && error.contains("bill_id"),
+        "{error}"
+    );
+    let undocumented = Reply {
+        status: 201,
+        ..reply(json!({}))
+    };
+    let error = answered_as_documented(&doc, operation, &call, &undocumented).unwrap_err();
+    assert!(error.contains("not documented"), "{error}");
+}
