@@ -5,8 +5,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::enterprise::{Card, CatalogueClass, Enterprise, Industry};
-use crate::measure::{combination, differential, Measure, NotApplicable, Reader};
-use crate::tariff::value::{Combination, Value};
+use crate::measure::{
+    combination, differential, punitive, tiered, water, Measure, NotApplicable, Reader,
+};
+use crate::tariff::value::Combination;
 use crate::tariff::{EntryRef, Tariff};
 
 /// One adder (or schedule) and whether it applies to the class asked about.
@@ -43,7 +45,6 @@ pub fn surcharges(
         card: Card::None,
     };
     let mut reader = Reader::new(tariff, false);
-    let slots = &tariff.slots;
     let mut entries = Vec::new();
 
     let differential = differential::evaluate(&mut reader, &enterprise, date);
@@ -57,83 +58,40 @@ pub fn surcharges(
             .unwrap_or_default(),
     });
 
-    let schedule = match industry {
-        Industry::Steel => Some((
-            slots.steel_schedule,
-            "tier by the number of main processes over their GB 21256-2013 limit",
-        )),
-        Industry::Cement => Some((
-            slots.cement_schedule,
-            "tier by comparable electricity as a multiple of the GB 16780-2012 limit",
-        )),
-        Industry::ElectrolyticAluminum => Some((
-            slots.aluminum_schedule,
-            "by AC electricity per tonne of molten aluminium",
-        )),
-        _ => None,
+    // Tiered pricing is for those not under differential pricing, as in the bill.
+    let tiered = match &differential {
+        Ok(_) => Err(NotApplicable::UnderDifferential),
+        Err(_) => tiered::schedule(&mut reader, industry, date).map(|(r, _)| r),
     };
-    let tiered = match (&differential, schedule) {
-        (Ok(_), _) => Err(NotApplicable::UnderDifferential),
-        (_, None) => Err(NotApplicable::NoTierSchedule(industry)),
-        (_, Some((slot, condition))) => match reader.read(slot, date) {
-            Some((r, e)) if e.value != Value::Absent => Ok((condition, r)),
-            _ => Err(NotApplicable::NoTierSchedule(industry)),
-        },
-    };
-    entries.push(match tiered {
-        Ok((condition, r)) => LookupEntry {
-            measure: Measure::Tiered,
-            condition,
-            outcome: Ok(None),
-            basis: vec![r],
-        },
-        Err(e) => LookupEntry {
-            measure: Measure::Tiered,
-            condition: "assessed energy or electricity intensity",
-            outcome: Err(e),
-            basis: vec![],
-        },
+    entries.push(LookupEntry {
+        measure: Measure::Tiered,
+        condition: tier_condition(industry),
+        outcome: tiered.map(|_| None),
+        basis: tiered.map(|r| vec![r]).unwrap_or_default(),
     });
 
-    let exempt = reader
-        .read(slots.punitive_exempt, date)
-        .is_some_and(|(_, e)| e.value.industries().contains(industry));
-    for (slot, condition) in [
-        (
-            slots.punitive_within_double,
-            "energy consumption over its limit by at most 100%",
-        ),
-        (
-            slots.punitive_over_double,
-            "energy consumption over its limit by more than 100%",
-        ),
+    let exempt = punitive::exempt(&mut reader, industry, date);
+    for (over_double, condition) in [
+        (false, "energy consumption over its limit by at most 100%"),
+        (true, "energy consumption over its limit by more than 100%"),
     ] {
-        let found = reader.read(slot, date);
-        let outcome = match (exempt, found.map(|(_, e)| &e.value)) {
-            (true, _) => Err(NotApplicable::Exempt),
-            (false, Some(Value::Number(rate))) => Ok(Some(*rate)),
-            _ => Err(NotApplicable::NoRateInForce),
+        let rate = match exempt {
+            true => Err(NotApplicable::Exempt),
+            false => punitive::rate(&mut reader, over_double, date),
         };
-        let basis = found
-            .filter(|_| !exempt)
-            .map(|(r, _)| vec![r])
-            .unwrap_or_default();
         entries.push(LookupEntry {
             measure: Measure::Punitive,
             condition,
-            outcome,
-            basis,
+            outcome: rate.map(|(_, rate)| Some(rate)),
+            basis: rate.map(|(r, _)| vec![r]).unwrap_or_default(),
         });
     }
 
-    let water = reader.read(
-        slots.water[usize::from(enterprise.priced_class().is_targeted())],
-        date,
-    );
+    let water = water::schedule(&mut reader, enterprise.priced_class(), date);
     entries.push(LookupEntry {
         measure: Measure::WaterProgressive,
         condition: "water use failing the mandatory standard, above quota: multiples of the base water price by band",
-        outcome: water.map(|_| None).ok_or(NotApplicable::NoWaterRule),
+        outcome: water.map(|_| None),
         basis: water.map(|(r, _)| vec![r]).unwrap_or_default(),
     });
 
@@ -142,5 +100,17 @@ pub fn surcharges(
         priced_class: enterprise.priced_class(),
         combination,
         entries,
+    }
+}
+
+/// What an industry's tier is decided by, in words.
+fn tier_condition(industry: Industry) -> &'static str {
+    match industry {
+        Industry::Steel => "tier by the number of main processes over their GB 21256-2013 limit",
+        Industry::Cement => {
+            "tier by comparable electricity as a multiple of the GB 16780-2012 limit"
+        }
+        Industry::ElectrolyticAluminum => "by AC electricity per tonne of molten aluminium",
+        _ => "assessed energy or electricity intensity",
     }
 }

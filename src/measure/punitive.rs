@@ -4,8 +4,10 @@ use chrono::NaiveDate;
 
 use super::{Adder, Basis, Finding, Measure, NotApplicable, Reader, Reason};
 use crate::assessment::Assessment;
-use crate::enterprise::Enterprise;
+use crate::enterprise::{Enterprise, Industry};
 use crate::tariff::value::Value;
+use crate::tariff::EntryRef;
+use rust_decimal::Decimal;
 
 /// Over the limit iff value > limit; the lower band iff value ≤ 2 × limit, compared
 /// exactly without dividing (POLICY.md decision 5).
@@ -15,11 +17,7 @@ pub fn evaluate(
     assessment: &Assessment,
     date: NaiveDate,
 ) -> Finding {
-    let slots = &reader.tariff.slots;
-    let exempt = reader
-        .read(slots.punitive_exempt, date)
-        .is_some_and(|(_, e)| e.value.industries().contains(enterprise.industry));
-    if exempt {
+    if exempt(reader, enterprise.industry, date) {
         return Err(NotApplicable::Exempt);
     }
     let intensity = assessment
@@ -36,19 +34,7 @@ pub fn evaluate(
             "/assessment/energy_intensity/limit",
         ))?;
     let over_double = intensity.value > double;
-    let (entry_ref, entry) = reader
-        .read(
-            if over_double {
-                slots.punitive_over_double
-            } else {
-                slots.punitive_within_double
-            },
-            date,
-        )
-        .ok_or(NotApplicable::NoRateInForce)?;
-    let Value::Number(rate) = entry.value else {
-        return Err(NotApplicable::NoRateInForce);
-    };
+    let (entry_ref, rate) = rate(reader, over_double, date)?;
     Ok(Adder {
         measure: Measure::Punitive,
         rate,
@@ -59,4 +45,32 @@ pub fn evaluate(
         },
         basis: Basis::of(entry_ref),
     })
+}
+
+/// Whether the industry is exempt from punitive pricing on `date` (it has its own measure).
+pub fn exempt(reader: &mut Reader, industry: Industry, date: NaiveDate) -> bool {
+    reader
+        .read(reader.tariff.slots.punitive_exempt, date)
+        .is_some_and(|(_, e)| e.value.industries().contains(industry))
+}
+
+/// The adder of the band: over twice the limit, or within it.
+pub fn rate(
+    reader: &mut Reader,
+    over_double: bool,
+    date: NaiveDate,
+) -> Result<(EntryRef, Decimal), NotApplicable> {
+    let slots = &reader.tariff.slots;
+    let slot = if over_double {
+        slots.punitive_over_double
+    } else {
+        slots.punitive_within_double
+    };
+    match reader.read(slot, date) {
+        Some((r, e)) => match e.value {
+            Value::Number(rate) => Ok((r, rate)),
+            _ => Err(NotApplicable::NoRateInForce),
+        },
+        None => Err(NotApplicable::NoRateInForce),
+    }
 }

@@ -33,12 +33,19 @@ fn tiered(rate: Decimal, reason: Reason, basis: Basis) -> Finding {
     })
 }
 
-fn schedule<'t>(
+/// The schedule an industry's tier is read from, as in force on `date`.
+pub fn schedule<'t>(
     reader: &mut Reader<'t>,
-    slot: Option<u16>,
     industry: Industry,
     date: NaiveDate,
 ) -> Result<(EntryRef, &'t Value), NotApplicable> {
+    let slots = &reader.tariff.slots;
+    let slot = match industry {
+        Industry::Steel => slots.steel_schedule,
+        Industry::Cement => slots.cement_schedule,
+        Industry::ElectrolyticAluminum => slots.aluminum_schedule,
+        other => return Err(NotApplicable::NoTierSchedule(other)),
+    };
     match reader.read(slot, date) {
         Some((r, e)) if e.value != Value::Absent => Ok((r, &e.value)),
         _ => Err(NotApplicable::NoTierSchedule(industry)),
@@ -54,7 +61,7 @@ fn brackets_of(value: &Value, industry: Industry) -> Result<&[Bracket], NotAppli
 /// Tier by the number of distinct main processes strictly over their limit (decision 3).
 fn steel(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Finding {
     let slots = &reader.tariff.slots;
-    let (schedule_ref, value) = schedule(reader, slots.steel_schedule, Industry::Steel, date)?;
+    let (schedule_ref, value) = schedule(reader, Industry::Steel, date)?;
     let brackets = brackets_of(value, Industry::Steel)?;
     if assessment.steel_processes.is_empty() {
         return Err(NotApplicable::MissingInput("/assessment/steel_processes"));
@@ -105,7 +112,7 @@ fn limit_index(process: SteelProcess, grade: SteelGrade) -> usize {
 /// commissioned (decision 4).
 fn cement(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Finding {
     let slots = &reader.tariff.slots;
-    let (schedule_ref, value) = schedule(reader, slots.cement_schedule, Industry::Cement, date)?;
+    let (schedule_ref, value) = schedule(reader, Industry::Cement, date)?;
     let brackets = brackets_of(value, Industry::Cement)?;
     let cement = assessment
         .cement
@@ -152,8 +159,7 @@ fn cement(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Find
 
 /// Brackets on AC electricity per tonne (2014), or the stepped formula (2022).
 fn aluminum(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Finding {
-    let slot = reader.tariff.slots.aluminum_schedule;
-    let (schedule_ref, value) = schedule(reader, slot, Industry::ElectrolyticAluminum, date)?;
+    let (schedule_ref, value) = schedule(reader, Industry::ElectrolyticAluminum, date)?;
     let kwh_per_t = assessment
         .aluminum_kwh_per_t
         .ok_or(NotApplicable::MissingInput(

@@ -5,8 +5,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{Adder, Basis, Measure, NotApplicable, Reader, Reason};
-use crate::enterprise::Enterprise;
+use crate::enterprise::{CatalogueClass, Enterprise};
 use crate::tariff::value::Bracket;
+use crate::tariff::EntryRef;
 
 /// Metered water for the period. `quota_m3 > 0` (validated at the edge).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,10 +68,7 @@ pub fn evaluate(
     excess: &Excess,
     date: NaiveDate,
 ) -> Result<Vec<Band>, NotApplicable> {
-    let class = enterprise.priced_class();
-    let slot = reader.tariff.slots.water[usize::from(class.is_targeted())];
-    let (entry_ref, entry) = reader.read(slot, date).ok_or(NotApplicable::NoWaterRule)?;
-    let brackets = entry.value.brackets().ok_or(NotApplicable::NoWaterRule)?;
+    let (entry_ref, brackets) = schedule(reader, enterprise.priced_class(), date)?;
     bands(brackets, excess)
         .map(|bands| {
             bands
@@ -90,6 +88,18 @@ pub fn evaluate(
                 .collect()
         })
         .ok_or(NotApplicable::Overflow("/water/m3"))
+}
+
+/// The bands for a (priced) class on `date`: restricted and eliminated capacity has its own.
+pub fn schedule<'t>(
+    reader: &mut Reader<'t>,
+    class: CatalogueClass,
+    date: NaiveDate,
+) -> Result<(EntryRef, &'t [Bracket]), NotApplicable> {
+    let slot = reader.tariff.slots.water[usize::from(class.is_targeted())];
+    let (entry_ref, entry) = reader.read(slot, date).ok_or(NotApplicable::NoWaterRule)?;
+    let brackets = entry.value.brackets().ok_or(NotApplicable::NoWaterRule)?;
+    Ok((entry_ref, brackets))
 }
 
 /// `(index, bracket, volume, rate)` of each band the excess reaches.
