@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use crate::wire::problem::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Tariffs, parameters, surcharge look-ups.
@@ -23,12 +23,7 @@ pub enum Role {
 
 impl Role {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Biller => "biller",
-            Role::Analyst => "analyst",
-            Role::Admin => "admin",
-        }
+        crate::names::name_of(&self)
     }
 }
 

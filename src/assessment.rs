@@ -30,14 +30,7 @@ impl SteelProcess {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            SteelProcess::Sintering => "sintering",
-            SteelProcess::Pelletizing => "pelletizing",
-            SteelProcess::Coking => "coking",
-            SteelProcess::BlastFurnace => "blast_furnace",
-            SteelProcess::Converter => "converter",
-            SteelProcess::ElectricArcFurnace => "electric_arc_furnace",
-        }
+        crate::names::name_of(&self)
     }
 }
 
@@ -68,10 +61,7 @@ pub enum CementPlant {
 
 impl CementPlant {
     pub fn as_str(self) -> &'static str {
-        match self {
-            CementPlant::Clinker => "clinker",
-            CementPlant::Grinding => "grinding",
-        }
+        crate::names::name_of(&self)
     }
 }
 

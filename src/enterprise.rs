@@ -34,21 +34,11 @@ impl Industry {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Industry::Steel => "steel",
-            Industry::Cement => "cement",
-            Industry::ElectrolyticAluminum => "electrolytic_aluminum",
-            Industry::Ferroalloy => "ferroalloy",
-            Industry::CalciumCarbide => "calcium_carbide",
-            Industry::CausticSoda => "caustic_soda",
-            Industry::YellowPhosphorus => "yellow_phosphorus",
-            Industry::ZincSmelting => "zinc_smelting",
-            Industry::Other => "other",
-        }
+        crate::names::name_of(&self)
     }
 
     pub fn parse(s: &str) -> Option<Industry> {
-        Industry::ALL.into_iter().find(|i| i.as_str() == s)
+        crate::names::parse_name(s)
     }
 
     pub fn index(self) -> usize {
@@ -115,12 +105,7 @@ impl CatalogueClass {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            CatalogueClass::Encouraged => "encouraged",
-            CatalogueClass::Permitted => "permitted",
-            CatalogueClass::Restricted => "restricted",
-            CatalogueClass::Eliminated => "eliminated",
-        }
+        crate::names::name_of(&self)
     }
 
     /// Restricted and eliminated capacity is what differential pricing targets.
@@ -144,11 +129,7 @@ pub enum Card {
 
 impl Card {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Card::None => "none",
-            Card::Yellow => "yellow",
-            Card::Red => "red",
-        }
+        crate::names::name_of(&self)
     }
 }
 

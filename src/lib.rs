@@ -17,6 +17,7 @@ pub mod enterprise;
 pub mod lookup;
 pub mod measure;
 pub mod money;
+pub mod names;
 pub mod number;
 pub mod period;
 pub mod population;

@@ -74,7 +74,7 @@ pub async fn lookup_surcharges(
     let industry = q.require("industry", industry);
     let class = q
         .parsed("catalogue_class", "a catalogue class", |t| {
-            CatalogueClass::ALL.into_iter().find(|c| c.as_str() == t)
+            crate::names::parse_name::<CatalogueClass>(t)
         })
         .unwrap_or_default();
     let overdue = q

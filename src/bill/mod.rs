@@ -40,18 +40,17 @@ impl LineKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Unit {
+    #[serde(rename = "kWh")]
     Kwh,
+    #[serde(rename = "m3")]
     M3,
 }
 
 impl Unit {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Kwh => "kWh",
-            Unit::M3 => "m3",
-        }
+        crate::names::name_of(&self)
     }
 }
 

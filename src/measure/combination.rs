@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use super::{Adder, Reader};
 use crate::tariff::value::{Combination, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     Applied,
     Superseded,
@@ -15,10 +16,7 @@ pub enum Status {
 
 impl Status {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Applied => "applied",
-            Status::Superseded => "superseded",
-        }
+        crate::names::name_of(&self)
     }
 }
 

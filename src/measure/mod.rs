@@ -18,7 +18,8 @@ use crate::enterprise::{CatalogueClass, Industry};
 use crate::tariff::{Entry, EntryRef, ParamId, Tariff};
 
 /// The policy's price measures, in the order that breaks ties (POLICY.md decision 6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Measure {
     Differential,
     Tiered,
@@ -39,12 +40,7 @@ impl Measure {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Measure::Differential => "differential",
-            Measure::Tiered => "tiered",
-            Measure::Punitive => "punitive",
-            Measure::WaterProgressive => "water_progressive",
-        }
+        crate::names::name_of(&self)
     }
 }
 

@@ -63,10 +63,7 @@ pub enum Metric {
 
 impl Metric {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::Surcharge => "surcharge",
-            Metric::Total => "total",
-        }
+        crate::names::name_of(&self)
     }
 }
 
