@@ -53,7 +53,7 @@ fn simulation(c: &mut Criterion) {
             draft: None,
             overrides: vec![Override {
                 key: KEY.into(),
-                value: "0.80".into(),
+                value: tariffd::tariff::grammar::Raw::Text("0.80".into()),
                 from: None,
             }],
         },

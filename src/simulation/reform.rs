@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::Problem;
+use crate::tariff::grammar::{self, in_words, Given, Raw};
+use crate::tariff::schema::{self, Kind};
+use crate::tariff::value::{Bracket, Stepped, Value};
+use crate::tariff::{parse_tariff_str, Document, Entry, Parameter, Tariff};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde_json::Value as Json;
-
-use super::Problem;
-use crate::tariff::schema::{self, Kind};
-use crate::tariff::value::Value;
-use crate::tariff::{parse_tariff_str, parse_value_of, Document, Entry, Parameter, Tariff};
 
 /// One edit of a parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,8 +19,9 @@ pub struct Override {
     /// `<path>.brackets[i].rate`, `<path>.stepped.above|step|rate_per_step`.
     pub key: String,
     /// As a tariff file writes it: a number (or numeric string), `"none"`, a date, a list
-    /// of industries, `max`/`sum`, a list of brackets or a stepped table.
-    pub value: Json,
+    /// of industries, `max`/`sum`, a list of brackets or a stepped table; read by the
+    /// tariff's own value grammar.
+    pub value: Raw,
     /// The value holds from this day on and earlier values stay; `None`: it replaces the
     /// value of every dated entry the parameter has.
     pub from: Option<NaiveDate>,
@@ -42,7 +42,7 @@ impl Reform {
         reform.overrides.retain(|o| o.key != key);
         reform.overrides.push(Override {
             key: key.to_string(),
-            value: Json::String(value.to_string()),
+            value: Raw::Number(value),
             from,
         });
         reform
@@ -53,8 +53,21 @@ impl Reform {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Whole,
-    Bracket(usize, &'static str),
-    Stepped(&'static str),
+    Bracket(usize, BracketField),
+    Stepped(SteppedField),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BracketField {
+    Above,
+    Rate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SteppedField {
+    Above,
+    Step,
+    RatePerStep,
 }
 
 /// The JSON pointer of an override in a simulation request.
@@ -76,18 +89,23 @@ fn target(key: &str) -> Result<(&str, Kind, Part), String> {
         let index = index
             .parse()
             .map_err(|_| format!("`{index}` is not a bracket index"))?;
-        let field = ["above", "rate"]
-            .into_iter()
-            .find(|f| *f == field)
-            .ok_or_else(|| format!("a bracket has `above` and `rate`, not `{field}`"))?;
+        let field = match field {
+            "above" => BracketField::Above,
+            "rate" => BracketField::Rate,
+            other => return Err(format!("a bracket has `above` and `rate`, not `{other}`")),
+        };
         (path, Part::Bracket(index, field))
     } else if let Some((path, field)) = key.split_once(".stepped.") {
-        let field = ["above", "step", "rate_per_step"]
-            .into_iter()
-            .find(|f| *f == field)
-            .ok_or_else(|| {
-                format!("a stepped formula has `above`, `step` and `rate_per_step`, not `{field}`")
-            })?;
+        let field = match field {
+            "above" => SteppedField::Above,
+            "step" => SteppedField::Step,
+            "rate_per_step" => SteppedField::RatePerStep,
+            other => {
+                return Err(format!(
+                    "a stepped formula has `above`, `step` and `rate_per_step`, not `{other}`"
+                ))
+            }
+        };
         (path, Part::Stepped(field))
     } else {
         (key, Part::Whole)
@@ -196,7 +214,7 @@ fn replace_every(
         if entry.value == Value::Absent && edits.iter().any(|(_, _, p)| *p != Part::Whole) {
             continue;
         }
-        let value = edited(entry.value.to_json(), edits)?;
+        let value = edited(Some(entry.value.clone()), edits)?;
         *entry = Entry {
             from: entry.from,
             value,
@@ -218,7 +236,7 @@ fn set_from(
     let current = parameter
         .as_ref()
         .and_then(|p| p.at(day))
-        .map_or(Json::Null, |(_, e)| e.value.to_json());
+        .map(|(_, e)| e.value.clone());
     entry.value = edited(current, edits)?;
     match parameter {
         Some(p) => {
@@ -239,56 +257,58 @@ fn set_from(
     }
 }
 
-/// `current` with the edits written into it, parsed by the tariff file's rules.
-fn edited(mut current: Json, edits: &[(&Override, Kind, Part)]) -> Result<Value, String> {
-    let kind = edits[0].1;
-    for (o, _, part) in edits {
-        current = write(current, *part, &o.value)?;
+/// `current` (`None`: the parameter has no value then) with the edits written into it, then
+/// checked as a whole by the tariff file's rules (several numbers of one schedule may move
+/// together).
+fn edited(mut current: Option<Value>, edits: &[(&Override, Kind, Part)]) -> Result<Value, String> {
+    for (o, kind, part) in edits {
+        current = Some(write(current, *kind, *part, &o.value)?);
     }
-    parse_value_of(kind, to_toml(&current).unwrap_or_else(|| "none".into()))
+    let value = current.ok_or_else(|| "no edit".to_string())?;
+    grammar::check_schedule(&value).map_err(in_words)?;
+    Ok(value)
 }
 
-fn write(current: Json, part: Part, value: &Json) -> Result<Json, String> {
+fn write(current: Option<Value>, kind: Kind, part: Part, raw: &Raw) -> Result<Value, String> {
     match (part, current) {
-        (Part::Whole, _) => Ok(value.clone()),
-        (Part::Bracket(i, field), Json::Array(mut brackets)) => {
+        (Part::Whole, _) => grammar::read(kind, Given::alone(kind, raw.clone())).map_err(in_words),
+        (Part::Bracket(i, field), Some(Value::Brackets(mut brackets))) => {
             let n = brackets.len();
             let bracket = brackets
                 .get_mut(i)
                 .ok_or_else(|| format!("the schedule has {n} brackets, numbered from 0"))?;
-            bracket[field] = value.clone();
-            Ok(Json::Array(brackets))
+            set_bracket(bracket, field, grammar::decimal(raw)?);
+            Ok(Value::Brackets(brackets))
         }
-        (Part::Stepped(field), Json::Object(mut stepped)) => {
-            stepped.insert(field.to_string(), value.clone());
-            Ok(Json::Object(stepped))
+        (Part::Stepped(field), Some(Value::Stepped(mut stepped))) => {
+            set_stepped(&mut stepped, field, grammar::decimal(raw)?);
+            Ok(Value::Stepped(stepped))
         }
         (Part::Bracket(..), _) => Err("no brackets in force to edit".into()),
         (Part::Stepped(_), _) => Err("no stepped formula in force to edit".into()),
     }
 }
 
-/// The TOML a tariff file would hold for `json`: numbers become exact decimal strings and
-/// `null` (an absent bracket bound) is left out.
-fn to_toml(json: &Json) -> Option<toml::Value> {
-    Some(match json {
-        Json::Null => return None,
-        Json::Bool(b) => toml::Value::Boolean(*b),
-        Json::Number(n) => toml::Value::String(n.to_string()),
-        Json::String(s) => toml::Value::String(s.clone()),
-        Json::Array(items) => toml::Value::Array(items.iter().filter_map(to_toml).collect()),
-        Json::Object(map) => toml::Value::Table(
-            map.iter()
-                .filter_map(|(k, v)| to_toml(v).map(|v| (k.clone(), v)))
-                .collect(),
-        ),
-    })
+fn set_bracket(bracket: &mut Bracket, field: BracketField, number: Decimal) {
+    match field {
+        BracketField::Above => bracket.above = Some(number),
+        BracketField::Rate => bracket.rate = number,
+    }
+}
+
+fn set_stepped(stepped: &mut Stepped, field: SteppedField, number: Decimal) {
+    match field {
+        SteppedField::Above => stepped.above = number,
+        SteppedField::Step => stepped.step = number,
+        SteppedField::RatePerStep => stepped.rate_per_step = number,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tariff::load_dir;
+    use serde_json::Value as Json;
 
     fn xinzhou() -> Tariff {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tariffs");
@@ -300,6 +320,7 @@ mod tests {
     }
 
     fn reform(overrides: &[(&str, Json, Option<&str>)]) -> Reform {
+        let none = Raw::Text("none".into());
         Reform {
             name: "test".into(),
             draft: None,
@@ -307,7 +328,7 @@ mod tests {
                 .iter()
                 .map(|(key, value, from)| Override {
                     key: key.to_string(),
-                    value: value.clone(),
+                    value: Raw::from_json(value).unwrap_or(none.clone()),
                     from: from.map(|d| d.parse().unwrap()),
                 })
                 .collect(),

@@ -45,25 +45,12 @@ pub struct EntrySection {
     pub from: toml::Value,
     /// A number (as a string), a date, a list of industries, `max`/`sum`, or `"none"`.
     pub value: Option<toml::Value>,
-    pub brackets: Option<Vec<BracketSection>>,
-    pub stepped: Option<SteppedSection>,
+    /// `{ above, rate }` tables, read by the value grammar.
+    pub brackets: Option<Vec<toml::Value>>,
+    /// `{ above, step, rate_per_step }`, read by the value grammar.
+    pub stepped: Option<toml::Value>,
     pub source: Option<String>,
     #[serde(default)]
     pub provisional: bool,
     pub note: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BracketSection {
-    pub above: Option<toml::Value>,
-    pub rate: toml::Value,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SteppedSection {
-    pub above: toml::Value,
-    pub step: toml::Value,
-    pub rate_per_step: toml::Value,
 }

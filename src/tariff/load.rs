@@ -1,4 +1,5 @@
-//! Loading and validating tariff files, resolving inheritance.
+//! Loading a set of tariff files: reading each, resolving inheritance, and building each
+//! tariff over its parent (values are read by [`super::grammar`]).
 //!
 //! Every problem is collected and reported with its file and key, so a maintainer fixes a
 //! broken file in one pass; nothing half-loaded is ever served.
@@ -8,15 +9,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use rust_decimal::Decimal;
-
-use super::file::{BracketSection, EntrySection, SteppedSection, TariffFile};
+use super::file::{EntrySection, TariffFile};
+use super::grammar::{self, Given, Raw};
 use super::schema::{self, Kind};
-use super::value::{Bracket, Combination, Stepped, Value};
 use super::{DocId, Document, Entry, Parameter, Tariff, TariffMeta};
-use crate::enterprise::{Industry, IndustrySet};
-use crate::number::parse_decimal;
 
 /// One thing wrong in a tariff file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -341,40 +337,13 @@ fn build(name: &str, file: TariffFile, parent: Option<&Tariff>) -> Result<Tariff
     ))
 }
 
-/// Parses one value given outside a tariff file (a reform's override) by the same rules:
-/// a schedule is a list of brackets or a stepped table, anything else a single value.
-pub fn parse_value_of(kind: Kind, value: toml::Value) -> Result<Value, String> {
-    let shape = |e: toml::de::Error| format!("not a schedule of this shape: {}", e.message());
-    let parsed = match (kind, value) {
-        (Kind::Schedule { .. }, toml::Value::Array(items)) => {
-            let brackets = items
-                .into_iter()
-                .map(toml::Value::try_into)
-                .collect::<Result<Vec<BracketSection>, _>>()
-                .map_err(shape)?;
-            parse_value(kind, None, Some(brackets), None)
-        }
-        (Kind::Schedule { .. }, table @ toml::Value::Table(_)) => {
-            parse_value(kind, None, None, Some(table.try_into().map_err(shape)?))
-        }
-        (_, value) => parse_value(kind, Some(value), None, None),
-    };
-    parsed.map_err(|(field, message)| match field.as_str() {
-        ".value" => message,
-        field => format!("{}: {message}", field.trim_start_matches('.')),
-    })
-}
-
-/// A field suffix (e.g. `.from`) and what is wrong there.
-type EntryProblem = (String, String);
-
 fn parse_entry(
     kind: Kind,
     raw: EntrySection,
     docs: &HashMap<String, DocId>,
     origin: &Arc<str>,
-) -> Result<Entry, EntryProblem> {
-    let from = parse_date(&raw.from).map_err(|m| (".from".to_string(), m))?;
+) -> Result<Entry, grammar::Problem> {
+    let from = grammar::date(&Raw::from(raw.from)).map_err(|m| (".from".to_string(), m))?;
     let source = raw.source.ok_or((
         ".source".to_string(),
         "every value needs its source document".to_string(),
@@ -385,13 +354,19 @@ fn parse_entry(
             format!("document `{source}` is not listed under [documents]"),
         )
     })?;
-    let value = parse_value(kind, raw.value, raw.brackets, raw.stepped)?;
+    let given = Given {
+        value: raw.value.map(Raw::from),
+        brackets: raw
+            .brackets
+            .map(|items| items.into_iter().map(Raw::from).collect()),
+        stepped: raw.stepped.map(Raw::from),
+    };
     Ok(Entry {
         from,
         // Rendered when the tariff is built (`Tariff::new`).
         display: String::new(),
         citation: Default::default(),
-        value,
+        value: grammar::read(kind, given)?,
         source,
         provisional: raw.provisional,
         note: raw.note,
@@ -399,179 +374,10 @@ fn parse_entry(
     })
 }
 
-fn parse_value(
-    kind: Kind,
-    value: Option<toml::Value>,
-    brackets: Option<Vec<BracketSection>>,
-    stepped: Option<SteppedSection>,
-) -> Result<Value, EntryProblem> {
-    let at = |field: &str, message: String| (format!(".{field}"), message);
-    let shapes = usize::from(value.is_some())
-        + usize::from(brackets.is_some())
-        + usize::from(stepped.is_some());
-    if shapes != 1 {
-        return Err(at(
-            "value",
-            "give exactly one of `value`, `brackets` or `stepped`".into(),
-        ));
-    }
-    match (kind, value, brackets, stepped) {
-        (_, Some(toml::Value::String(s)), _, _) if s == "none" && kind == Kind::Rate => {
-            Ok(Value::Absent)
-        }
-        (Kind::Rate, Some(v), _, _) => non_negative(&v)
-            .map(Value::Number)
-            .map_err(|m| at("value", m)),
-        (Kind::Limit { may_be_negative }, Some(v), _, _) => {
-            let n = decimal(&v).map_err(|m| at("value", m))?;
-            if !may_be_negative && n <= Decimal::ZERO {
-                return Err(at(
-                    "value",
-                    format!("a limit must be greater than 0, not {n}"),
-                ));
-            }
-            Ok(Value::Number(n))
-        }
-        (Kind::Date, Some(v), _, _) => parse_date(&v).map(Value::Date).map_err(|m| at("value", m)),
-        (Kind::Industries, Some(v), _, _) => industries(&v)
-            .map(Value::Industries)
-            .map_err(|m| at("value", m)),
-        (Kind::Combination, Some(toml::Value::String(s)), _, _) => match s.as_str() {
-            "max" => Ok(Value::Combination(Combination::Max)),
-            "sum" => Ok(Value::Combination(Combination::Sum)),
-            other => Err(at(
-                "value",
-                format!("`{other}` is not a combination rule (max or sum)"),
-            )),
-        },
-        (Kind::Schedule { .. }, _, Some(b), _) => parse_brackets(b).map(Value::Brackets),
-        (
-            Kind::Schedule {
-                stepped_allowed: true,
-            },
-            _,
-            _,
-            Some(s),
-        ) => parse_stepped(s).map(Value::Stepped),
-        (Kind::Schedule { .. }, _, _, _) => {
-            Err(at("value", "this parameter takes `brackets`".into()))
-        }
-        (_, _, _, _) => Err(at("value", "this parameter takes a single `value`".into())),
-    }
-}
-
-fn parse_brackets(raw: Vec<BracketSection>) -> Result<Vec<Bracket>, EntryProblem> {
-    let at = |i: usize, field: &str, message: String| (format!(".brackets[{i}].{field}"), message);
-    if raw.is_empty() {
-        return Err((".brackets".into(), "needs at least one bracket".into()));
-    }
-    let mut brackets: Vec<Bracket> = Vec::with_capacity(raw.len());
-    for (i, b) in raw.into_iter().enumerate() {
-        let rate = non_negative(&b.rate).map_err(|m| at(i, "rate", m))?;
-        let above = b
-            .above
-            .as_ref()
-            .map(decimal)
-            .transpose()
-            .map_err(|m| at(i, "above", m))?;
-        match (i, above, brackets.last().and_then(|prev| prev.above)) {
-            (0, Some(_), _) => {
-                return Err(at(
-                    0,
-                    "above",
-                    "the first bracket starts at the bottom: leave out `above`".into(),
-                ))
-            }
-            (1.., None, _) => {
-                return Err(at(
-                    i,
-                    "above",
-                    "every bracket after the first needs `above`".into(),
-                ))
-            }
-            (_, Some(a), Some(prev)) if a <= prev => {
-                return Err(at(
-                    i,
-                    "above",
-                    format!("brackets must be sorted: {a} does not come after {prev}"),
-                ));
-            }
-            _ => {}
-        }
-        brackets.push(Bracket { above, rate });
-    }
-    Ok(brackets)
-}
-
-fn parse_stepped(raw: SteppedSection) -> Result<Stepped, EntryProblem> {
-    let at = |field: &str, message: String| (format!(".stepped.{field}"), message);
-    let above = decimal(&raw.above).map_err(|m| at("above", m))?;
-    let step = decimal(&raw.step).map_err(|m| at("step", m))?;
-    if step <= Decimal::ZERO {
-        return Err(at("step", "the step must be greater than 0".into()));
-    }
-    let rate_per_step = non_negative(&raw.rate_per_step).map_err(|m| at("rate_per_step", m))?;
-    Ok(Stepped {
-        above,
-        step,
-        rate_per_step,
-    })
-}
-
-fn decimal(v: &toml::Value) -> Result<Decimal, String> {
-    match v {
-        toml::Value::String(s) => parse_decimal(s).map_err(|e| e.to_string()),
-        toml::Value::Integer(i) => Ok(Decimal::from(*i)),
-        toml::Value::Float(f) => Err(format!(
-            "write {f} as a string (\"{f}\") so it is read exactly"
-        )),
-        other => Err(format!("expected a number, found {}", other.type_str())),
-    }
-}
-
-fn non_negative(v: &toml::Value) -> Result<Decimal, String> {
-    let n = decimal(v)?;
-    if n < Decimal::ZERO {
-        return Err(format!("must not be negative, found {n}"));
-    }
-    Ok(n)
-}
-
-fn parse_date(v: &toml::Value) -> Result<NaiveDate, String> {
-    let text = match v {
-        toml::Value::Datetime(d) => d.to_string(),
-        toml::Value::String(s) => s.clone(),
-        other => {
-            return Err(format!(
-                "expected a date (YYYY-MM-DD), found {}",
-                other.type_str()
-            ))
-        }
-    };
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
-}
-
-fn industries(v: &toml::Value) -> Result<IndustrySet, String> {
-    let toml::Value::Array(items) = v else {
-        return Err("expected a list of industries".into());
-    };
-    items
-        .iter()
-        .map(|item| {
-            item.as_str().and_then(Industry::parse).ok_or_else(|| {
-                format!(
-                    "`{item}` is not an industry (one of: {})",
-                    Industry::ALL.map(Industry::as_str).join(", ")
-                )
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tariff::value::{Combination, Value};
 
     const ROOT: &str = r#"
 [tariff]

@@ -4,6 +4,7 @@
 //! parameters through the same validation, never by mutating a loaded set.
 
 mod file;
+pub mod grammar;
 mod load;
 pub mod schema;
 mod store;
@@ -16,7 +17,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-pub use load::{load_dir, parse_tariff_str, parse_value_of, LoadError, Problem};
+pub use load::{load_dir, parse_tariff_str, LoadError, Problem};
 use schema::Kind;
 pub use store::TariffStore;
 use value::Value;

@@ -13,6 +13,7 @@ use super::problem::{unknown_tariff, ApiError, FieldError};
 use super::request::BillRequestBody;
 use crate::number::Exact;
 use crate::simulation::{self, Goal, Member, Metric, Override, Population, Reform, Spec, Sweep};
+use crate::tariff::grammar::Raw;
 use crate::tariff::{Tariff, TariffSet};
 
 /// A simulation: a reform of one tariff, and what to compute over the population.
@@ -178,23 +179,20 @@ impl SimulationBody {
     }
 }
 
-/// `value`, or `{"value", "from"}` for a change from a date on.
+/// `value`, or `{"value", "from"}` for a change from a date on; `null` is `"none"`.
 fn override_of(key: String, value: Json) -> Result<Override, simulation::Problem> {
     let pointer = simulation::reform::pointer(&key);
-    let Json::Object(map) = &value else {
-        return Ok(Override {
-            key,
-            value,
-            from: None,
-        });
+    let raw = |value: &Json| Raw::from_json(value).unwrap_or_else(|| Raw::Text("none".into()));
+    let map = match &value {
+        Json::Object(map) if map.contains_key("value") => map,
+        _ => {
+            return Ok(Override {
+                key,
+                value: raw(&value),
+                from: None,
+            })
+        }
     };
-    if !map.contains_key("value") {
-        return Ok(Override {
-            key,
-            value,
-            from: None,
-        });
-    }
     if let Some(other) = map.keys().find(|k| *k != "value" && *k != "from") {
         return Err(simulation::Problem::at(
             format!("{pointer}/{other}"),
@@ -218,7 +216,7 @@ fn override_of(key: String, value: Json) -> Result<Override, simulation::Problem
     };
     Ok(Override {
         key,
-        value: map["value"].clone(),
+        value: raw(&map["value"]),
         from,
     })
 }

@@ -16,6 +16,7 @@ use tariffd::money::prorate;
 use tariffd::period::Period;
 use tariffd::simulation::compare::Fen;
 use tariffd::simulation::{Member, Override, Population, Reform, Report, Scenario, Spec};
+use tariffd::tariff::grammar::Raw;
 use tariffd::tariff::TariffSet;
 use tariffd::wire::json::parse_json;
 use tariffd::wire::request::BillRequestBody;
@@ -284,8 +285,8 @@ proptest! {
         limit in (1i64..2000).prop_map(|c| Decimal::new(c, 0)),
     ) {
         let report = simulate(requests, vec![
-            Override { key: "electricity.differential.steel.eliminated".into(), value: rate.to_string().into(), from: None },
-            Override { key: "electricity.tiered.steel.limits.blast_furnace".into(), value: limit.to_string().into(), from: None },
+            Override { key: "electricity.differential.steel.eliminated".into(), value: Raw::Number(rate), from: None },
+            Override { key: "electricity.tiered.steel.limits.blast_furnace".into(), value: Raw::Number(limit), from: None },
         ]);
         let priced = report.population.priced;
         let c = &report.changes;
