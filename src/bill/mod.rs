@@ -221,8 +221,25 @@ impl DayTrace {
     }
 }
 
+/// What prices a charge: its kind, its rate and the reason for it. Day segments and line
+/// items merge only where it is the same; nothing else decides that two charges price alike.
+#[derive(PartialEq)]
+struct Price<'a>(LineKind, Decimal, Option<&'a Reason>);
+
+impl Adder {
+    fn price(&self) -> Price<'_> {
+        Price(LineKind::Surcharge(self.measure), self.rate, Some(&self.reason))
+    }
+}
+
+impl LineItem {
+    fn price(&self) -> Price<'_> {
+        Price(self.kind, self.rate, self.reason.as_ref())
+    }
+}
+
 fn same_price(a: &Adder, b: &Adder) -> bool {
-    a.measure == b.measure && a.rate == b.rate && a.reason == b.reason
+    a.price() == b.price()
 }
 
 impl Priced {
@@ -392,9 +409,8 @@ fn extend_or_start(
         let l = &mut current.line;
         let continues = current.last_segment + 1 == segment
             && l.status == line.status
-            && l.rate == line.rate
-            && l.reason == line.reason
-            && l.superseded_by == line.superseded_by;
+            && l.superseded_by == line.superseded_by
+            && l.price() == line.price();
         if let Some(basis) = continues.then(|| l.basis.union(&line.basis)).flatten() {
             l.basis = basis;
             l.period = l.period.join(&line.period);
