@@ -34,6 +34,42 @@ impl SteelProcess {
     }
 }
 
+/// A set of steel processes (those over their limit, or not assessed for want of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Processes(u8);
+
+impl Processes {
+    pub fn insert(&mut self, process: SteelProcess) {
+        self.0 |= 1 << process as u8;
+    }
+
+    pub fn union(self, other: Processes) -> Processes {
+        Processes(self.0 | other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn len(self) -> u8 {
+        self.0.count_ones() as u8
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = SteelProcess> {
+        SteelProcess::ALL
+            .into_iter()
+            .filter(move |p| self.0 & (1 << *p as u8) != 0)
+    }
+
+    /// The processes' names, joined by `, `.
+    pub fn names(self) -> String {
+        self.iter()
+            .map(SteelProcess::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Electric arc furnaces have separate limits for ordinary and special steel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +128,12 @@ pub struct Assessment {
 }
 
 impl Assessment {
+    /// 1 January of the year assessed: the given one, else the year before `period_year`.
+    pub fn assessed_on(&self, period_year: i32) -> NaiveDate {
+        let year = self.year.unwrap_or(period_year - 1);
+        NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.steel_processes.is_empty()
             && self.cement.is_none()

@@ -1,7 +1,7 @@
 //! The price bureau's quick look-up: which adders a class of enterprise faces on a date,
 //! answered by the same measure code that prices bills.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 
 use crate::enterprise::{Card, CatalogueClass, Enterprise, Industry};
@@ -44,7 +44,9 @@ pub fn surcharges(
         capacity_cut_overdue: overdue,
         card: Card::None,
     };
-    let mut reader = Reader::new(tariff, false);
+    // The look-up assumes last year's assessment, as a bill for `date` would.
+    let assessed_on = crate::assessment::Assessment::default().assessed_on(date.year());
+    let mut reader = Reader::new(tariff, assessed_on, false);
     let mut entries = Vec::new();
 
     let differential = differential::evaluate(&mut reader, &enterprise, date);
@@ -87,10 +89,10 @@ pub fn surcharges(
         });
     }
 
-    let water = water::schedule(&mut reader, enterprise.priced_class(), date);
+    let water = water::schedule(&mut reader, industry, date);
     entries.push(LookupEntry {
         measure: Measure::WaterProgressive,
-        condition: "water use failing the mandatory standard, above quota: multiples of the base water price by band",
+        condition: "water use failing the mandatory standard, above quota, in an industry on the water list: multiples of the base water price by band",
         outcome: water.map(|_| None),
         basis: water.map(|(r, _)| vec![r]).unwrap_or_default(),
     });

@@ -74,6 +74,7 @@ impl<'t> Generator<'t> {
         let electricity = Electricity {
             kwh: Decimal::from(self.rng.u64(100_000..100_000_000)),
             base_price: Some(self.scaled(3500, 6500, 4)),
+            self_generated_kwh: None,
         };
         let water = (self.rng.bool()).then(|| self.water());
         BillRequest {

@@ -9,7 +9,7 @@ use super::body::read_body;
 use super::problem::{ApiError, Problem};
 use super::query::{today, Query};
 use super::AppState;
-use crate::tariff::{parse_tariff_str, EntryRef, Tariff};
+use crate::tariff::{parse_tariff_str, Document, EntryRef, Evidence, Tariff};
 use crate::wire::view::{parameter_read, ParameterRead};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +43,24 @@ pub struct DocumentView {
     pub title: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The authorities that issued it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issuers: Vec<String>,
+    /// Where its values were checked, and what each place confirms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+impl DocumentView {
+    fn new(d: &Document) -> DocumentView {
+        DocumentView {
+            number: d.number.clone(),
+            title: d.title.clone(),
+            url: d.url.clone(),
+            issuers: d.issuers.clone(),
+            evidence: d.evidence.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,6 +70,8 @@ pub struct ParameterListing {
     pub date: NaiveDate,
     /// Every parameter with a value in force on `date`, by path.
     pub parameters: Vec<ParameterInForce>,
+    /// The documents those values cite, with their issuers and evidence.
+    pub documents: Vec<DocumentView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,15 +95,7 @@ impl TariffSummary {
             effective_to: None,
             parameters: t.parameters.len(),
             provisional_values: values.filter(|e| e.provisional).count(),
-            documents: t
-                .documents
-                .iter()
-                .map(|d| DocumentView {
-                    number: d.number.clone(),
-                    title: d.title.clone(),
-                    url: d.url.clone(),
-                })
-                .collect(),
+            documents: t.documents.iter().map(DocumentView::new).collect(),
         }
     }
 }
@@ -137,12 +149,16 @@ pub async fn list_parameters(
     let mut query = Query::parse(&request, &["date"])?;
     let date = query.date("date").unwrap_or_else(today);
     query.finish()?;
+    let mut cited = Vec::new();
     let parameters = tariff
         .parameters
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            let (entry, _) = p.at(date)?;
+            let (entry, e) = p.at(date)?;
+            if !cited.contains(&e.source) {
+                cited.push(e.source);
+            }
             let value = parameter_read(
                 EntryRef {
                     param: i as u16,
@@ -161,6 +177,10 @@ pub async fn list_parameters(
         digest: tariff.digest.clone(),
         date,
         parameters,
+        documents: cited
+            .into_iter()
+            .map(|id| DocumentView::new(tariff.document(id)))
+            .collect(),
     }))
 }
 

@@ -48,11 +48,18 @@ fn sentence(reason: &Reason, rate: Decimal, unit: Unit, basis: &Basis, tariff: &
             let overdue = if *overdue { " (capacity cut overdue, priced as eliminated)" } else { "" };
             format!("{}, {} class{overdue}: differential adder {} yuan/{unit} under {under}", industry.as_str(), class.as_str(), rate)
         }
-        Reason::SteelTier { tier, processes_over } => format!(
-            "steel, {processes_over} main process{} over its energy limit last year: tier {tier}, adder {} yuan/{unit} under {under}",
-            if *processes_over == 1 { "" } else { "es" },
-            rate
-        ),
+        Reason::SteelTier { tier, processes_over, not_assessed } => {
+            let unassessed = if not_assessed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} not assessed: no limit in force)", not_assessed.names())
+            };
+            format!(
+                "steel, {processes_over} main process{} over its energy limit last year{unassessed}: tier {tier}, adder {} yuan/{unit} under {under}",
+                if *processes_over == 1 { "" } else { "es" },
+                rate
+            )
+        }
         Reason::CementTier { tier, plant, kwh_per_t, limit } => format!(
             "cement {} plant at {kwh_per_t} kWh/t against a limit of {limit} kWh/t: tier {tier}, adder {} yuan/{unit} under {under}",
             plant.as_str(),
@@ -71,10 +78,11 @@ fn sentence(reason: &Reason, rate: Decimal, unit: Unit, basis: &Basis, tariff: &
             if *over_double { "more than 100%" } else { "at most 100%" },
             rate
         ),
-        Reason::Water { band, multiple } => {
+        Reason::Water { band, multiple, supply_restricted } => {
             let (from, to) = band_edges(basis, tariff, usize::from(*band) - 1);
             let base_price = rate.checked_div(*multiple).map(|b| b.normalize().to_string()).unwrap_or_else(|| "?".into());
-            format!("water band {band}, {from}–{to} over quota: {multiple} × base price {base_price} = {rate} yuan/{unit} under {under}")
+            let restricted = if *supply_restricted { "; the excess also restricts or cuts supply" } else { "" };
+            format!("water band {band}, {from}–{to} over quota: {multiple} × base price {base_price} = {rate} yuan/{unit} under {under}{restricted}")
         }
     }
 }

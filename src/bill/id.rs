@@ -69,6 +69,7 @@ pub fn bill_id(request: &BillRequest, tariff: &Tariff) -> BillId {
     h.dec(a.energy_intensity.as_ref().map(|i| i.limit));
     h.dec(Some(request.electricity.kwh));
     h.dec(request.electricity.base_price);
+    h.dec(request.electricity.self_generated_kwh);
     h.tag(request.water.is_some());
     if let Some(w) = &request.water {
         h.dec(Some(w.m3));

@@ -13,6 +13,7 @@ pub use id::BillId;
 pub use request::{BillRequest, Electricity, Options};
 pub use trace::{DayTrace, Trace};
 
+use crate::assessment::Processes;
 use crate::enterprise::Card;
 use crate::measure::combination::{self, combine, Status};
 use crate::measure::water::{self, Band, Excess};
@@ -106,6 +107,10 @@ pub enum Warning {
         given: i32,
     },
     AssessmentYearMissing,
+    /// Steel processes given without a limit in force: not assessed (decision 3).
+    ProcessNotAssessed(Processes),
+    /// The water excess reaches the share at which supply is restricted or cut.
+    WaterSupplyRestriction,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,15 +130,19 @@ pub enum BillError {
 
 const KWH: &str = "/electricity/kwh";
 const WATER: &str = "/water/m3";
+const SELF_GENERATED: &str = "/electricity/self_generated_kwh";
 
 /// Prices `request` under `tariff`.
 pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result<Bill, BillError> {
-    let mut reader = Reader::new(tariff, options.trace);
+    let assessed_on = request.assessment.assessed_on(request.period.year());
+    let mut reader = Reader::new(tariff, assessed_on, options.trace);
     let excess = water::excess(request.water.as_ref());
     let mut segments: SmallVec<[Segment; 1]> = SmallVec::new();
     let mut days = Vec::new();
+    let mut not_assessed = Processes::default();
     for period in request.period.split_at(&tariff.change_dates) {
         let day = evaluate_day(&mut reader, request, &excess, period);
+        not_assessed = not_assessed.union(day.not_assessed());
         if options.trace {
             days.push(day.clone());
         }
@@ -146,11 +155,14 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
         }
     }
     let mut lines = Vec::with_capacity(4);
-    electricity_lines(&segments, request.electricity.kwh, &mut lines)?;
+    electricity_lines(&segments, &request.electricity, &mut lines)?;
     water_lines(&segments, &mut lines)?;
     base_lines(request, &mut lines)?;
     let totals = totals(&lines)?;
-    let warnings = warnings(tariff, request, &lines);
+    let mut warnings = warnings(tariff, request, &lines);
+    if !not_assessed.is_empty() {
+        warnings.push(Warning::ProcessNotAssessed(not_assessed));
+    }
     let trace = options.trace.then(|| Trace {
         parameters: reader.into_log(),
         days,
@@ -228,7 +240,11 @@ struct Price<'a>(LineKind, Decimal, Option<&'a Reason>);
 
 impl Adder {
     fn price(&self) -> Price<'_> {
-        Price(LineKind::Surcharge(self.measure), self.rate, Some(&self.reason))
+        Price(
+            LineKind::Surcharge(self.measure),
+            self.rate,
+            Some(&self.reason),
+        )
     }
 }
 
@@ -309,10 +325,23 @@ struct OpenLine {
 
 fn electricity_lines(
     segments: &[Segment],
-    kwh: Decimal,
+    electricity: &Electricity,
     lines: &mut Vec<LineItem>,
 ) -> Result<(), BillError> {
-    let parts = shares(kwh, segments, KWH)?;
+    let parts = shares(electricity.kwh, segments, KWH)?;
+    // Self-generated electricity counts only where the measure says so (aluminium tiers).
+    let with_own = match electricity.self_generated_kwh {
+        Some(own) if own > Decimal::ZERO => {
+            let all = electricity
+                .kwh
+                .checked_add(own)
+                .ok_or(BillError::Overflow {
+                    pointer: SELF_GENERATED,
+                })?;
+            Some(shares(all, segments, SELF_GENERATED)?)
+        }
+        _ => None,
+    };
     for measure in 0..3 {
         let mut open: Option<OpenLine> = None;
         for (i, (segment, part)) in segments.iter().zip(&parts).enumerate() {
@@ -322,12 +351,16 @@ fn electricity_lines(
             let superseded_by = (*status == Status::Superseded)
                 .then(|| segment.priced.winner())
                 .flatten();
+            let part = match &with_own {
+                Some(all) if adder.reason.counts_self_generated() => all[i],
+                _ => *part,
+            };
             let line = surcharge_line(
                 adder,
                 *status,
                 superseded_by,
                 segment.period,
-                *part,
+                part,
                 Unit::Kwh,
             );
             extend_or_start(&mut open, lines, line, i, KWH)?;
@@ -522,6 +555,18 @@ fn warnings(tariff: &Tariff, request: &BillRequest, lines: &[LineItem]) -> Vec<W
         .collect();
     if !provisional.is_empty() {
         warnings.push(Warning::Provisional(provisional));
+    }
+    let restricted = |l: &LineItem| {
+        matches!(
+            l.reason,
+            Some(Reason::Water {
+                supply_restricted: true,
+                ..
+            })
+        )
+    };
+    if lines.iter().any(restricted) {
+        warnings.push(Warning::WaterSupplyRestriction);
     }
     let expected = request.period.year() - 1;
     match request.assessment.year {

@@ -13,6 +13,9 @@ pub struct Electricity {
     pub kwh: Decimal,
     /// Catalogue or market price the adders sit on, yuan/kWh.
     pub base_price: Option<Decimal>,
+    /// Electricity from the enterprise's own power plant in the period: only the electrolytic
+    /// aluminium tier's line counts it (2530号); no base charge, no other measure.
+    pub self_generated_kwh: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,9 +1,10 @@
 //! The audit trail of a bill: every parameter read, every measure's finding, every input.
 
+use crate::assessment::Processes;
 use crate::bill::request::BillRequest;
 use crate::enterprise::Industry;
 use crate::measure::water::Band;
-use crate::measure::{Finding, NotApplicable};
+use crate::measure::{Adder, Finding, NotApplicable, Reason};
 use crate::period::Period;
 use crate::tariff::value::Combination;
 use crate::tariff::EntryRef;
@@ -23,6 +24,20 @@ pub struct DayTrace {
     pub findings: [Finding; 3],
     pub water: Result<Vec<Band>, NotApplicable>,
     pub combination: Combination,
+}
+
+impl DayTrace {
+    /// Steel processes the tier could not assess on these days, for want of a limit.
+    pub fn not_assessed(&self) -> Processes {
+        match &self.findings[1] {
+            Ok(Adder {
+                reason: Reason::SteelTier { not_assessed, .. },
+                ..
+            }) => *not_assessed,
+            Err(NotApplicable::NoProcessAssessed(processes)) => *processes,
+            _ => Processes::default(),
+        }
+    }
 }
 
 /// An input the measures consult, with its value as given (`None`: missing).
@@ -89,10 +104,16 @@ pub fn inputs(request: &BillRequest) -> Vec<InputUse> {
                 c.map(|c| c.kwh_per_t),
             ));
         }
-        Industry::ElectrolyticAluminum => used.push(input(
-            "/assessment/aluminum_kwh_per_t",
-            a.aluminum_kwh_per_t,
-        )),
+        Industry::ElectrolyticAluminum => {
+            used.push(input(
+                "/assessment/aluminum_kwh_per_t",
+                a.aluminum_kwh_per_t,
+            ));
+            used.push(input(
+                "/electricity/self_generated_kwh",
+                request.electricity.self_generated_kwh,
+            ));
+        }
         _ => {}
     }
     let intensity = a.energy_intensity.as_ref();

@@ -68,6 +68,9 @@ enum Command {
     CheckTariffs {
         #[arg(long)]
         tariffs: Option<PathBuf>,
+        /// Also list every provisional value each file sets, with its note and evidence.
+        #[arg(long)]
+        provisional: bool,
     },
     /// Price a batch offline (NDJSON or CSV, like POST /v1/bills/batch) with every core.
     Bill {
@@ -183,7 +186,10 @@ pub fn main() -> ExitCode {
             tariffs,
         } => serve(settings, port, host, tariffs),
         Command::Openapi { output } => openapi(output),
-        Command::CheckTariffs { tariffs } => check_tariffs(settings, tariffs),
+        Command::CheckTariffs {
+            tariffs,
+            provisional,
+        } => check_tariffs(settings, tariffs, provisional),
         Command::Bill {
             input,
             output,

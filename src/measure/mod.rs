@@ -13,7 +13,7 @@ pub mod water;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::assessment::CementPlant;
+use crate::assessment::{CementPlant, Processes};
 use crate::enterprise::{CatalogueClass, Industry};
 use crate::tariff::{Entry, EntryRef, ParamId, Tariff};
 
@@ -53,9 +53,11 @@ pub enum Reason {
         overdue: bool,
         industry_row: bool,
     },
+    /// `not_assessed`: processes given without a limit in force (not counted).
     SteelTier {
         tier: u8,
         processes_over: u8,
+        not_assessed: Processes,
     },
     CementTier {
         tier: u8,
@@ -76,10 +78,12 @@ pub enum Reason {
         limit: Decimal,
         over_double: bool,
     },
-    /// `band` counts from 1 in the schedule the basis names.
+    /// `band` counts from 1 in the schedule the basis names; `supply_restricted` when the
+    /// excess reaches the share at which supply is also restricted.
     Water {
         band: u8,
         multiple: Decimal,
+        supply_restricted: bool,
     },
 }
 
@@ -104,6 +108,15 @@ impl Reason {
             Reason::Punitive { .. } => "electricity.punitive",
             Reason::Water { .. } => "water.progressive",
         }
+    }
+
+    /// Whether the adder also charges the enterprise's self-generated electricity: the
+    /// electrolytic aluminium tier does (2530号), no other measure.
+    pub fn counts_self_generated(&self) -> bool {
+        matches!(
+            self,
+            Reason::AluminumTier { .. } | Reason::AluminumSteps { .. }
+        )
     }
 
     /// Started steps of a stepped schedule.
@@ -186,12 +199,15 @@ pub enum NotApplicable {
     NoRateInForce,
     UnderDifferential,
     NoTierSchedule(Industry),
+    /// Steel processes were given, but none has a limit in force.
+    NoProcessAssessed(Processes),
     MissingInput(&'static str),
     WithinLimit,
     Exempt,
     MeetsStandard,
     WithinQuota,
     NoWaterRule,
+    NotOnWaterList,
     /// The inputs could not be priced exactly (a product overflowed).
     Overflow(&'static str),
 }
@@ -215,12 +231,20 @@ impl NotApplicable {
                 format!("no tier schedule for {} on this date", i.as_str())
             }
             NotApplicable::MissingInput(pointer) => format!("input {pointer} was not given"),
+            NotApplicable::NoProcessAssessed(processes) => format!(
+                "no process given has a limit in force, so none is assessed ({})",
+                processes.names()
+            ),
             NotApplicable::WithinLimit => "energy consumption is within the limit".into(),
             NotApplicable::Exempt => "the industry is exempt from punitive pricing".into(),
             NotApplicable::MeetsStandard => "water use meets the mandatory standard".into(),
             NotApplicable::WithinQuota => "water use is within quota".into(),
             NotApplicable::NoWaterRule => {
                 "no progressive water rule is in force on this date".into()
+            }
+            NotApplicable::NotOnWaterList => {
+                "the progressive water surcharge does not apply to this industry on this date"
+                    .into()
             }
             NotApplicable::Overflow(pointer) => {
                 format!("input {pointer} is too large to price exactly")
@@ -234,22 +258,28 @@ pub type Finding = Result<Adder, NotApplicable>;
 /// Reads parameters for one day, keeping a log when a trace was asked for.
 pub struct Reader<'t> {
     pub tariff: &'t Tariff,
+    /// 1 January of the assessment year: the day parameters chosen by it are read on.
+    assessed_on: NaiveDate,
     log: Option<Vec<EntryRef>>,
 }
 
 impl<'t> Reader<'t> {
-    pub fn new(tariff: &'t Tariff, trace: bool) -> Reader<'t> {
+    pub fn new(tariff: &'t Tariff, assessed_on: NaiveDate, trace: bool) -> Reader<'t> {
         Reader {
             tariff,
+            assessed_on,
             log: trace.then(Vec::new),
         }
     }
 
+    /// The value in force on `date`, or on the assessment day for a parameter chosen by it.
     pub fn read(
         &mut self,
         slot: Option<ParamId>,
         date: NaiveDate,
     ) -> Option<(EntryRef, &'t Entry)> {
+        let by_year = slot.is_some_and(|s| self.tariff.by_assessment_year.contains(s));
+        let date = if by_year { self.assessed_on } else { date };
         let found = self.tariff.at(slot, date);
         if let (Some(log), Some((r, _))) = (self.log.as_mut(), found) {
             if !log.contains(&r) {

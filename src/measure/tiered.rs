@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{Adder, Basis, Finding, Measure, NotApplicable, Reader, Reason};
-use crate::assessment::{Assessment, CementPlant, SteelGrade, SteelProcess};
+use crate::assessment::{Assessment, CementPlant, Processes, SteelGrade, SteelProcess};
 use crate::enterprise::{Enterprise, Industry};
 use crate::tariff::value::{bracket_index, Bracket, Stepped, Value};
 use crate::tariff::EntryRef;
@@ -67,26 +67,38 @@ fn steel(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Findi
         return Err(NotApplicable::MissingInput("/assessment/steel_processes"));
     }
     let mut basis = Basis::of(schedule_ref);
-    let mut over = 0u8;
+    let (mut over, mut assessed, mut not_assessed) = (0u8, 0u8, Processes::default());
     for process in SteelProcess::ALL {
-        let mut process_over = false;
+        let (mut process_over, mut process_assessed) = (false, false);
         for p in assessment
             .steel_processes
             .iter()
             .filter(|p| p.process == process)
         {
-            let Some((limit_ref, limit)) =
-                reader.read(slots.steel_limits[limit_index(process, p.grade)], date)
-            else {
-                continue;
-            };
-            let Some(limit) = limit.value.number() else {
+            let slot = slots.steel_limits[limit_index(process, p.grade)];
+            let limit = reader
+                .read(slot, date)
+                .and_then(|(r, e)| Some((r, e.value.number()?)));
+            // A process without a limit in force is not assessed (decision 3).
+            let Some((limit_ref, limit)) = limit else {
                 continue;
             };
             basis.push(limit_ref);
+            process_assessed = true;
             process_over |= p.intensity > limit;
         }
         over += u8::from(process_over);
+        assessed += u8::from(process_assessed);
+        let given = assessment
+            .steel_processes
+            .iter()
+            .any(|p| p.process == process);
+        if given && !process_assessed {
+            not_assessed.insert(process);
+        }
+    }
+    if assessed == 0 {
+        return Err(NotApplicable::NoProcessAssessed(not_assessed));
     }
     let count = Decimal::from(over);
     let tier = bracket_index(brackets, |above| count > above);
@@ -95,6 +107,7 @@ fn steel(reader: &mut Reader, assessment: &Assessment, date: NaiveDate) -> Findi
         Reason::SteelTier {
             tier: tier as u8 + 1,
             processes_over: over,
+            not_assessed,
         },
         basis,
     )

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{Adder, Basis, Measure, NotApplicable, Reader, Reason};
-use crate::enterprise::{CatalogueClass, Enterprise};
+use crate::enterprise::{Enterprise, Industry};
 use crate::tariff::value::Bracket;
 use crate::tariff::EntryRef;
 
@@ -68,7 +68,8 @@ pub fn evaluate(
     excess: &Excess,
     date: NaiveDate,
 ) -> Result<Vec<Band>, NotApplicable> {
-    let (entry_ref, brackets) = schedule(reader, enterprise.priced_class(), date)?;
+    let (entry_ref, brackets) = schedule(reader, enterprise.industry, date)?;
+    let restriction = supply_restriction(reader, excess, date)?;
     bands(brackets, excess)
         .map(|bands| {
             bands
@@ -80,8 +81,13 @@ pub fn evaluate(
                         reason: Reason::Water {
                             band: i as u8 + 1,
                             multiple: bracket.rate,
+                            supply_restricted: restriction.is_some(),
                         },
-                        basis: Basis::of(entry_ref),
+                        basis: {
+                            let mut basis = Basis::of(entry_ref);
+                            restriction.map(|r| basis.push(r));
+                            basis
+                        },
                     },
                     volume,
                 })
@@ -90,16 +96,47 @@ pub fn evaluate(
         .ok_or(NotApplicable::Overflow("/water/m3"))
 }
 
-/// The bands for a (priced) class on `date`: restricted and eliminated capacity has its own.
+/// The bands for an industry on `date`: one schedule for every catalogue class, for the
+/// industries on the tariff's water list only.
 pub fn schedule<'t>(
     reader: &mut Reader<'t>,
-    class: CatalogueClass,
+    industry: Industry,
     date: NaiveDate,
 ) -> Result<(EntryRef, &'t [Bracket]), NotApplicable> {
-    let slot = reader.tariff.slots.water[usize::from(class.is_targeted())];
-    let (entry_ref, entry) = reader.read(slot, date).ok_or(NotApplicable::NoWaterRule)?;
+    let slots = &reader.tariff.slots;
+    let (schedule, listed) = (slots.water_schedule, slots.water_industries);
+    let (entry_ref, entry) = reader
+        .read(schedule, date)
+        .ok_or(NotApplicable::NoWaterRule)?;
+    let on_list = reader
+        .read(listed, date)
+        .is_some_and(|(_, e)| e.value.industries().contains(industry));
+    if !on_list {
+        return Err(NotApplicable::NotOnWaterList);
+    }
     let brackets = entry.value.brackets().ok_or(NotApplicable::NoWaterRule)?;
     Ok((entry_ref, brackets))
+}
+
+/// The share of the quota from which supply is also restricted, when the excess reaches it.
+fn supply_restriction(
+    reader: &mut Reader,
+    e: &Excess,
+    date: NaiveDate,
+) -> Result<Option<EntryRef>, NotApplicable> {
+    let Some((entry_ref, entry)) =
+        reader.read(reader.tariff.slots.water_supply_restricted_from, date)
+    else {
+        return Ok(None);
+    };
+    let Some(share) = entry.value.number() else {
+        return Ok(None);
+    };
+    let from = e
+        .quota
+        .checked_mul(share)
+        .ok_or(NotApplicable::Overflow("/water/quota_m3"))?;
+    Ok((e.excess >= from).then_some(entry_ref))
 }
 
 /// `(index, bracket, volume, rate)` of each band the excess reaches.

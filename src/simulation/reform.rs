@@ -154,6 +154,8 @@ pub fn apply(
         number: format!("reform: {}", reform.name),
         title: format!("What-if reform \"{}\" (not in force)", reform.name),
         url: None,
+        issuers: Vec::new(),
+        evidence: Vec::new(),
     });
     let origin: Arc<str> = Arc::from(tariff.meta.id.as_str());
     for (path, edits) in edits {
@@ -428,7 +430,7 @@ mod tests {
             &reform(&[
                 ("electricity.punitive.over_dubble", "0.1".into(), None),
                 (
-                    "water.progressive.normal.brackets[9].rate",
+                    "water.progressive.schedule.brackets[9].rate",
                     "1".into(),
                     None,
                 ),
@@ -442,7 +444,7 @@ mod tests {
             [
                 "/reform/parameters/electricity.punitive.over_dubble",
                 "/reform/parameters/electricity.combination",
-                "/reform/parameters/water.progressive.normal.brackets[9].rate",
+                "/reform/parameters/water.progressive.schedule.brackets[9].rate",
             ]
         );
         assert!(problems[0]

@@ -29,6 +29,19 @@ pub struct MetaSection {
 pub struct DocumentSection {
     pub title: String,
     pub url: Option<String>,
+    #[serde(default)]
+    pub issuers: Vec<String>,
+    #[serde(default)]
+    pub evidence: Vec<EvidenceSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceSection {
+    /// An address (URL) or a citation of the relay.
+    pub address: String,
+    /// What the place confirms, in a few words.
+    pub confirms: String,
 }
 
 #[derive(Debug, Deserialize)]

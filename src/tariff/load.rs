@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::file::{EntrySection, TariffFile};
 use super::grammar::{self, Given, Raw};
 use super::schema::{self, Kind};
-use super::{DocId, Document, Entry, Parameter, Tariff, TariffMeta};
+use super::{DocId, Document, Entry, Evidence, Parameter, Tariff, TariffMeta};
 
 /// One thing wrong in a tariff file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -226,6 +226,15 @@ fn build(name: &str, file: TariffFile, parent: Option<&Tariff>) -> Result<Tariff
             number: number.clone(),
             title: doc.title,
             url: doc.url,
+            issuers: doc.issuers,
+            evidence: doc
+                .evidence
+                .into_iter()
+                .map(|e| Evidence {
+                    address: e.address,
+                    confirms: e.confirms,
+                })
+                .collect(),
         };
         match documents.iter_mut().find(|d| d.number == number) {
             Some(existing) => *existing = document,

@@ -31,6 +31,18 @@ pub struct Document {
     pub number: String,
     pub title: String,
     pub url: Option<String>,
+    /// The authorities that issued it.
+    pub issuers: Vec<String>,
+    /// Where its values were checked, and what each place confirms.
+    pub evidence: Vec<Evidence>,
+}
+
+/// A place a document's values were checked (a relay of the notice, a provincial notice).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Evidence {
+    /// An address (URL) or a citation of the relay.
+    pub address: String,
+    pub confirms: String,
 }
 
 pub type DocId = u16;
@@ -96,6 +108,11 @@ impl ParamSet {
         self.0.iter().all(|w| *w == 0)
     }
 
+    pub fn contains(&self, id: ParamId) -> bool {
+        let id = usize::from(id);
+        self.0[id / 64] & (1 << (id % 64)) != 0
+    }
+
     /// Ids in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = ParamId> + '_ {
         (0..ParamSet::CAPACITY)
@@ -149,8 +166,9 @@ pub struct Slots {
     pub punitive_within_double: Option<ParamId>,
     pub punitive_over_double: Option<ParamId>,
     pub punitive_exempt: Option<ParamId>,
-    /// `[normal, restricted]`.
-    pub water: [Option<ParamId>; 2],
+    pub water_industries: Option<ParamId>,
+    pub water_schedule: Option<ParamId>,
+    pub water_supply_restricted_from: Option<ParamId>,
 }
 
 impl Slots {
@@ -178,8 +196,9 @@ impl Slots {
             punitive_within_double: id(schema::PUNITIVE_WITHIN_DOUBLE),
             punitive_over_double: id(schema::PUNITIVE_OVER_DOUBLE),
             punitive_exempt: id(schema::PUNITIVE_EXEMPT),
-            water: [CatalogueClass::Permitted, CatalogueClass::Restricted]
-                .map(|c| id(schema::water(c))),
+            water_industries: id(schema::WATER_INDUSTRIES),
+            water_schedule: id(schema::WATER_SCHEDULE),
+            water_supply_restricted_from: id(schema::WATER_SUPPLY_RESTRICTED_FROM),
         }
     }
 }
@@ -198,8 +217,11 @@ pub struct Tariff {
     /// First day the tariff's own file sets anything (before it, the parent's values rule).
     pub effective_from: Option<NaiveDate>,
     pub slots: Slots,
-    /// Every date any parameter changes, sorted: where a bill may need splitting.
+    /// Every date a parameter read by the billing day changes, sorted: where a bill may
+    /// need splitting.
     pub change_dates: Vec<NaiveDate>,
+    /// Parameters read on 1 January of the assessment year instead of the billing day.
+    pub by_assessment_year: ParamSet,
     index: HashMap<String, ParamId>,
 }
 
@@ -216,8 +238,16 @@ impl Tariff {
             .enumerate()
             .map(|(i, p)| (p.path.clone(), i as ParamId))
             .collect();
+        let by_year = |p: &Parameter| schema::CHOSEN_BY_ASSESSMENT_YEAR.contains(&p.path.as_str());
+        let by_assessment_year: ParamSet = parameters
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| by_year(p))
+            .map(|(i, _)| i as ParamId)
+            .collect();
         let mut change_dates: Vec<NaiveDate> = parameters
             .iter()
+            .filter(|p| !by_year(p))
             .flat_map(|p| p.entries.iter().map(|e| e.from))
             .collect();
         change_dates.sort_unstable();
@@ -243,6 +273,7 @@ impl Tariff {
             digest_bytes: [0; 32],
             effective_from,
             change_dates,
+            by_assessment_year,
             index,
         };
         tariff.digest_bytes = tariff.compute_digest();
@@ -304,7 +335,23 @@ impl Tariff {
                 (p.path.as_str(), json!(entries))
             })
             .collect();
-        json!({ "id": self.meta.id, "version": self.meta.version, "parameters": parameters })
+        let documents: BTreeMap<&str, serde_json::Value> = self
+            .documents
+            .iter()
+            .map(|d| {
+                let evidence: Vec<_> = d
+                    .evidence
+                    .iter()
+                    .map(|e| json!([e.address, e.confirms]))
+                    .collect();
+                let about = json!({ "title": d.title, "issuers": d.issuers, "evidence": evidence });
+                (d.number.as_str(), about)
+            })
+            .collect();
+        json!({
+            "id": self.meta.id, "version": self.meta.version,
+            "documents": documents, "parameters": parameters,
+        })
     }
 
     fn compute_digest(&self) -> [u8; 32] {

@@ -42,6 +42,13 @@ pub const ALUMINUM_SCHEDULE: &str = "electricity.tiered.electrolytic_aluminum.sc
 pub const PUNITIVE_WITHIN_DOUBLE: &str = "electricity.punitive.within_double";
 pub const PUNITIVE_OVER_DOUBLE: &str = "electricity.punitive.over_double";
 pub const PUNITIVE_EXEMPT: &str = "electricity.punitive.exempt_industries";
+pub const WATER_INDUSTRIES: &str = "water.progressive.industries";
+pub const WATER_SCHEDULE: &str = "water.progressive.schedule";
+pub const WATER_SUPPLY_RESTRICTED_FROM: &str = "water.progressive.supply_restricted_from";
+
+/// Parameters chosen by the assessment year (read on 1 January of it), not by the billing
+/// day: they never split a bill.
+pub const CHOSEN_BY_ASSESSMENT_YEAR: [&str; 1] = [ALUMINUM_SCHEDULE];
 
 /// Steel process limits; the electric arc furnace has a second one for special steel.
 pub const STEEL_LIMIT_NAMES: [&str; 7] = [
@@ -68,15 +75,6 @@ pub fn steel_limit(name: &str) -> String {
 pub fn cement_limit(plant: CementPlant, new: bool) -> String {
     let age = if new { "new" } else { "existing" };
     format!("electricity.tiered.cement.limits.{}.{age}", plant.as_str())
-}
-
-/// Water multiples for normal enterprises, or for restricted and eliminated ones.
-pub fn water(class: CatalogueClass) -> &'static str {
-    if class.is_targeted() {
-        "water.progressive.restricted"
-    } else {
-        "water.progressive.normal"
-    }
 }
 
 pub fn spec(path: &str) -> Option<&'static Spec> {
@@ -199,14 +197,26 @@ static SCHEMA: LazyLock<BTreeMap<String, Spec>> = LazyLock::new(|| {
         "",
         "industries punitive pricing does not apply to",
     );
-    for class in [CatalogueClass::Permitted, CatalogueClass::Restricted] {
-        add(
-            water(class).into(),
-            schedule,
-            "× base water price",
-            "multiples of the base price by band of excess over quota",
-        );
-    }
+    add(
+        WATER_INDUSTRIES.into(),
+        Kind::Industries,
+        "",
+        "industries the progressive water surcharge applies to",
+    );
+    add(
+        WATER_SCHEDULE.into(),
+        schedule,
+        "× base water price",
+        "multiples of the base price by band of excess over quota (a share of it); a band starts at its share",
+    );
+    add(
+        WATER_SUPPLY_RESTRICTED_FROM.into(),
+        Kind::Limit {
+            may_be_negative: false,
+        },
+        "share of quota",
+        "an excess over quota of at least this share also restricts or cuts supply (warning)",
+    );
     s
 });
 

@@ -28,7 +28,7 @@ enum Cell {
 }
 
 /// Input columns and the JSON pointer each one fills.
-pub const INPUT_COLUMNS: [(&str, &str); 24] = [
+pub const INPUT_COLUMNS: [(&str, &str); 25] = [
     ("tariff", "/tariff"),
     ("period_start", "/period/start"),
     ("period_end", "/period/end"),
@@ -55,6 +55,7 @@ pub const INPUT_COLUMNS: [(&str, &str); 24] = [
     ),
     ("kwh", "/electricity/kwh"),
     ("base_price", "/electricity/base_price"),
+    ("self_generated_kwh", "/electricity/self_generated_kwh"),
     ("water_m3", "/water/m3"),
     ("water_quota_m3", "/water/quota_m3"),
     ("water_base_price", "/water/base_price"),

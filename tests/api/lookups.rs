@@ -96,7 +96,7 @@ async fn the_surcharge_lookup_answers_by_class_and_date() {
         .find(|a| a["measure"] == "water_progressive")
         .unwrap();
     assert_eq!(water["applies"], true);
-    assert_eq!(water["basis"][0]["path"], "water.progressive.restricted");
+    assert_eq!(water["basis"][0]["path"], "water.progressive.schedule");
 
     let ferro = app
         .get("/v1/surcharges?industry=ferroalloy&date=2020-10-01")

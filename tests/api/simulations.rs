@@ -165,7 +165,7 @@ async fn a_schedule_number_and_a_water_multiple_can_be_reformed() {
         "water": { "m3": "13000", "quota_m3": "10000", "base_price": "4.00", "meets_standard": false }
     }));
     let body = json!({
-        "reform": { "name": "water", "parameters": { "water.progressive.normal.brackets[1].rate": "2.0" } },
+        "reform": { "name": "water", "parameters": { "water.progressive.schedule.brackets[1].rate": "2.0" } },
         "population": population
     });
     let report = simulate_ok(&app, body).await;

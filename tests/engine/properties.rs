@@ -130,18 +130,28 @@ fn request() -> impl Strategy<Value = BillRequest> {
         0i64..800,
         enterprise,
         assessment,
-        quantity(),
-        prop::option::of(quantity()),
+        (
+            quantity(),
+            prop::option::of(quantity()),
+            prop::option::of(quantity()),
+        ),
         prop::option::of(water),
     )
         .prop_map(
-            |(tariff, start, days, enterprise, assessment, kwh, base_price, water)| BillRequest {
-                tariff: Some(tariff.into()),
-                period: Period::new(start, start + chrono::Duration::days(days)).unwrap(),
-                enterprise,
-                assessment,
-                electricity: Electricity { kwh, base_price },
-                water,
+            |(tariff, start, days, enterprise, assessment, electricity, water)| {
+                let (kwh, base_price, self_generated_kwh) = electricity;
+                BillRequest {
+                    tariff: Some(tariff.into()),
+                    period: Period::new(start, start + chrono::Duration::days(days)).unwrap(),
+                    enterprise,
+                    assessment,
+                    electricity: Electricity {
+                        kwh,
+                        base_price,
+                        self_generated_kwh,
+                    },
+                    water,
+                }
             },
         )
 }
@@ -190,10 +200,16 @@ proptest! {
     fn applied_electricity_lines_never_bill_more_than_was_consumed(request in request()) {
         let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
         if let Ok(bill) = price(tariff, &request, Options::default()) {
-            // Under `max` one kWh carries at most one applied adder.
+            // Under `max` one kWh carries at most one applied adder; only the aluminium tier
+            // also charges self-generated electricity.
+            let own = request.electricity.self_generated_kwh.unwrap_or_default();
             let applied: Decimal = bill.lines.iter()
                 .filter(|l| l.status == Status::Applied && l.is_surcharge() && l.unit == tariffd::bill::Unit::Kwh)
-                .map(|l| l.quantity).sum();
+                .map(|l| {
+                    let counts_own = l.reason.as_ref().is_some_and(|r| r.counts_self_generated());
+                    if counts_own { l.quantity - own } else { l.quantity }
+                })
+                .sum();
             prop_assert!(applied <= request.electricity.kwh, "{applied} > {}", request.electricity.kwh);
         }
     }

@@ -116,6 +116,9 @@ pub struct ElectricityBody {
     pub kwh: Exact,
     /// yuan/kWh; gives a base-price line when present.
     pub base_price: Option<Exact>,
+    /// Electricity from the enterprise's own power plant: added to the quantity of the
+    /// electrolytic aluminium tier's line only (default 0).
+    pub self_generated_kwh: Option<Exact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
@@ -227,6 +230,10 @@ impl BillRequestBody {
                 .electricity
                 .base_price
                 .map(|p| c.non_negative("/electricity/base_price", p)),
+            self_generated_kwh: self
+                .electricity
+                .self_generated_kwh
+                .map(|k| c.non_negative("/electricity/self_generated_kwh", k)),
         };
         let water = self.water.map(|w| Water {
             m3: c.non_negative("/water/m3", w.m3),
@@ -404,6 +411,9 @@ pub fn request_json(r: &BillRequest) -> serde_json::Value {
     let mut electricity = json!({ "kwh": r.electricity.kwh.to_string() });
     if let Some(p) = r.electricity.base_price {
         electricity["base_price"] = json!(p.to_string());
+    }
+    if let Some(k) = r.electricity.self_generated_kwh {
+        electricity["self_generated_kwh"] = json!(k.to_string());
     }
     body.insert("electricity".into(), electricity);
     if let Some(w) = &r.water {

@@ -159,15 +159,17 @@ impl<'a> Reader<'a> {
     }
 
     fn electricity(&mut self) -> Option<ElectricityBody> {
-        let (mut kwh, mut base_price) = (None, None);
+        let (mut kwh, mut base_price, mut self_generated_kwh) = (None, None, None);
         self.object(|r, key| match key {
             "kwh" => once(&mut kwh, r.decimal()),
             "base_price" => once(&mut base_price, r.decimal()),
+            "self_generated_kwh" => once(&mut self_generated_kwh, r.decimal()),
             _ => None,
         })?;
         Some(ElectricityBody {
             kwh: kwh?,
             base_price,
+            self_generated_kwh,
         })
     }
 
@@ -625,7 +627,14 @@ mod tests {
     }
 
     fn electricity(t: &mut Tape) -> String {
-        object(t, &[("kwh", decimal, true), ("base_price", decimal, false)])
+        object(
+            t,
+            &[
+                ("kwh", decimal, true),
+                ("base_price", decimal, false),
+                ("self_generated_kwh", decimal, false),
+            ],
+        )
     }
 
     fn water(t: &mut Tape) -> String {

@@ -311,6 +311,16 @@ impl<'a> WarningView<'a> {
                 message: "the assessment does not say which year it covers".into(),
                 parameters: vec![],
             },
+            Warning::ProcessNotAssessed(processes) => WarningView {
+                code: "process_not_assessed",
+                message: format!("no energy limit is in force for {}, so the steel tier does not count it", processes.names()).into(),
+                parameters: vec![],
+            },
+            Warning::WaterSupplyRestriction => WarningView {
+                code: "water_supply_restriction",
+                message: "water use exceeds the quota by the share at which supply is restricted or cut".into(),
+                parameters: vec![],
+            },
         }
     }
 }
