@@ -54,6 +54,9 @@ pub struct BadKey {
     name: String,
 }
 
+/// What a caller meets when the server has no key at all: how to add one, or to run open.
+const NO_KEYS: &str = "this server has no API keys configured, so no key can be accepted: add one under [[auth.keys]] (its SHA-256 from `tariffd hash-key`), or for local use only start it with TARIFFD_AUTH__ENABLED=false";
+
 impl Access {
     pub fn new(enabled: bool, keys: &[KeySettings]) -> Result<Access, BadKey> {
         let keys = keys
@@ -84,6 +87,9 @@ impl Access {
     pub fn check(&self, need: Need, presented: Option<&str>) -> Result<(), ApiError> {
         if !self.enabled || need == Need::Public {
             return Ok(());
+        }
+        if self.keys.is_empty() {
+            return Err(ApiError::Unauthorized(NO_KEYS.into()));
         }
         let presented = presented.ok_or_else(|| {
             ApiError::Unauthorized("send an API key: `Authorization: Bearer <key>`".into())
@@ -155,6 +161,21 @@ mod tests {
             &[key("r", vec![Role::Reader]), key("a", vec![Role::Admin])],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn without_any_key_configured_the_refusal_says_how_to_add_one() {
+        let open_door = Access::new(true, &[]).unwrap();
+        match open_door.check(Need::AnyKey, Some("anything")) {
+            Err(ApiError::Unauthorized(detail)) => {
+                assert!(detail.contains("no API keys configured"), "{detail}");
+                assert!(
+                    detail.contains("auth.keys") && detail.contains("TARIFFD_AUTH__ENABLED=false")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(open_door.check(Need::Public, None).is_ok());
     }
 
     #[test]

@@ -175,6 +175,7 @@ impl utoipa::Modify for ApiKeys {
 /// Mounts every route, and the documentation.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::configure(cfg);
-    cfg.route("/docs", web::get().to(ops::docs_redirect))
+    cfg.route("/", web::get().to(ops::home))
+        .route("/docs", web::get().to(ops::docs_redirect))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()));
 }

@@ -24,18 +24,34 @@ pub struct Records<I> {
 }
 
 /// Opens `input`, a sequence of byte pieces: for CSV, reads up to the end of the header
-/// line and reads the columns from it. This is the only CSV-header reader.
+/// line and reads the columns from it (this is the only CSV-header reader); for NDJSON,
+/// waits for the first byte. Input without a single byte is refused (`EmptyBody`): a batch or
+/// a population of nothing is a mistake, not an empty answer.
 pub fn open<I, E>(format: Format, limits: Limits, mut input: I) -> Result<Records<I>, E>
 where
     I: Iterator<Item = Result<Bytes, E>>,
     E: From<ApiError>,
 {
     if format == Format::Ndjson {
+        let first = loop {
+            match input.next() {
+                Some(piece) => {
+                    let piece = piece?;
+                    if !piece.is_empty() {
+                        break piece;
+                    }
+                }
+                None => return Err(ApiError::EmptyBody.into()),
+            }
+        };
+        let mut splitter = Splitter::new(limits, 1);
+        let mut pending = Vec::new();
+        splitter.feed(first, &mut pending);
         return Ok(Records {
             input,
-            splitter: Splitter::new(limits, 1),
+            splitter,
             columns: None,
-            pending: Vec::new(),
+            pending,
         });
     }
     let mut header = BytesMut::new();
@@ -215,6 +231,17 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!(seen, [2, 3], "pieces of {size}");
+        }
+    }
+
+    #[test]
+    fn input_without_a_byte_is_refused_in_either_format() {
+        for format in [Format::Ndjson, Format::Csv] {
+            let nothing = open(format, LIMITS, pieces("", 1));
+            assert!(
+                matches!(nothing.err(), Some(ApiError::EmptyBody)),
+                "{format:?}"
+            );
         }
     }
 

@@ -127,3 +127,28 @@ async fn a_missing_or_wrong_key_is_401_and_health_and_docs_stay_public() {
         "keys are never exposed"
     );
 }
+
+#[actix_web::test]
+async fn a_server_without_keys_says_how_to_add_one_and_the_root_leads_to_the_docs() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.enabled = true;
+        s.auth.keys.clear();
+    })
+    .await;
+    let reply = app.get("/v1/tariffs").await;
+    assert_eq!(reply.status, 401);
+    let detail = reply.json()["detail"].as_str().unwrap_or("").to_string();
+    assert!(detail.contains("no API keys configured"), "{detail}");
+    assert!(
+        detail.contains("[[auth.keys]]") && detail.contains("TARIFFD_AUTH__ENABLED=false"),
+        "{detail}"
+    );
+    // `/` redirects (followed here) to the documentation, with no key.
+    let home = app.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.text().to_ascii_lowercase().contains("swagger"),
+        "{}",
+        home.text()
+    );
+}

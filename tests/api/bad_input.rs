@@ -228,6 +228,21 @@ async fn malformed_or_empty_bodies_are_400() {
 }
 
 #[actix_web::test]
+async fn a_batch_or_a_streamed_population_of_nothing_is_400() {
+    let app = TestApp::spawn().await;
+    for content_type in ["application/x-ndjson", "text/csv"] {
+        let reply = app
+            .post_with(
+                "/v1/bills/batch",
+                &[("content-type", content_type)],
+                Vec::new(),
+            )
+            .await;
+        assert_problem(&reply, 400, None, content_type);
+    }
+}
+
+#[actix_web::test]
 async fn oversized_bodies_are_413() {
     let app = TestApp::spawn_with(|s| s.server.body_limit_bytes = 1024).await;
     let mut body = valid();
