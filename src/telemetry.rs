@@ -1,5 +1,6 @@
 //! Structured logs through `tracing`, set up once per process.
 
+use std::io::IsTerminal;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
@@ -19,6 +20,9 @@ pub fn init(format: LogFormat, filter: &str) {
                     .with_current_span(true),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer()).try_init(),
+        // Colour only for a person at a terminal, never into a file or a pipe.
+        LogFormat::Pretty => registry
+            .with(fmt::layer().with_ansi(std::io::stdout().is_terminal()))
+            .try_init(),
     };
 }

@@ -36,7 +36,7 @@ impl fmt::Display for Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read tariff directory {path}: {source}")]
+    #[error("cannot read tariff directory {path}: {source} (set the directory with --tariffs or tariffs.dir)")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -157,6 +157,45 @@ fn a_broken_tariff_directory_refuses_to_start_naming_the_file_and_key() {
 }
 
 #[test]
+fn a_missing_tariff_directory_names_the_setting_to_fix() {
+    let output = tariffd()
+        .args(["serve", "--port", "0", "--tariffs", "/nonexistent/tariffs"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("/nonexistent/tariffs") && stderr.contains("--tariffs") && stderr.contains("tariffs.dir"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn pretty_logs_written_to_a_pipe_carry_no_colour_codes() {
+    use std::io::{BufRead, BufReader};
+    let mut child = tariffd()
+        .args(["serve", "--port", "0"])
+        .env("TARIFFD_LOG__FORMAT", "pretty")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("listening") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(seen.contains("tariff loaded"), "{seen}");
+    assert!(!seen.contains('\u{1b}'), "escape codes in piped logs: {seen:?}");
+}
+
+#[test]
 fn a_reform_simulates_from_the_command_line_with_table_json_and_csv() {
     let population = scratch("simulate-population.csv");
     run(tariffd()
