@@ -91,41 +91,197 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
+const DEFAULTS: [(&str, &str); 20] = [
+    ("server.host", "127.0.0.1"),
+    ("server.port", "8080"),
+    ("server.workers", "0"),
+    ("server.body_limit_bytes", "1048576"),
+    ("server.max_connections", "4096"),
+    ("batch.max_line_bytes", "65536"),
+    ("batch.max_lines", "10000000"),
+    ("simulation.max_population", "2000000"),
+    ("simulation.body_limit_bytes", "268435456"),
+    ("auth.enabled", "true"),
+    ("limits.max_concurrent_heavy", "4"),
+    ("limits.retry_after_seconds", "1"),
+    ("limits.client_request_timeout_ms", "5000"),
+    ("limits.shutdown_grace_seconds", "30"),
+    ("limits.body_idle_timeout_seconds", "60"),
+    ("limits.body_read_timeout_seconds", "60"),
+    ("tariffs.dir", "tariffs"),
+    ("tariffs.default", "cn-sx-xinzhou"),
+    ("log.format", "pretty"),
+    ("log.filter", "info"),
+];
+
+const PREFIX: &str = "TARIFFD_";
+
 impl Settings {
-    /// Defaults, then `file` (if given), then the environment.
+    /// Defaults, then `file` (if given), then the environment. A key the settings do not
+    /// have stops the load, naming the closest one; so does a `TARIFFD_*` variable close to
+    /// a setting's name (others, such as the bench scripts' `TARIFFD_BIN`, are not settings).
     pub fn load(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
-        let mut builder = config::Config::builder()
-            .set_default("server.host", "127.0.0.1")?
-            .set_default("server.port", 8080)?
-            .set_default("server.workers", 0)?
-            .set_default("server.body_limit_bytes", 1024 * 1024)?
-            .set_default("server.max_connections", 4096)?
-            .set_default("batch.max_line_bytes", 64 * 1024)?
-            .set_default("batch.max_lines", 10_000_000)?
-            .set_default("simulation.max_population", 2_000_000)?
-            .set_default("simulation.body_limit_bytes", 256 * 1024 * 1024)?
-            .set_default("auth.enabled", true)?
-            .set_default("limits.max_concurrent_heavy", 4)?
-            .set_default("limits.retry_after_seconds", 1)?
-            .set_default("limits.client_request_timeout_ms", 5000)?
-            .set_default("limits.shutdown_grace_seconds", 30)?
-            .set_default("limits.body_idle_timeout_seconds", 60)?
-            .set_default("limits.body_read_timeout_seconds", 60)?
-            .set_default("tariffs.dir", "tariffs")?
-            .set_default("tariffs.default", "cn-sx-xinzhou")?
-            .set_default("log.format", "pretty")?
-            .set_default("log.filter", "info")?;
+        Settings::load_from(file, std::env::vars())
+    }
+
+    fn load_from(
+        file: Option<&Path>,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Settings, config::ConfigError> {
+        let mut builder = config::Config::builder();
+        for (key, value) in DEFAULTS {
+            builder = builder.set_default(key, value)?;
+        }
         if let Some(file) = file {
+            check_file_keys(file)?;
             builder = builder.add_source(config::File::from(file).required(true));
         }
+        let environment = settings_in(vars)?;
         builder
             .add_source(
                 config::Environment::with_prefix("TARIFFD")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .source(Some(environment)),
             )
             .build()?
             .try_deserialize()
+    }
+}
+
+/// The `TARIFFD_*` variables that name settings; one close to a setting's name is an error.
+fn settings_in(
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<std::collections::HashMap<String, String>, config::ConfigError> {
+    let mut settings = std::collections::HashMap::new();
+    for (name, value) in vars {
+        // `TARIFFD_CONFIG` names the file; it is not a setting.
+        let Some(rest) = name.strip_prefix(PREFIX).filter(|r| *r != "CONFIG") else {
+            continue;
+        };
+        let key = rest.to_ascii_lowercase().replace("__", ".");
+        if is_setting(&key) {
+            settings.insert(name, value);
+        } else if let Some(closest) = closest(&key).filter(|(_, score)| *score >= 0.85) {
+            let variable = format!(
+                "{PREFIX}{}",
+                closest.0.to_ascii_uppercase().replace('.', "__")
+            );
+            return Err(config::ConfigError::Message(format!(
+                "{name} is not a setting; did you mean {variable} (`{}`)?",
+                closest.0
+            )));
+        }
+    }
+    Ok(settings)
+}
+
+/// Every key the file sets must be a setting.
+fn check_file_keys(file: &Path) -> Result<(), config::ConfigError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| config::ConfigError::Message(format!("{}: {e}", file.display())))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| config::ConfigError::Message(format!("{}: {e}", file.display())))?;
+    let mut keys = Vec::new();
+    leaf_keys("", &table, &mut keys);
+    for key in keys.iter().filter(|k| !is_setting(k)) {
+        let hint = closest(key).map_or(String::new(), |(c, _)| format!("; did you mean `{c}`?"));
+        return Err(config::ConfigError::Message(format!(
+            "{}: `{key}` is not a setting{hint}",
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Dotted keys of a table's values; a list (of key tables) is one value.
+fn leaf_keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+    for (name, value) in table {
+        let key = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match value {
+            toml::Value::Table(inner) => leaf_keys(&key, inner, out),
+            _ => out.push(key),
+        }
+    }
+}
+
+fn is_setting(key: &str) -> bool {
+    key == "auth.keys" || DEFAULTS.iter().any(|(k, _)| *k == key)
+}
+
+/// The setting whose name is closest to `key`, with the likeness (1 = the same).
+fn closest(key: &str) -> Option<(&'static str, f64)> {
+    DEFAULTS
+        .iter()
+        .map(|(k, _)| *k)
+        .chain(["auth.keys"])
+        .map(|k| (k, strsim::jaro_winkler(key, k)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn defaults_load_and_known_variables_apply() {
+        let s = Settings::load_from(None, vars(&[("TARIFFD_SERVER__PORT", "9000")])).unwrap();
+        assert_eq!(s.server.port, 9000);
+        assert!(s.auth.enabled);
+        assert_eq!(s.tariffs.default, "cn-sx-xinzhou");
+    }
+
+    #[test]
+    fn a_misspelt_variable_names_the_setting_meant() {
+        let error = Settings::load_from(None, vars(&[("TARIFFD_SERVER__PROT", "9000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("TARIFFD_SERVER__PROT") && error.contains("TARIFFD_SERVER__PORT"),
+            "{error}"
+        );
+        // A variable far from every setting is not one (the bench scripts' TARIFFD_BIN).
+        assert!(Settings::load_from(None, vars(&[("TARIFFD_BIN", "/tmp/x")])).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_names_the_closest_setting() {
+        let file =
+            std::env::temp_dir().join(format!("tariffd-settings-{}.toml", std::process::id()));
+        std::fs::write(
+            &file,
+            "[server]\nprot = 9000\n[[auth.keys]]\nname = \"a\"\nsha256 = \"00\"\nroles = []\n",
+        )
+        .unwrap();
+        let error = Settings::load_from(Some(&file), vars(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("server.prot") && error.contains("server.port"),
+            "{error}"
+        );
+        std::fs::write(&file, "[server]\nport = 9000\n").unwrap();
+        assert_eq!(
+            Settings::load_from(Some(&file), vars(&[]))
+                .unwrap()
+                .server
+                .port,
+            9000
+        );
+        std::fs::remove_file(&file).unwrap();
     }
 }

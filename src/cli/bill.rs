@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// The exit status when every record was read but some failed: distinct from 1, which
+/// means the run itself could not be done.
+pub const RECORDS_FAILED: u8 = 2;
+
 pub struct BillOptions {
     pub format: Option<FormatArg>,
     pub detail: Detail,
@@ -56,14 +60,24 @@ pub fn bill(
         .map_err(|e| e.to_string())?;
         bar.finish_and_clear();
         let seconds = started.elapsed().as_secs_f64();
-        eprintln!(
-            "{} records: {} billed, {} failed; surcharge {} yuan, total {} yuan; {:.1} s ({:.0} records/s)",
-            summary.lines, summary.billed, summary.failed, summary.surcharge, summary.total, seconds, summary.lines as f64 / seconds.max(1e-9)
-        );
+        let rate = summary.lines as f64 / seconds.max(1e-9);
+        if validate_only {
+            eprintln!(
+                "{} records: {} valid, {} invalid; {seconds:.1} s ({rate:.0} records/s)",
+                summary.lines, summary.billed, summary.failed
+            );
+        } else {
+            eprintln!(
+                "{} records: {} billed, {} failed; surcharge {} yuan, total {} yuan; {seconds:.1} s ({rate:.0} records/s)",
+                summary.lines, summary.billed, summary.failed, summary.surcharge, summary.total
+            );
+        }
         Ok(summary)
     })();
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        // The output is whole, but some records could not be priced (or are invalid).
+        Ok(_) => ExitCode::from(RECORDS_FAILED),
         Err(e) => fail(e),
     }
 }

@@ -97,7 +97,11 @@ fn bill_reads_stdin_and_writes_stdout() {
         .write_all(format!("{line}\nnot json\n").as_bytes())
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success());
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a failed record gives exit status 2"
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let records: Vec<serde_json::Value> = stdout
         .lines()
@@ -122,6 +126,12 @@ fn validate_only_checks_without_pricing() {
         stdout.contains("\"pointer\":\"/electricity/kwh\""),
         "{stdout}"
     );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("0 valid, 1 invalid") && !stderr.contains("billed"),
+        "{stderr}"
+    );
+    assert_eq!(output.status.code(), Some(2));
 }
 
 #[test]
@@ -165,7 +175,9 @@ fn a_missing_tariff_directory_names_the_setting_to_fix() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("/nonexistent/tariffs") && stderr.contains("--tariffs") && stderr.contains("tariffs.dir"),
+        stderr.contains("/nonexistent/tariffs")
+            && stderr.contains("--tariffs")
+            && stderr.contains("tariffs.dir"),
         "{stderr}"
     );
 }
@@ -192,7 +204,10 @@ fn pretty_logs_written_to_a_pipe_carry_no_colour_codes() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(seen.contains("tariff loaded"), "{seen}");
-    assert!(!seen.contains('\u{1b}'), "escape codes in piped logs: {seen:?}");
+    assert!(
+        !seen.contains('\u{1b}'),
+        "escape codes in piped logs: {seen:?}"
+    );
 }
 
 #[test]
