@@ -186,14 +186,17 @@ fn check_file_keys(file: &Path) -> Result<(), config::ConfigError> {
         .map_err(|e| config::ConfigError::Message(format!("{}: {e}", file.display())))?;
     let mut keys = Vec::new();
     leaf_keys("", &table, &mut keys);
-    for key in keys.iter().filter(|k| !is_setting(k)) {
-        let hint = closest(key).map_or(String::new(), |(c, _)| format!("; did you mean `{c}`?"));
-        return Err(config::ConfigError::Message(format!(
-            "{}: `{key}` is not a setting{hint}",
-            file.display()
-        )));
+    match keys.iter().find(|k| !is_setting(k)) {
+        None => Ok(()),
+        Some(key) => {
+            let hint =
+                closest(key).map_or(String::new(), |(c, _)| format!("; did you mean `{c}`?"));
+            Err(config::ConfigError::Message(format!(
+                "{}: `{key}` is not a setting{hint}",
+                file.display()
+            )))
+        }
     }
-    Ok(())
 }
 
 /// Dotted keys of a table's values; a list (of key tables) is one value.
