@@ -84,9 +84,11 @@ impl Access {
     }
 
     /// Checks the key a request presents (if any) against what its route needs.
-    pub fn check(&self, need: Need, presented: Option<&str>) -> Result<(), ApiError> {
+    /// Lets the caller through if its key may do what `need` says; answers the key's name
+    /// (none where no key was asked for), for the access log.
+    pub fn check(&self, need: Need, presented: Option<&str>) -> Result<Option<&str>, ApiError> {
         if !self.enabled || need == Need::Public {
-            return Ok(());
+            return Ok(None);
         }
         if self.keys.is_empty() {
             return Err(ApiError::Unauthorized(NO_KEYS.into()));
@@ -111,7 +113,7 @@ impl Access {
                     role.as_str()
                 )))
             }
-            _ => Ok(()),
+            _ => Ok(Some(&key.name)),
         }
     }
 }

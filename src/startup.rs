@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::access::Access;
+use crate::api::routes::Caller;
 use crate::api::{self, AppState, Limits, Metrics};
 use crate::configuration::Settings;
 use crate::tariff::{LoadError, TariffStore};
@@ -85,7 +86,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(api::problem::bare_errors))
                 .wrap(from_fn(api::metrics::record))
-                .wrap(from_fn(request_id_header))
+                .wrap(from_fn(access_log))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .configure(api::configure)
@@ -155,17 +156,55 @@ fn announce(access: &Access) {
     }
 }
 
-/// Echoes the request id of the tracing span, so a client can quote it.
-async fn request_id_header(
+/// One access-log line per request, refusals included: method, route, status, time to the
+/// answer's head, its length when known, the key's name and the request id — the client's
+/// `x-request-id` when it is a plain token, else the tracing span's — which the response
+/// echoes so a client can quote it.
+async fn access_log(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = request.extensions().get::<RequestId>().copied();
+    let started = std::time::Instant::now();
+    let id = client_request_id(&request).or_else(|| {
+        let span = request.extensions().get::<RequestId>().copied();
+        span.map(|id| id.to_string())
+    });
+    let method = request.method().clone();
     let mut response = next.call(request).await?;
-    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+    let route = api::metrics::route_label(&response);
+    let key = response
+        .request()
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.0.clone());
+    let bytes = response
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    tracing::info!(
+        target: "access",
+        request_id = id.as_deref().unwrap_or("-"),
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        bytes,
+        key = key.as_deref().unwrap_or("-"),
+        "request"
+    );
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
         response
             .headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
+}
+
+/// The client's `x-request-id`, if it is a token of at most 64 letters, digits, `-`, `_`
+/// or `.` (anything else could forge log lines).
+fn client_request_id(request: &ServiceRequest) -> Option<String> {
+    let value = request.headers().get("x-request-id")?.to_str().ok()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    (!value.is_empty() && value.len() <= 64 && value.chars().all(plain)).then(|| value.to_string())
 }

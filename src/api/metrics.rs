@@ -129,7 +129,7 @@ pub async fn record(
 
 /// The pattern of the route that answered, or of the resource the path fell in (a
 /// documentation page, a known path with another method), or `unmatched`: a closed set.
-fn route_label<B>(response: &ServiceResponse<B>) -> std::borrow::Cow<'static, str> {
+pub fn route_label<B>(response: &ServiceResponse<B>) -> std::borrow::Cow<'static, str> {
     let request = response.request();
     if let Some(Matched(path)) = request.extensions().get::<Matched>() {
         return (*path).into();

@@ -211,6 +211,10 @@ impl Example {
     }
 }
 
+/// The name of the key a request was let through with, for the access log.
+#[derive(Debug, Clone)]
+pub struct Caller(pub String);
+
 /// The route pattern a request reached, for logs and metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct Matched(pub &'static str);
@@ -292,22 +296,30 @@ async fn checked(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     request.extensions_mut().insert(Matched(route.path));
-    if let Err(refusal) = authorize(route.need, request.request()) {
-        return Ok(request
-            .into_response(refusal.error_response())
-            .map_into_right_body());
+    match authorize(route.need, request.request()) {
+        Err(refusal) => {
+            return Ok(request
+                .into_response(refusal.error_response())
+                .map_into_right_body())
+        }
+        Ok(Some(key)) => {
+            request.extensions_mut().insert(Caller(key));
+        }
+        Ok(None) => {}
     }
     next.call(request)
         .await
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// The caller's key against `need`; without the app's state nothing is let through.
-fn authorize(need: Need, request: &HttpRequest) -> Result<(), ApiError> {
+/// The caller's key against `need`; without the app's state nothing is let through. Answers
+/// the key's name where one was asked for.
+fn authorize(need: Need, request: &HttpRequest) -> Result<Option<String>, ApiError> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or(ApiError::Internal)?;
-    state.access.check(need, presented(request.headers()))
+    let name = state.access.check(need, presented(request.headers()))?;
+    Ok(name.map(str::to_string))
 }
 
 /// `Authorization: Bearer <key>` (the scheme in any case) or `X-API-Key: <key>`.

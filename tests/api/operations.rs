@@ -52,3 +52,25 @@ async fn the_docs_page_and_openapi_document_are_served_locally() {
     );
     assert!(script.body.len() > 100_000);
 }
+
+#[actix_web::test]
+async fn a_plain_client_request_id_is_kept_and_anything_else_replaced() {
+    let app = TestApp::spawn().await;
+    let kept = app
+        .get_with("/health/live", &[("x-request-id", "clerk-42.a_b")])
+        .await;
+    assert_eq!(kept.header("x-request-id").as_deref(), Some("clerk-42.a_b"));
+    let long = "x".repeat(65);
+    for forged in ["two words", "a=b", long.as_str()] {
+        let reply = app
+            .get_with("/health/live", &[("x-request-id", forged)])
+            .await;
+        let id = reply.header("x-request-id").unwrap_or_default();
+        assert!(!id.is_empty() && id != forged, "{forged:?} → {id:?}");
+    }
+    let refused = app.get("/v1/nowhere/at/all").await;
+    assert!(
+        refused.header("x-request-id").is_some(),
+        "refusals carry an id too"
+    );
+}

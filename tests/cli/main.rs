@@ -211,6 +211,61 @@ fn pretty_logs_written_to_a_pipe_carry_no_colour_codes() {
 }
 
 #[test]
+fn every_request_leaves_one_access_log_line_with_its_request_id() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = tariffd()
+        .args(["serve", "--port", "0"])
+        .env("TARIFFD_LOG__FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap())
+        .find_map(|v| v["port"].as_u64())
+        .expect("the server says where it listens");
+    let ask = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port as u16)).unwrap();
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nhost: x\r\nx-request-id: clerk-42\r\nconnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let answer = ask("/health/live");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: clerk-42"),
+        "{answer}"
+    );
+    ask("/v1/tariffs"); // refused: no key
+    let mut access = Vec::new();
+    for line in lines.by_ref() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["target"] == "access" {
+            access.push(v);
+            if access.len() == 2 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(access[0]["request_id"], "clerk-42");
+    assert_eq!(access[0]["route"], "/health/live");
+    assert_eq!(access[0]["status"], 200);
+    assert_eq!(access[0]["method"], "GET");
+    assert_eq!(access[1]["route"], "/v1/tariffs");
+    assert_eq!(access[1]["status"], 401, "refusals are logged too");
+    assert!(access[1]["duration_ms"].is_number());
+}
+
+#[test]
 fn a_reform_simulates_from_the_command_line_with_table_json_and_csv() {
     let population = scratch("simulate-population.csv");
     run(tariffd()
