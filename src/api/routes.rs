@@ -36,7 +36,7 @@ pub struct Example {
 }
 
 /// Every route of the service but the documentation pages.
-pub static ROUTES: [Route; 12] = [
+pub static ROUTES: [Route; 13] = [
     Route {
         method: Method::POST,
         path: "/v1/bills",
@@ -127,6 +127,14 @@ pub static ROUTES: [Route; 12] = [
         need: Need::Role(Role::Reader),
         handler: || web::route().to(tariffs::list_parameters),
         document: documented::<tariffs::__path_list_parameters>,
+        examples: &[],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/tariffs/{id}/parameters/{path}",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(tariffs::parameter_history),
+        document: documented::<tariffs::__path_parameter_history>,
         examples: &[],
     },
     Route {

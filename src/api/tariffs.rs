@@ -184,6 +184,95 @@ pub async fn list_parameters(
     }))
 }
 
+/// One parameter's whole history in a tariff: every dated value, from the parents' up to the
+/// tariff's own, with its document and evidence.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParameterHistory {
+    pub tariff: String,
+    pub digest: String,
+    pub path: String,
+    pub description: String,
+    pub unit: String,
+    /// `billing_day`: each day of a bill reads the value in force on it; `assessment_year`:
+    /// read on 1 January of the assessment year, never splitting a bill.
+    pub read_on: &'static str,
+    pub values: Vec<DatedValue>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatedValue {
+    pub from: NaiveDate,
+    /// The last day, where a later value replaces this one.
+    pub until: Option<NaiveDate>,
+    /// As the tariff file writes it (a number as a string, a date, a list, brackets…).
+    pub value: serde_json::Value,
+    /// As bills cite it.
+    pub display: String,
+    pub provisional: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The tariff file that set it (a child inherits its parents' earlier values).
+    pub defined_in: String,
+    pub document: DocumentView,
+}
+
+/// One parameter's every dated value, its documents and their evidence.
+#[utoipa::path(
+    get, path = "/v1/tariffs/{id}/parameters/{path}",
+    tag = "tariffs",
+    params(
+        ("id" = String, Path, description = "Tariff id", example = "cn-sx-xinzhou"),
+        ("path" = String, Path, description = "Parameter path", example = "electricity.differential.steel.eliminated"),
+    ),
+    responses(
+        (status = 200, body = ParameterHistory),
+        (status = 404, description = "Unknown tariff, or a path it has no value for (with the closest known paths)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn parameter_history(
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, parameter_path) = path.into_inner();
+    let tariff = state.tariff(&id)?;
+    let Some(parameter) = tariff.parameter(&parameter_path) else {
+        return Err(ApiError::NotFound(format!(
+            "tariff `{id}` has no parameter `{parameter_path}`; closest known paths: {}",
+            crate::tariff::schema::closest(&parameter_path, 3).join(", ")
+        )));
+    };
+    let by_year =
+        crate::tariff::schema::CHOSEN_BY_ASSESSMENT_YEAR.contains(&parameter.path.as_str());
+    let values = parameter
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| DatedValue {
+            from: e.from,
+            until: parameter.until(i),
+            value: e.value.to_json(),
+            display: e.display.clone(),
+            provisional: e.provisional,
+            note: e.note.clone(),
+            defined_in: e.defined_in.to_string(),
+            document: DocumentView::new(tariff.document(e.source)),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ParameterHistory {
+        tariff: tariff.meta.id.clone(),
+        digest: tariff.digest.clone(),
+        path: parameter.path.clone(),
+        description: parameter.description.clone(),
+        unit: parameter.unit.to_string(),
+        read_on: if by_year {
+            "assessment_year"
+        } else {
+            "billing_day"
+        },
+        values,
+    }))
+}
+
 /// What a draft tariff file would load as, or everything wrong with it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Validation {

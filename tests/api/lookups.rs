@@ -116,3 +116,39 @@ async fn the_surcharge_lookup_answers_by_class_and_date() {
         .json();
     assert_eq!(overdue["priced_as"], "eliminated");
 }
+
+#[actix_web::test]
+async fn a_parameter_history_lists_every_dated_value_with_its_document() {
+    let app = TestApp::spawn().await;
+    let reply = app
+        .get("/v1/tariffs/cn-sx-xinzhou/parameters/electricity.differential.steel.eliminated")
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let history = reply.json();
+    let values = history["values"].as_array().unwrap();
+    assert_eq!(values.len(), 2, "{history}");
+    assert_eq!(values[0]["from"], "2010-06-01");
+    assert_eq!(values[0]["until"], "2016-12-31");
+    assert_eq!(values[1]["until"], serde_json::Value::Null);
+    assert_eq!(values[1]["display"], "0.50");
+    assert_eq!(values[1]["defined_in"], "cn");
+    assert_eq!(values[1]["document"]["number"], "发改价格〔2016〕2803号");
+    assert_eq!(history["read_on"], "billing_day");
+    let aluminium = app
+        .get("/v1/tariffs/cn/parameters/electricity.tiered.electrolytic_aluminum.schedule")
+        .await
+        .json();
+    assert_eq!(aluminium["read_on"], "assessment_year");
+    let unknown = app
+        .get("/v1/tariffs/cn/parameters/electricity.differential.steel.eliminatd")
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("electricity.differential.steel.eliminated"),
+        "{}",
+        unknown.text()
+    );
+}
