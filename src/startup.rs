@@ -75,6 +75,7 @@ impl Application {
                 body_limit_bytes: settings.simulation.body_limit_bytes,
             },
             access,
+            heavy_max: settings.limits.max_concurrent_heavy,
             heavy: Arc::new(tokio::sync::Semaphore::new(
                 settings.limits.max_concurrent_heavy,
             )),

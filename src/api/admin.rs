@@ -25,7 +25,10 @@ pub struct LoadedTariff {
 /// in at once; a request already running finishes with the set it started with. Broken
 /// files leave the old set serving, and the answer lists every problem.
 pub fn reload(state: &AppState) -> Result<Reloaded, ApiError> {
-    match state.tariffs.reload() {
+    let reloaded = state.tariffs.reload();
+    let outcome = if reloaded.is_ok() { "ok" } else { "refused" };
+    state.metrics.reloads.with_label_values(&[outcome]).inc();
+    match reloaded {
         Ok(set) => {
             let tariffs: Vec<LoadedTariff> = set
                 .iter()

@@ -82,7 +82,7 @@ pub async fn create_batch(
         };
         let _ = opened_tx.send(Ok(()));
         let sent = batch::bill(context, records, |bytes, part| {
-            metrics.count_batch_records(part);
+            metrics.count_batch(&part.summary, &part.billed_by_tariff);
             let piece: Result<_, std::convert::Infallible> = Ok(bytes);
             tx.blocking_send(piece).map_err(|_| Stop::ClientGone)
         });

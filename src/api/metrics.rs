@@ -25,13 +25,24 @@ pub struct Metrics {
     pub bills: IntCounterVec,
     pub batch_records: IntCounterVec,
     pub simulations_cancelled: prometheus::IntCounter,
+    /// Simulations answered, by outcome (`completed`, `invalid`, `cancelled`).
+    pub simulations: IntCounterVec,
+    /// Enterprises priced by completed simulations.
+    pub simulated_enterprises: prometheus::IntCounter,
+    /// Tariff reloads, by outcome (`ok`, `refused`).
+    pub reloads: IntCounterVec,
+    /// Batches and simulations running now.
+    pub heavy_in_flight: prometheus::IntGauge,
     requests: IntCounterVec,
     latency: HistogramVec,
 }
 
 impl Metrics {
-    /// A batch's records, by outcome.
-    pub fn count_batch_records(&self, summary: &crate::batch::Summary) {
+    /// A batch's records, by outcome, and its bills by tariff.
+    pub fn count_batch(&self, summary: &crate::batch::Summary, billed: &[(String, u64)]) {
+        for (tariff, n) in billed {
+            self.bills.with_label_values(&[tariff.as_str()]).inc_by(*n);
+        }
         let records = &self.batch_records;
         records
             .with_label_values(&["billed"])
@@ -55,6 +66,25 @@ impl Metrics {
             "tariffd_simulations_cancelled_total",
             "Simulations stopped because their client went away",
         )?;
+        let simulations = IntCounterVec::new(
+            Opts::new(
+                "tariffd_simulations_total",
+                "Simulations answered, by outcome",
+            ),
+            &["outcome"],
+        )?;
+        let simulated_enterprises = prometheus::IntCounter::new(
+            "tariffd_simulated_enterprises_total",
+            "Enterprises priced by completed simulations",
+        )?;
+        let reloads = IntCounterVec::new(
+            Opts::new("tariffd_tariff_reloads_total", "Tariff reloads, by outcome"),
+            &["outcome"],
+        )?;
+        let heavy_in_flight = prometheus::IntGauge::new(
+            "tariffd_heavy_in_flight",
+            "Batches and simulations running now",
+        )?;
         let labels = ["route", "method", "status"];
         let requests = IntCounterVec::new(
             Opts::new("tariffd_http_requests_total", "Requests answered"),
@@ -71,6 +101,10 @@ impl Metrics {
         registry.register(Box::new(bills.clone()))?;
         registry.register(Box::new(batch_records.clone()))?;
         registry.register(Box::new(simulations_cancelled.clone()))?;
+        registry.register(Box::new(simulations.clone()))?;
+        registry.register(Box::new(simulated_enterprises.clone()))?;
+        registry.register(Box::new(reloads.clone()))?;
+        registry.register(Box::new(heavy_in_flight.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Metrics {
@@ -78,6 +112,10 @@ impl Metrics {
             bills,
             batch_records,
             simulations_cancelled,
+            simulations,
+            simulated_enterprises,
+            reloads,
+            heavy_in_flight,
             requests,
             latency,
         })

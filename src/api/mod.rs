@@ -50,6 +50,8 @@ pub struct AppState {
     pub access: crate::access::Access,
     /// Permits for batches and simulations; none left means 429.
     pub heavy: Arc<tokio::sync::Semaphore>,
+    /// How many permits `heavy` started with.
+    pub heavy_max: usize,
     pub retry_after_seconds: u64,
     pub metrics: Metrics,
 }

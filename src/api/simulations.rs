@@ -95,10 +95,19 @@ pub async fn create_simulation(
             cancel: Some(&cancelled),
         }
         .run(&spec);
-        if cancelled.load(Ordering::Relaxed) {
+        let outcome = if cancelled.load(Ordering::Relaxed) {
             metrics.simulations_cancelled.inc();
             tracing::info!("simulation stopped: its client went away");
-        }
+            "cancelled"
+        } else if report.is_ok() {
+            metrics
+                .simulated_enterprises
+                .inc_by(population.members.len() as u64);
+            "completed"
+        } else {
+            "invalid"
+        };
+        metrics.simulations.with_label_values(&[outcome]).inc();
         report
     })
     .await

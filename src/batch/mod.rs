@@ -175,7 +175,22 @@ pub struct Context {
 /// A priced chunk: its output bytes and its share of the summary.
 pub struct ChunkOutput {
     pub bytes: Bytes,
+    pub tally: Tally,
+}
+
+/// What a piece of output holds: its share of the summary, and its bills by tariff.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
     pub summary: Summary,
+    pub billed_by_tariff: Vec<(String, u64)>,
+}
+
+/// One more bill under `tariff` (a batch names a handful of tariffs at most).
+fn count_bill(by_tariff: &mut Vec<(String, u64)>, tariff: &Tariff) {
+    match by_tariff.iter_mut().find(|(id, _)| id == tariff.id()) {
+        Some((_, n)) => *n += 1,
+        None => by_tariff.push((tariff.id().to_string(), 1)),
+    }
 }
 
 /// Bills every record of `records`: the preamble, each chunk's output in input order, then
@@ -184,20 +199,20 @@ pub struct ChunkOutput {
 pub fn bill<I, E>(
     context: Context,
     records: stream::Records<I>,
-    mut write: impl FnMut(Bytes, &Summary) -> Result<(), E>,
+    mut write: impl FnMut(Bytes, &Tally) -> Result<(), E>,
 ) -> Result<Summary, E>
 where
     I: Iterator<Item = Result<Bytes, E>>,
     E: From<ApiError>,
 {
     let format = context.format;
-    write(format.preamble(), &Summary::default())?;
+    write(format.preamble(), &Tally::default())?;
     let mut summary = Summary::default();
     records.drive(context, |chunk: ChunkOutput| {
-        summary.add(&chunk.summary);
-        write(chunk.bytes, &chunk.summary)
+        summary.add(&chunk.tally.summary);
+        write(chunk.bytes, &chunk.tally)
     })?;
-    write(format.summary_record(&summary), &Summary::default())?;
+    write(format.summary_record(&summary), &Tally::default())?;
     Ok(summary)
 }
 
@@ -216,6 +231,7 @@ impl Context {
         // About what a bill with line items takes, so the buffer seldom grows.
         let mut out = Vec::with_capacity(records.len() * 1536);
         let mut summary = Summary::default();
+        let mut by_tariff = Vec::new();
         let mut repeats: Option<Repeats> = None;
         for record in records {
             summary.lines += 1;
@@ -238,6 +254,7 @@ impl Context {
                                 BillResponse::with_detail(&request, &bill, tariff, self.detail);
                             self.write_bill(&mut out, line, &response, &bill);
                             summary.add_money(bill.totals.surcharge, bill.totals.total);
+                            count_bill(&mut by_tariff, tariff);
                         }
                     }
                 }
@@ -262,7 +279,10 @@ impl Context {
         self.flush(&mut out, repeats);
         ChunkOutput {
             bytes: Bytes::from(out),
-            summary,
+            tally: Tally {
+                summary,
+                billed_by_tariff: by_tariff,
+            },
         }
     }
 

@@ -27,7 +27,7 @@ pub fn run(
     let mut lines = 0;
     let summary = bill(context, records, |bytes, part| {
         output.write_all(&bytes)?;
-        lines += part.lines;
+        lines += part.summary.lines;
         progress(lines);
         Ok::<_, RunError>(())
     })?;

@@ -74,3 +74,32 @@ async fn a_plain_client_request_id_is_kept_and_anything_else_replaced() {
         "refusals carry an id too"
     );
 }
+
+#[actix_web::test]
+async fn metrics_count_batch_bills_simulations_reloads_and_heavy_runs() {
+    let app = TestApp::spawn().await;
+    let batch = std::fs::read(crate::support::root().join("examples/batch.ndjson")).unwrap();
+    let reply = app
+        .post_with(
+            "/v1/bills/batch",
+            &[("content-type", "application/x-ndjson")],
+            batch,
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let simulation =
+        std::fs::read(crate::support::root().join("examples/simulation.json")).unwrap();
+    assert_eq!(app.post("/v1/simulations", simulation).await.status, 200);
+    assert_eq!(app.post("/v1/admin/reload", "").await.status, 200);
+    let text = app.get("/metrics").await.text();
+    for expected in [
+        "tariffd_bills_priced_total{tariff=\"cn-sx-xinzhou\"} 2",
+        "tariffd_batch_records_total{outcome=\"failed\"} 1",
+        "tariffd_simulations_total{outcome=\"completed\"} 1",
+        "tariffd_simulated_enterprises_total 3",
+        "tariffd_tariff_reloads_total{outcome=\"ok\"} 1",
+        "tariffd_heavy_in_flight 0",
+    ] {
+        assert!(text.contains(expected), "{expected} in\n{text}");
+    }
+}
