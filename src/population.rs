@@ -28,6 +28,15 @@ const INDUSTRY_MIX: [(Industry, u32); 9] = [
     (Industry::Other, 45),
 ];
 
+/// Monthly production electricity by order of magnitude, in per mille: most enterprises are
+/// small, a few large (uniform within a decade). The mean is about 100 000 kWh a month, so
+/// 300 000 enterprises use some 360 TWh a year — a plausible share of China's industrial
+/// use (about 5 500 TWh a year across millions of enterprises), not more than all of it.
+const SIZE_MIX: [(u64, u32); 4] = [(1_000, 450), (10_000, 465), (100_000, 80), (1_000_000, 5)];
+
+/// Water quota per kWh, in m³ per thousand kWh: 2 to 20 (steel takes about 6).
+const WATER_PER_MWH: (u32, u32) = (2, 20);
+
 const CLASS_MIX: [(CatalogueClass, u32); 4] = [
     (CatalogueClass::Encouraged, 10),
     (CatalogueClass::Permitted, 65),
@@ -71,12 +80,13 @@ impl<'t> Generator<'t> {
             card,
         };
         let assessment = self.assessment(industry);
+        let kwh = self.size();
         let electricity = Electricity {
-            kwh: Decimal::from(self.rng.u64(100_000..100_000_000)),
+            kwh: Decimal::from(kwh),
             base_price: Some(self.scaled(3500, 6500, 4)),
             self_generated_kwh: None,
         };
-        let water = (self.rng.bool()).then(|| self.water());
+        let water = (self.rng.bool()).then(|| self.water(kwh));
         BillRequest {
             tariff: Some(self.tariff.meta.id.clone()),
             period: self.period,
@@ -160,8 +170,16 @@ impl<'t> Generator<'t> {
         }
     }
 
-    fn water(&mut self) -> Water {
-        let quota = Decimal::from(self.rng.u32(10_000..100_000));
+    /// Monthly kWh: a decade from `SIZE_MIX`, then uniform within it.
+    fn size(&mut self) -> u64 {
+        let decade = pick(&mut self.rng, &SIZE_MIX);
+        self.rng.u64(decade..decade * 10)
+    }
+
+    /// Water to match the electricity: a quota in proportion to it, used at 80–160%.
+    fn water(&mut self, kwh: u64) -> Water {
+        let per_mwh = u64::from(self.rng.u32(WATER_PER_MWH.0..=WATER_PER_MWH.1));
+        let quota = Decimal::from((kwh * per_mwh / 1000).max(10));
         Water {
             m3: (quota * self.scaled(80, 160, 2))
                 .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
@@ -217,4 +235,40 @@ fn pick<T: Copy>(rng: &mut fastrand::Rng, mix: &[(T, u32)]) -> T {
         roll -= weight;
     }
     mix[mix.len() - 1].0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn national() -> Tariff {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tariffs");
+        let tariffs = crate::tariff::load_dir(&dir).unwrap();
+        tariffs.into_iter().find(|t| t.id() == "cn").unwrap()
+    }
+
+    #[test]
+    fn three_hundred_thousand_enterprises_use_a_few_hundred_twh_a_year() {
+        let tariff = national();
+        let period = Period::month(2020, 10).unwrap();
+        let sample: Decimal = Generator::new(&tariff, period, 7)
+            .take(30_000)
+            .map(|r| r.electricity.kwh)
+            .sum();
+        // × 10 for 300 000 enterprises, × 12 months, in TWh (10^9 kWh).
+        let twh_a_year = sample * Decimal::from(120) / Decimal::from(1_000_000_000u64);
+        assert!(
+            twh_a_year > Decimal::from(100) && twh_a_year < Decimal::from(600),
+            "{twh_a_year} TWh a year"
+        );
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_population() {
+        let tariff = national();
+        let period = Period::month(2020, 10).unwrap();
+        let a: Vec<_> = Generator::new(&tariff, period, 3).take(200).collect();
+        let b: Vec<_> = Generator::new(&tariff, period, 3).take(200).collect();
+        assert_eq!(a, b);
+    }
 }
