@@ -50,6 +50,7 @@ fn batch(c: &mut Criterion) {
         let context = Context {
             tariffs: tariffs.clone(),
             format: Format::Ndjson,
+            output: Format::Ndjson,
             detail,
             validate_only,
         };

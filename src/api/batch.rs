@@ -65,6 +65,7 @@ pub async fn create_batch(
     let context = Context {
         tariffs: state.tariffs.current(),
         format,
+        output: format,
         detail,
         validate_only,
     };

@@ -166,7 +166,10 @@ impl Summary {
 /// What a batch needs to price and write a chunk; shared by every thread.
 pub struct Context {
     pub tariffs: Arc<TariffSet>,
+    /// The format records are read in.
     pub format: Format,
+    /// The format the output is written in (the input's, unless asked otherwise).
+    pub output: Format,
     pub detail: Detail,
     /// Check every record without pricing it (also the I/O floor of a batch run).
     pub validate_only: bool,
@@ -205,7 +208,7 @@ where
     I: Iterator<Item = Result<Bytes, E>>,
     E: From<ApiError>,
 {
-    let format = context.format;
+    let format = context.output;
     write(format.preamble(), &Tally::default())?;
     let mut summary = Summary::default();
     records.drive(context, |chunk: ChunkOutput| {
@@ -302,7 +305,7 @@ impl Context {
     }
 
     fn write_bill(&self, out: &mut Vec<u8>, line: u64, view: &BillResponse, bill: &Bill) {
-        match self.format {
+        match self.output {
             Format::Ndjson => {
                 ndjson_open(out, line, "bill");
                 view.write_json(out);
@@ -313,7 +316,7 @@ impl Context {
     }
 
     fn write_valid(&self, out: &mut Vec<u8>, line: u64) {
-        match self.format {
+        match self.output {
             Format::Ndjson => {
                 ndjson_open(out, line, "valid");
                 out.extend_from_slice(b"true}\n");
@@ -325,7 +328,7 @@ impl Context {
     /// The error of lines `line..=through`.
     fn write_error(&self, out: &mut Vec<u8>, line: u64, through: u64, error: &ApiError) {
         let mut problem = error.problem();
-        match self.format {
+        match self.output {
             Format::Ndjson => {
                 if through > line {
                     ndjson_open(out, line, "through");

@@ -8,6 +8,7 @@ pub const RECORDS_FAILED: u8 = 2;
 
 pub struct BillOptions {
     pub format: Option<FormatArg>,
+    pub output_format: Option<FormatArg>,
     pub detail: Detail,
     pub validate_only: bool,
 }
@@ -21,6 +22,7 @@ pub fn bill(
 ) -> ExitCode {
     let BillOptions {
         format,
+        output_format,
         detail,
         validate_only,
     } = options;
@@ -29,9 +31,15 @@ pub fn bill(
         let format = format
             .map(Format::from)
             .unwrap_or_else(|| format_from_extension(input));
+        // The output's own format: asked for, or its file's extension, else the input's.
+        let named = (output != Path::new("-"))
+            .then(|| output.to_str().and_then(Format::from_file_name))
+            .flatten();
+        let output_format = output_format.map(Format::from).or(named).unwrap_or(format);
         let context = Context {
             tariffs,
             format,
+            output: output_format,
             detail,
             validate_only,
         };

@@ -80,9 +80,12 @@ enum Command {
         /// Output file, or `-` for standard output.
         #[arg(long, default_value = "-")]
         output: PathBuf,
-        /// Input and output format (default: from the input file's extension, else ndjson).
+        /// Input format (default: from the input file's extension, else ndjson).
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
+        /// Output format (default: from the output file's extension, else the input's).
+        #[arg(long, value_enum)]
+        output_format: Option<FormatArg>,
         #[arg(long, value_enum, default_value = "lines")]
         detail: DetailArg,
         #[arg(long)]
@@ -194,12 +197,14 @@ pub fn main() -> ExitCode {
             input,
             output,
             format,
+            output_format,
             detail,
             tariffs,
             validate_only,
         } => {
             let options = BillOptions {
                 format,
+                output_format,
                 detail: detail.into(),
                 validate_only,
             };

@@ -167,6 +167,31 @@ fn a_broken_tariff_directory_refuses_to_start_naming_the_file_and_key() {
 }
 
 #[test]
+fn the_output_format_follows_the_output_file_not_the_input() {
+    let (input, csv_out, ndjson_out) = (
+        scratch("formats.ndjson"),
+        scratch("formats-out.csv"),
+        scratch("formats-out.txt"),
+    );
+    std::fs::write(&input, "{\"period\":{\"month\":\"2020-10\"},\"enterprise\":{\"id\":\"A\",\"industry\":\"steel\",\"catalogue_class\":\"restricted\"},\"electricity\":{\"kwh\":\"1000\"}}\n").unwrap();
+    run(tariffd()
+        .args(["bill", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&csv_out));
+    let csv = std::fs::read_to_string(&csv_out).unwrap();
+    assert!(csv.starts_with("line,status,enterprise_id"), "{csv}");
+    assert!(csv.contains("\n1,billed,A,"), "{csv}");
+    run(tariffd()
+        .args(["bill", "--output-format", "ndjson", "--input"])
+        .arg(&csv_out.with_file_name("formats.ndjson"))
+        .arg("--output")
+        .arg(&ndjson_out));
+    let ndjson = std::fs::read_to_string(&ndjson_out).unwrap();
+    assert!(ndjson.starts_with("{\"line\":1,\"bill\":"), "{ndjson}");
+}
+
+#[test]
 fn a_missing_tariff_directory_names_the_setting_to_fix() {
     let output = tariffd()
         .args(["serve", "--port", "0", "--tariffs", "/nonexistent/tariffs"])
