@@ -182,13 +182,15 @@ fn the_output_format_follows_the_output_file_not_the_input() {
     let csv = std::fs::read_to_string(&csv_out).unwrap();
     assert!(csv.starts_with("line,status,enterprise_id"), "{csv}");
     assert!(csv.contains("\n1,billed,A,"), "{csv}");
+    let csv_in = scratch("formats-in.csv");
+    std::fs::write(&csv_in, "enterprise_id,industry,catalogue_class,period_month,kwh\nA,steel,restricted,2020-10,1000\n").unwrap();
     run(tariffd()
         .args(["bill", "--output-format", "ndjson", "--input"])
-        .arg(&csv_out.with_file_name("formats.ndjson"))
+        .arg(&csv_in)
         .arg("--output")
         .arg(&ndjson_out));
     let ndjson = std::fs::read_to_string(&ndjson_out).unwrap();
-    assert!(ndjson.starts_with("{\"line\":1,\"bill\":"), "{ndjson}");
+    assert!(ndjson.starts_with("{\"line\":2,\"bill\":"), "{ndjson}");
 }
 
 #[test]
