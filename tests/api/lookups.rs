@@ -152,3 +152,35 @@ async fn a_parameter_history_lists_every_dated_value_with_its_document() {
         unknown.text()
     );
 }
+
+#[actix_web::test]
+async fn documents_show_their_issuers_and_evidence_in_the_tariff_and_the_listing() {
+    let app = TestApp::spawn().await;
+    let tariff = app.get("/v1/tariffs/cn").await.json();
+    let document = tariff["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["number"] == "发改价格〔2016〕2803号")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        document["issuers"],
+        json!(["国家发展改革委", "工业和信息化部"])
+    );
+    assert_eq!(
+        document["evidence"][0]["address"],
+        "https://example.org/relay"
+    );
+    let listing = app
+        .get("/v1/tariffs/cn/parameters?date=2017-06-01")
+        .await
+        .json();
+    let cited = listing["documents"].as_array().unwrap();
+    assert!(
+        cited
+            .iter()
+            .any(|d| d["number"] == "发改价格〔2016〕2803号" && d["evidence"].is_array()),
+        "{listing}"
+    );
+}

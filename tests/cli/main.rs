@@ -194,6 +194,27 @@ fn the_output_format_follows_the_output_file_not_the_input() {
 }
 
 #[test]
+fn check_tariffs_lists_every_provisional_value_with_its_note() {
+    let stdout = tariffd()
+        .args(["check-tariffs", "--provisional"])
+        .output()
+        .unwrap()
+        .stdout;
+    let stdout = String::from_utf8(stdout).unwrap();
+    // The fixture's Xinzhou sets a provisional punitive adder with a note; cn's steel limit
+    // cites a document with evidence.
+    assert!(
+        stdout.contains("electricity.punitive.within_double from 2020-07-16: 0.10"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("note: Shanxi provincial adder"), "{stdout}");
+    assert!(
+        stdout.contains("evidence: https://example.org/relay"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_missing_tariff_directory_names_the_setting_to_fix() {
     let output = tariffd()
         .args(["serve", "--port", "0", "--tariffs", "/nonexistent/tariffs"])
