@@ -29,8 +29,8 @@ use crate::wire::simulation::{inline_population, invalid, Simulation, Simulation
 /// parameter; with `goal`, the value that raises a given sum. Send JSON with the
 /// population inline, or `multipart/form-data` with parts `simulation` (this JSON without
 /// `population`) then `population` (NDJSON or CSV as for the batch). Either way a record
-/// that cannot be read is left out and reported under `population.examples` (its index
-/// inline, its line streamed), and the rest is priced.
+/// that cannot be read is left out and reported under `population.examples` (`record`: its
+/// line, counted from 1 inline as in NDJSON), and the rest is priced.
 #[utoipa::path(
     post, path = "/v1/simulations",
     tag = "simulations",

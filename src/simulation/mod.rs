@@ -96,7 +96,8 @@ pub const MAX_SWEEP_POINTS: u64 = 1_000;
 /// One enterprise of a population and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    /// The line of a streamed population, or the position (from 0) in an inline one.
+    /// The record's line in its input (NDJSON, or CSV after its header line); for an inline
+    /// population its position from 1, the line it would have in NDJSON.
     pub record: u64,
     pub request: BillRequest,
 }
@@ -104,6 +105,7 @@ pub struct Member {
 /// A record left out of a simulation, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Excluded {
+    /// The record's line in its input; inline, its position from 1 (its NDJSON line).
     pub record: u64,
     pub message: String,
 }

@@ -92,7 +92,8 @@ const DEFAULT_TOP: usize = 20;
 const MAX_TOP: usize = 1_000;
 
 /// An inline population, read by the rule a streamed one follows: a record that cannot be
-/// read is left out and reported (its index, and what is wrong with it), the rest priced.
+/// read is left out and reported (its position from 1, and what is wrong with it), the rest
+/// priced.
 pub fn inline_population(
     inline: Vec<BillRequestBody>,
     tariffs: &TariffSet,
@@ -106,7 +107,8 @@ pub fn inline_population(
     }
     let mut population = Population::default();
     for (i, body) in inline.into_iter().enumerate() {
-        let record = i as u64;
+        // Numbered as NDJSON lines are, so `record` means the same whatever the format.
+        let record = i as u64 + 1;
         match body.into_domain("") {
             Ok(request) => match tariffs.resolve(request.tariff.as_deref()) {
                 Some(_) => population.members.push(Member { record, request }),
