@@ -13,14 +13,8 @@ cd "$(dirname "$0")/.."
 mode=${1:-http}
 records=${2:-$([ "$mode" = cli ] && echo 10000000 || echo 1000000)}
 runs=${3:-$([ "$mode" = cli ] && echo 1 || echo 5)}
-# TARIFFD_BIN names another build (an older one, to compare); else this one is built.
-bin=${TARIFFD_BIN:-target/release/tariffd}
-[ -n "${TARIFFD_BIN:-}" ] || cargo build --release --quiet
-data=${TMPDIR:-/tmp}/tariffd-population-$records.ndjson
-[ -s "$data" ] || "$bin" gen-population --n "$records" --seed 7 --output "$data"
-cat "$data" > /dev/null
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+. benches/common.sh
+population "$records"
 
 if [ "$mode" = http ]; then
   . benches/server.sh

@@ -9,10 +9,8 @@ cd "$(dirname "$0")/.."
 rate=${1:-10000}
 seconds=${2:-60}
 connections=${3:-64}
-# TARIFFD_BIN names another build (an older one, to compare); else this one is built.
-bin=${TARIFFD_BIN:-target/release/tariffd}
 command -v oha > /dev/null || { echo "needs oha: cargo install oha" >&2; exit 1; }
-[ -n "${TARIFFD_BIN:-}" ] || cargo build --release --quiet
+. benches/common.sh
 
 . benches/server.sh
 port=18766

@@ -8,14 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-1000000}
 runs=${2:-3}
-# TARIFFD_BIN names another build (an older one, to compare); else this one is built.
-bin=${TARIFFD_BIN:-target/release/tariffd}
-[ -n "${TARIFFD_BIN:-}" ] || cargo build --release --quiet
-data=${TMPDIR:-/tmp}/tariffd-population-$records.ndjson
-[ -s "$data" ] || "$bin" gen-population --n "$records" --seed 7 --output "$data"
-cat "$data" > /dev/null
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+. benches/common.sh
+population "$records"
 
 . benches/server.sh
 port=18766

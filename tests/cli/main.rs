@@ -20,6 +20,21 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// `serve` on a tariff directory it must refuse: what it says on standard error.
+fn refused_to_serve(tariffs: &std::path::Path) -> String {
+    let output = tariffd()
+        .args(["serve", "--port", "0", "--tariffs"])
+        .arg(tariffs)
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "serve started on {}",
+        tariffs.display()
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn run(command: &mut Command) -> String {
     let output = command.output().expect("the binary runs");
     assert!(
@@ -151,13 +166,7 @@ fn a_broken_tariff_directory_refuses_to_start_naming_the_file_and_key() {
         ),
     )
     .unwrap();
-    let output = tariffd()
-        .args(["serve", "--port", "0", "--tariffs"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_to_serve(&dir);
     assert!(
         stderr.contains("cn.toml")
             && stderr.contains("electricity.punitive.over_dubble")
@@ -216,12 +225,7 @@ fn check_tariffs_lists_every_provisional_value_with_its_note() {
 
 #[test]
 fn a_missing_tariff_directory_names_the_setting_to_fix() {
-    let output = tariffd()
-        .args(["serve", "--port", "0", "--tariffs", "/nonexistent/tariffs"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_to_serve(std::path::Path::new("/nonexistent/tariffs"));
     assert!(
         stderr.contains("/nonexistent/tariffs")
             && stderr.contains("--tariffs")
