@@ -140,9 +140,17 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
     let mut segments: SmallVec<[Segment; 1]> = SmallVec::new();
     let mut days = Vec::new();
     let mut not_assessed = Processes::default();
+    // Provisional values any finding rested on: a rate, and also a limit or band edge that
+    // decided a tier (a zero adder prices nothing but still rests on its limits).
+    let mut provisional = ParamSet::default();
     for period in request.period.split_at(&tariff.change_dates) {
         let day = evaluate_day(&mut reader, request, &excess, period);
         not_assessed = not_assessed.union(day.not_assessed());
+        for r in day.rested_on() {
+            if tariff.entry(r).1.provisional {
+                provisional.insert(r.param);
+            }
+        }
         if options.trace {
             days.push(day.clone());
         }
@@ -159,7 +167,7 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
     water_lines(&segments, &mut lines)?;
     base_lines(request, &mut lines)?;
     let totals = totals(&lines)?;
-    let mut warnings = warnings(tariff, request, &lines);
+    let mut warnings = warnings(request, &lines, provisional);
     if !not_assessed.is_empty() {
         warnings.push(Warning::ProcessNotAssessed(not_assessed));
     }
@@ -540,19 +548,13 @@ fn totals(lines: &[LineItem]) -> Result<Totals, BillError> {
     })
 }
 
-fn warnings(tariff: &Tariff, request: &BillRequest, lines: &[LineItem]) -> Vec<Warning> {
+fn warnings(request: &BillRequest, lines: &[LineItem], provisional: ParamSet) -> Vec<Warning> {
     let mut warnings = Vec::new();
     let consumes = request.electricity.kwh > Decimal::ZERO
         || request.water.as_ref().is_some_and(|w| w.m3 > Decimal::ZERO);
     if request.enterprise.card == Card::Red && consumes {
         warnings.push(Warning::RedCard);
     }
-    let provisional: ParamSet = lines
-        .iter()
-        .flat_map(|l| l.basis.as_slice())
-        .filter(|r| tariff.entry(**r).1.provisional)
-        .map(|r| r.param)
-        .collect();
     if !provisional.is_empty() {
         warnings.push(Warning::Provisional(provisional));
     }

@@ -27,6 +27,15 @@ pub struct DayTrace {
 }
 
 impl DayTrace {
+    /// Every parameter value the findings of these days rest on, zero adders included.
+    pub fn rested_on(&self) -> impl Iterator<Item = EntryRef> + '_ {
+        let electricity = self.findings.iter().flat_map(|f| f.as_ref().ok());
+        let water = self.water.iter().flatten().map(|band| &band.adder);
+        electricity
+            .chain(water)
+            .flat_map(|adder| adder.basis.as_slice().iter().copied())
+    }
+
     /// Steel processes the tier could not assess on these days, for want of a limit.
     pub fn not_assessed(&self) -> Processes {
         match &self.findings[1] {
