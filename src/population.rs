@@ -88,6 +88,7 @@ impl<'t> Generator<'t> {
         };
         let water = (self.rng.bool()).then(|| self.water(kwh));
         BillRequest {
+            defaulted: Default::default(),
             tariff: Some(self.tariff.meta.id.clone()),
             period: self.period,
             enterprise,

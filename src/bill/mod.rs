@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
 pub use id::BillId;
-pub use request::{BillRequest, Electricity, Options};
+pub use request::{BillRequest, Defaulted, Electricity, Options};
 pub use trace::{DayTrace, Trace};
 
 use crate::assessment::Processes;

@@ -27,6 +27,17 @@ pub struct BillRequest {
     pub assessment: Assessment,
     pub electricity: Electricity,
     pub water: Option<Water>,
+    /// Inputs the request left out and the engine took at their default.
+    pub defaulted: Defaulted,
+}
+
+/// Which enterprise inputs were absent and took their default (`permitted`, not overdue, no
+/// card): the trace says so, so an auditor can tell a stated class from an assumed one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Defaulted {
+    pub catalogue_class: bool,
+    pub capacity_cut_overdue: bool,
+    pub card: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

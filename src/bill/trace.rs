@@ -54,6 +54,8 @@ impl DayTrace {
 pub struct InputUse {
     pub pointer: &'static str,
     pub value: Option<String>,
+    /// Absent from the request and taken at its default.
+    pub defaulted: bool,
 }
 
 /// The inputs the measures consulted for this enterprise.
@@ -62,20 +64,29 @@ pub fn inputs(request: &BillRequest) -> Vec<InputUse> {
     let a = &request.assessment;
     let mut used = vec![
         input("/enterprise/industry", Some(e.industry.as_str())),
-        input(
-            "/enterprise/catalogue_class",
-            Some(e.catalogue_class.as_str()),
+        defaulted(
+            input(
+                "/enterprise/catalogue_class",
+                Some(e.catalogue_class.as_str()),
+            ),
+            request.defaulted.catalogue_class,
         ),
-        input("/enterprise/card", Some(e.card.as_str())),
+        defaulted(
+            input("/enterprise/card", Some(e.card.as_str())),
+            request.defaulted.card,
+        ),
         input("/period/start", Some(request.period.start())),
         input("/period/end", Some(request.period.end())),
         input("/assessment/year", a.year),
     ];
     match e.industry {
         Industry::Steel => {
-            used.push(input(
-                "/enterprise/capacity_cut_overdue",
-                Some(e.capacity_cut_overdue),
+            used.push(defaulted(
+                input(
+                    "/enterprise/capacity_cut_overdue",
+                    Some(e.capacity_cut_overdue),
+                ),
+                request.defaulted.capacity_cut_overdue,
             ));
             let processes = a
                 .steel_processes
@@ -154,5 +165,11 @@ fn input(pointer: &'static str, value: Option<impl ToString>) -> InputUse {
     InputUse {
         pointer,
         value: value.map(|v| v.to_string()),
+        defaulted: false,
     }
+}
+
+fn defaulted(mut input: InputUse, defaulted: bool) -> InputUse {
+    input.defaulted = defaulted;
+    input
 }

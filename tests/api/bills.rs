@@ -167,3 +167,52 @@ async fn provisional_parameters_are_flagged_on_the_bill() {
     );
     assert_eq!(bill["line_items"][0]["basis"][0]["provisional"], true);
 }
+
+#[actix_web::test]
+async fn the_trace_tells_a_stated_class_from_a_defaulted_one() {
+    let app = TestApp::spawn().await;
+    let status_of = |bill: &serde_json::Value, pointer: &str| {
+        bill["trace"]["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["pointer"] == pointer)
+            .map(|i| i["status"].as_str().unwrap().to_string())
+    };
+    let mut request = json!({
+        "period": { "month": "2020-10" },
+        "enterprise": { "id": "D", "industry": "steel" },
+        "electricity": { "kwh": "1000" }
+    });
+    let defaulted = app
+        .post(
+            "/v1/bills?explain=full",
+            serde_json::to_vec(&request).unwrap(),
+        )
+        .await
+        .json();
+    assert_eq!(
+        status_of(&defaulted, "/enterprise/catalogue_class").as_deref(),
+        Some("defaulted")
+    );
+    assert_eq!(
+        status_of(&defaulted, "/enterprise/capacity_cut_overdue").as_deref(),
+        Some("defaulted")
+    );
+    request["enterprise"]["catalogue_class"] = json!("permitted");
+    let given = app
+        .post(
+            "/v1/bills?explain=full",
+            serde_json::to_vec(&request).unwrap(),
+        )
+        .await
+        .json();
+    assert_eq!(
+        status_of(&given, "/enterprise/catalogue_class").as_deref(),
+        Some("given")
+    );
+    assert_eq!(
+        given["totals"], defaulted["totals"],
+        "the default prices as the stated class"
+    );
+}

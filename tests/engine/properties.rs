@@ -141,6 +141,7 @@ fn request() -> impl Strategy<Value = BillRequest> {
             |(tariff, start, days, enterprise, assessment, electricity, water)| {
                 let (kwh, base_price, self_generated_kwh) = electricity;
                 BillRequest {
+                    defaulted: Default::default(),
                     tariff: Some(tariff.into()),
                     period: Period::new(start, start + chrono::Duration::days(days)).unwrap(),
                     enterprise,

@@ -12,7 +12,7 @@ use crate::assessment::{
     Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
     SteelProcess,
 };
-use crate::bill::{BillRequest, Electricity};
+use crate::bill::{BillRequest, Defaulted, Electricity};
 use crate::enterprise::{Card, CatalogueClass, Enterprise, Industry};
 use crate::measure::water::Water;
 use crate::number::Exact;
@@ -57,14 +57,13 @@ pub struct EnterpriseBody {
     pub id: String,
     pub name: Option<String>,
     pub industry: Industry,
-    /// Defaults to `permitted`.
-    #[serde(default)]
-    pub catalogue_class: CatalogueClass,
+    /// Defaults to `permitted` (the trace then says `defaulted`).
+    pub catalogue_class: Option<CatalogueClass>,
     /// Steel enterprise that missed its capacity-cut deadline: priced as eliminated.
-    #[serde(default)]
-    pub capacity_cut_overdue: bool,
-    #[serde(default)]
-    pub card: Card,
+    /// Defaults to false.
+    pub capacity_cut_overdue: Option<bool>,
+    /// Defaults to `none`.
+    pub card: Option<Card>,
 }
 
 /// The previous year's assessed figures.
@@ -219,9 +218,14 @@ impl BillRequestBody {
             id: e.id,
             name: e.name,
             industry: e.industry,
-            catalogue_class: e.catalogue_class,
-            capacity_cut_overdue: e.capacity_cut_overdue,
-            card: e.card,
+            catalogue_class: e.catalogue_class.unwrap_or_default(),
+            capacity_cut_overdue: e.capacity_cut_overdue.unwrap_or_default(),
+            card: e.card.unwrap_or_default(),
+        };
+        let defaulted = Defaulted {
+            catalogue_class: e.catalogue_class.is_none(),
+            capacity_cut_overdue: e.capacity_cut_overdue.is_none(),
+            card: e.card.is_none(),
         };
         let assessment = assessment(&mut c, self.assessment.unwrap_or_default());
         let electricity = Electricity {
@@ -249,6 +253,7 @@ impl BillRequestBody {
                 assessment,
                 electricity,
                 water,
+                defaulted,
             }),
             _ => Err(c
                 .0

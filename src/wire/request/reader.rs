@@ -89,9 +89,9 @@ impl<'a> Reader<'a> {
             id: id?,
             name,
             industry: industry?,
-            catalogue_class: class.unwrap_or_default(),
-            capacity_cut_overdue: overdue.unwrap_or_default(),
-            card: card.unwrap_or_default(),
+            catalogue_class: class,
+            capacity_cut_overdue: overdue,
+            card,
         })
     }
 

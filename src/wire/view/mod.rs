@@ -163,7 +163,7 @@ pub struct ParameterRead {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InputView {
     pub pointer: &'static str,
-    /// `given | missing`.
+    /// `given | defaulted | missing`.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -336,10 +336,10 @@ impl TraceView {
             .into_iter()
             .map(|i| InputView {
                 pointer: i.pointer,
-                status: if i.value.is_some() {
-                    "given"
-                } else {
-                    "missing"
+                status: match (&i.value, i.defaulted) {
+                    (_, true) => "defaulted",
+                    (Some(_), false) => "given",
+                    (None, false) => "missing",
                 },
                 value: i.value,
             })
