@@ -1,13 +1,16 @@
 //! `POST /v1/bills`: one enterprise's bill for one period.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::read_body;
 use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::AppState;
-use crate::bill::Options;
+use crate::bill::{BillRequest, Options};
 use crate::pricing::price_request;
+use crate::tariff::Tariff;
 use crate::wire::request::BillRequestBody;
 use crate::wire::view::BillResponse;
 
@@ -20,7 +23,10 @@ use crate::wire::view::BillResponse;
     post, path = "/v1/bills",
     tag = "bills",
     request_body(content = BillRequestBody, content_type = "application/json"),
-    params(("explain" = Option<String>, Query, description = "`full` adds the audit trace")),
+    params(
+        ("explain" = Option<String>, Query, description = "`full` adds the audit trace"),
+        ("tariff_digest" = Option<String>, Query, description = "Price with the tariff of this digest (`sha256:…`, as a bill reports it): the one in service or any that served here before, so a past bill can be priced again exactly"),
+    ),
     responses(
         (status = 200, description = "The bill", body = BillResponse,
             headers(("x-engine-version" = String, description = "Engine version"), ("x-tariff-digest" = String, description = "Digest of the tariff that priced the bill"))),
@@ -34,25 +40,55 @@ pub async fn create_bill(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = Query::parse(&request, &["explain"])?;
+    let mut query = Query::parse(&request, &["explain", "tariff_digest"])?;
     let trace = query.parsed("explain", "`full` or `lines`", |v| match v {
         "full" => Some(true),
         "lines" => Some(false),
         _ => None,
     });
+    let digest = query.parsed("tariff_digest", "a tariff digest `sha256:…`", |v| {
+        v.starts_with("sha256:").then(|| v.to_string())
+    });
     query.finish()?;
     let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
     let body = BillRequestBody::from_json(&body)?;
     let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
-    let tariffs = state.tariffs.current();
-    let tariff = crate::pricing::tariff_for(&tariffs, &bill_request)?;
+    let tariff = match digest {
+        Some(digest) => archived(&state, &digest, &bill_request)?,
+        None => crate::pricing::tariff_for(&state.tariffs.current(), &bill_request)?.clone(),
+    };
     let options = Options {
         trace: trace.unwrap_or(false),
     };
-    let bill = price_request(&bill_request, tariff, options)?;
+    let bill = price_request(&bill_request, &tariff, options)?;
     state.metrics.bills.with_label_values(&[tariff.id()]).inc();
     Ok(HttpResponse::Ok()
         .insert_header(("x-engine-version", crate::ENGINE_VERSION))
         .insert_header(("x-tariff-digest", tariff.digest.as_str()))
-        .json(BillResponse::new(&bill_request, &bill, tariff)))
+        .json(BillResponse::new(&bill_request, &bill, &tariff)))
+}
+
+/// The tariff a past bill names by digest, from the set in service or any that served
+/// before; a request naming a tariff must name that one.
+fn archived(
+    state: &AppState,
+    digest: &str,
+    request: &BillRequest,
+) -> Result<Arc<Tariff>, ApiError> {
+    let tariff = state.tariffs.by_digest(digest).ok_or_else(|| {
+        ApiError::query(
+            "tariff_digest",
+            format!("no tariff with digest `{digest}` has served here"),
+        )
+    })?;
+    match &request.tariff {
+        Some(id) if id != tariff.id() => Err(ApiError::field(
+            "/tariff",
+            format!(
+                "`{id}` is not the tariff of digest `{digest}`, which is `{}`",
+                tariff.id()
+            ),
+        )),
+        _ => Ok(tariff),
+    }
 }

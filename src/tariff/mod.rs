@@ -3,6 +3,7 @@
 //! A [`Tariff`] is immutable once built; a reform (what-if) builds a new one from edited
 //! parameters through the same validation, never by mutating a loaded set.
 
+mod archive;
 mod file;
 pub mod grammar;
 mod load;

@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use super::{load_dir, LoadError, TariffSet};
+use super::archive::Archive;
+use super::{load_dir, LoadError, Tariff, TariffSet};
 
 pub struct TariffStore {
     current: ArcSwap<TariffSet>,
     dir: PathBuf,
     default: String,
+    /// Every tariff that ever served, by digest.
+    archive: Archive,
 }
 
 impl TariffStore {
@@ -23,11 +26,21 @@ impl TariffStore {
     }
 
     pub fn new(set: TariffSet, dir: &Path, default: &str) -> TariffStore {
+        let archive = Archive::open(dir);
+        archive.keep(&set, dir);
         TariffStore {
             current: ArcSwap::from_pointee(set),
             dir: dir.to_path_buf(),
             default: default.to_string(),
+            archive,
         }
+    }
+
+    /// The tariff with `digest`: in the set in service, or in any set that served before.
+    pub fn by_digest(&self, digest: &str) -> Option<Arc<Tariff>> {
+        let current = self.current();
+        let serving = current.iter().find(|t| t.digest == digest).cloned();
+        serving.or_else(|| self.archive.get(digest))
     }
 
     /// The set in service now.
@@ -39,6 +52,7 @@ impl TariffStore {
     /// on failure the old one keeps serving and the error says why.
     pub fn reload(&self) -> Result<Arc<TariffSet>, LoadError> {
         let set = Arc::new(TariffSet::new(load_dir(&self.dir)?, &self.default)?);
+        self.archive.keep(&set, &self.dir);
         self.current.store(set.clone());
         Ok(set)
     }

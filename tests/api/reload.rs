@@ -125,3 +125,35 @@ async fn requests_during_reloads_are_priced_by_one_whole_set() {
     };
     futures_util::future::join(traffic, reloads).await;
 }
+
+async fn priced_by_digest(app: &TestApp, digest: &str, body: Value) -> crate::helpers::Reply {
+    let path = format!("/v1/bills?tariff_digest={digest}");
+    app.post(&path, serde_json::to_vec(&body).unwrap()).await
+}
+
+#[actix_web::test]
+async fn a_past_bill_is_priced_again_by_its_digest_after_a_reload_and_a_restart() {
+    let dir = tariff_copy();
+    let app = TestApp::spawn_with(|s| s.tariffs.dir = dir.clone()).await;
+    let (before, old_digest) = surcharge_and_digest(&app).await;
+    set_steel_rate(&dir, "0.60");
+    assert_eq!(app.post("/v1/admin/reload", "").await.status, 200);
+    let reply = priced_by_digest(&app, &old_digest, bill()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["totals"]["surcharge"], before.as_str());
+    assert_eq!(reply.json()["tariff"]["digest"], old_digest.as_str());
+    // A new server on the same directory still knows the old set (archived on disk).
+    let restarted = TestApp::spawn_with(|s| s.tariffs.dir = dir.clone()).await;
+    let reply = priced_by_digest(&restarted, &old_digest, bill()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["totals"]["surcharge"], before.as_str());
+    // An unknown digest names the parameter; a request naming another tariff is refused.
+    let unknown = priced_by_digest(&restarted, "sha256:00", bill()).await;
+    assert_eq!(unknown.status, 422, "{}", unknown.text());
+    assert_eq!(unknown.json()["errors"][0]["parameter"], "tariff_digest");
+    let mut other = bill();
+    other["tariff"] = json!("cn");
+    let wrong = priced_by_digest(&restarted, &old_digest, other).await;
+    assert_eq!(wrong.status, 422, "{}", wrong.text());
+    assert_eq!(wrong.json()["errors"][0]["pointer"], "/tariff");
+}
