@@ -27,7 +27,7 @@ impl Archive {
             .into_iter()
             .flatten()
             .flatten();
-        let whole = sets.filter(|s| s.path().extension().is_none_or(|e| e != "partial"));
+        let whole = sets.filter(|s| !s.file_name().to_string_lossy().contains(".partial"));
         for set in whole {
             match load_dir(&set.path()) {
                 Ok(tariffs) => archive.remember(tariffs.into_iter().map(Arc::new)),
@@ -80,10 +80,15 @@ fn set_digest(set: &TariffSet) -> String {
         .collect()
 }
 
-/// Copies the `*.toml` files of `source` into `target`, made whole off to the side first so
-/// that a half-copied set is never taken for an archived one.
+/// Copies the `*.toml` files of `source` into `target`, made whole off to the side first (in a
+/// directory of this process's own) so that a half-copied set is never taken for an archived
+/// one; where another process archived the same set first, its copy stands.
 fn copy_files(source: &Path, target: &Path) -> std::io::Result<()> {
-    let partial = target.with_extension("partial");
+    let partial = target.with_extension(format!(
+        "partial-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     std::fs::create_dir_all(&partial)?;
     for entry in std::fs::read_dir(source)? {
         let path = entry?.path();
@@ -93,5 +98,9 @@ fn copy_files(source: &Path, target: &Path) -> std::io::Result<()> {
             }
         }
     }
-    std::fs::rename(&partial, target)
+    let renamed = std::fs::rename(&partial, target);
+    if renamed.is_err() && target.exists() {
+        return std::fs::remove_dir_all(&partial);
+    }
+    renamed
 }
