@@ -108,7 +108,53 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     routes::document(&mut doc);
     utoipa::Modify::modify(&ApiKeys, &mut doc);
+    show_problems(&mut doc);
     doc
+}
+
+/// Gives every problem+json response an example: a problem of that status as the service
+/// writes it (built by the same code), so a client sees the shape it will get.
+fn show_problems(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let utoipa::openapi::RefOr::T(response) = response else {
+                    continue;
+                };
+                let Some(content) = response.content.get_mut("application/problem+json") else {
+                    continue;
+                };
+                if content.example.is_none() && content.examples.is_empty() {
+                    content.example = sample_problem(status)
+                        .and_then(|error| serde_json::to_value(error.problem()).ok());
+                }
+            }
+        }
+    }
+}
+
+/// A representative error of each status the service answers with.
+fn sample_problem(status: &str) -> Option<ApiError> {
+    use crate::wire::problem::FieldError;
+    Some(match status {
+        "400" => ApiError::MalformedJson("expected value at line 1 column 1".into()),
+        "401" => ApiError::Unauthorized("the API key is not valid".into()),
+        "403" => ApiError::Forbidden("the key `grid-billing` lacks the role `analyst` this needs".into()),
+        "404" => ApiError::NotFound("no tariff `cn-xx`; loaded: cn, cn-sx, cn-sx-xinzhou".into()),
+        "408" => ApiError::RequestTimeout("the body sent nothing for 60 s".into()),
+        "409" => ApiError::ReloadFailed(vec![FieldError::note(
+            "tariffs/cn.toml: parameters.\"electricity.punitive.over_dubble\": unknown parameter path",
+        )]),
+        "413" => ApiError::PayloadTooLarge { limit: 1_048_576 },
+        "415" => ApiError::UnsupportedMediaType("Content-Encoding `br` is not supported; send gzip, deflate or identity (one coding)".into()),
+        "422" => ApiError::Invalid(vec![
+            FieldError::at("/electricity/kwh", "must not be negative, found -5"),
+            FieldError::at("/period/month", "`2020-13` is not a month (YYYY-MM)"),
+        ]),
+        "429" => ApiError::TooBusy { what: "batches", retry_after: 1 },
+        _ => return None,
+    })
 }
 
 /// Every endpoint but health and documentation needs an API key (`Authorization: Bearer`,

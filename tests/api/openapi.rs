@@ -60,3 +60,28 @@ fn the_bill_documents_its_tariff_version_and_validation_its_own_problems() {
         );
     }
 }
+
+#[test]
+fn every_problem_response_shows_an_example_of_its_status() {
+    let doc: serde_json::Value = serde_json::from_str(&tariffd::cli::openapi_json()).unwrap();
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let problem = &response["content"]["application/problem+json"];
+                if problem.is_null() {
+                    continue;
+                }
+                if problem["example"]["status"].as_u64().map(|s| s.to_string())
+                    != Some(status.clone())
+                {
+                    missing.push(format!("{method} {path} {status}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "no example of the right status: {missing:?}"
+    );
+}
