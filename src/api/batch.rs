@@ -37,6 +37,7 @@ use crate::wire::view::Detail;
             (String = "application/x-ndjson"),
             (String = "text/csv"),
         )),
+        (status = 400, description = "An empty body: a batch of nothing", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad query or CSV header", body = Problem, content_type = "application/problem+json"),
