@@ -115,19 +115,24 @@ impl std::iter::Sum for Fen {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sums {
     pub enterprises: u64,
+    /// Of them, priced under another class than their own (an overdue steel capacity cut is
+    /// priced as eliminated).
+    pub priced_as_another_class: u64,
     pub surcharge: i128,
     pub total: i128,
 }
 
 impl Sums {
-    fn add(&mut self, surcharge: i128, total: i128) {
+    fn add(&mut self, surcharge: i128, total: i128, another_class: bool) {
         self.enterprises += 1;
+        self.priced_as_another_class += u64::from(another_class);
         self.surcharge = self.surcharge.saturating_add(surcharge);
         self.total = self.total.saturating_add(total);
     }
 
     fn merge(&mut self, other: &Sums) {
         self.enterprises += other.enterprises;
+        self.priced_as_another_class += other.priced_as_another_class;
         self.surcharge = self.surcharge.saturating_add(other.surcharge);
         self.total = self.total.saturating_add(other.total);
     }
@@ -144,9 +149,11 @@ pub struct Side {
 
 impl Side {
     fn add(&mut self, request: &BillRequest, o: &Outcome) {
-        self.all.add(o.surcharge, o.total);
-        self.by_industry[request.enterprise.industry.index()].add(o.surcharge, o.total);
-        self.by_class[request.enterprise.catalogue_class as usize].add(o.surcharge, o.total);
+        let e = &request.enterprise;
+        let another = e.priced_class() != e.catalogue_class;
+        self.all.add(o.surcharge, o.total, another);
+        self.by_industry[e.industry.index()].add(o.surcharge, o.total, another);
+        self.by_class[e.catalogue_class as usize].add(o.surcharge, o.total, another);
         for (sum, amount) in self.by_measure.iter_mut().zip(o.by_measure) {
             *sum = sum.saturating_add(amount);
         }

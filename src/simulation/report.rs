@@ -54,14 +54,23 @@ pub struct PopulationReport {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GroupReport {
     pub enterprises: u64,
+    /// Of them, priced under another catalogue class than their own: a steel enterprise that
+    /// missed its capacity-cut deadline is priced as eliminated, whatever its class.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub priced_as_another_class: u64,
     pub surcharge: Fen,
     pub total: Fen,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl GroupReport {
     fn of(sums: &Sums) -> GroupReport {
         GroupReport {
             enterprises: sums.enterprises,
+            priced_as_another_class: sums.priced_as_another_class,
             surcharge: Fen(sums.surcharge),
             total: Fen(sums.total),
         }
@@ -110,6 +119,7 @@ impl SideReport {
     fn delta(baseline: &Side, reform: &Side) -> SideReport {
         let minus = |a: &Sums, b: &Sums| Sums {
             enterprises: a.enterprises,
+            priced_as_another_class: a.priced_as_another_class,
             surcharge: a.surcharge.saturating_sub(b.surcharge),
             total: a.total.saturating_sub(b.total),
         };

@@ -433,3 +433,20 @@ async fn a_draft_tariff_is_validated_with_every_problem_located() {
         .unwrap()
         .contains("brackets[2].above"));
 }
+
+#[actix_web::test]
+async fn the_class_breakdown_says_who_was_priced_under_another_class() {
+    let app = TestApp::spawn().await;
+    let mut overdue = enterprise("O", "steel", "permitted", "1000000");
+    overdue["enterprise"]["capacity_cut_overdue"] = json!(true);
+    let body = json!({
+        "reform": { "name": "none" },
+        "population": [overdue, enterprise("P", "steel", "permitted", "1000000")]
+    });
+    let report = simulate_ok(&app, body).await;
+    let permitted = &report["baseline"]["by_catalogue_class"]["permitted"];
+    assert_eq!(permitted["enterprises"], 2, "{report}");
+    assert_eq!(permitted["priced_as_another_class"], 1, "{report}");
+    let steel = &report["baseline"]["by_industry"]["steel"];
+    assert_eq!(steel["priced_as_another_class"], 1);
+}
