@@ -241,8 +241,7 @@ pub async fn parameter_history(
             crate::tariff::schema::closest(&parameter_path, 3).join(", ")
         )));
     };
-    let by_year =
-        crate::tariff::schema::CHOSEN_BY_ASSESSMENT_YEAR.contains(&parameter.path.as_str());
+    let by_year = crate::tariff::schema::chosen_by_assessment_year(&parameter.path);
     let values = parameter
         .entries
         .iter()

@@ -30,12 +30,13 @@ pub fn bill(
         let tariffs = Arc::new(load_tariffs(&settings, tariffs)?);
         let format = format
             .map(Format::from)
-            .unwrap_or_else(|| format_from_extension(input));
+            .or_else(|| format_named(input))
+            .unwrap_or(Format::Ndjson);
         // The output's own format: asked for, or its file's extension, else the input's.
-        let named = (output != Path::new("-"))
-            .then(|| output.to_str().and_then(Format::from_file_name))
-            .flatten();
-        let output_format = output_format.map(Format::from).or(named).unwrap_or(format);
+        let output_format = output_format
+            .map(Format::from)
+            .or_else(|| format_named(output))
+            .unwrap_or(format);
         let context = Context {
             tariffs,
             format,

@@ -294,10 +294,9 @@ fn open_output(path: &Path) -> Result<Box<dyn Write>, String> {
 }
 
 /// The format a file's name says, NDJSON where it says none.
-fn format_from_extension(path: &Path) -> Format {
-    path.to_str()
-        .and_then(Format::from_file_name)
-        .unwrap_or(Format::Ndjson)
+/// The format a file's name says (`-`, standard input or output, says none).
+fn format_named(path: &Path) -> Option<Format> {
+    path.to_str().and_then(Format::from_file_name)
 }
 
 fn fail(message: String) -> ExitCode {

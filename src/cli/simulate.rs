@@ -27,7 +27,8 @@ pub fn simulate(
         let format = files
             .format
             .map(Format::from)
-            .unwrap_or_else(|| format_from_extension(&files.population));
+            .or_else(|| format_named(&files.population))
+            .unwrap_or(Format::Ndjson);
         let limits = Limits {
             max_line_bytes: settings.batch.max_line_bytes,
             max_lines: settings.simulation.max_population,

@@ -239,7 +239,7 @@ impl Tariff {
             .enumerate()
             .map(|(i, p)| (p.path.clone(), i as ParamId))
             .collect();
-        let by_year = |p: &Parameter| schema::CHOSEN_BY_ASSESSMENT_YEAR.contains(&p.path.as_str());
+        let by_year = |p: &Parameter| schema::chosen_by_assessment_year(&p.path);
         let by_assessment_year: ParamSet = parameters
             .iter()
             .enumerate()

@@ -48,7 +48,12 @@ pub const WATER_SUPPLY_RESTRICTED_FROM: &str = "water.progressive.supply_restric
 
 /// Parameters chosen by the assessment year (read on 1 January of it), not by the billing
 /// day: they never split a bill.
-pub const CHOSEN_BY_ASSESSMENT_YEAR: [&str; 1] = [ALUMINUM_SCHEDULE];
+const CHOSEN_BY_ASSESSMENT_YEAR: [&str; 1] = [ALUMINUM_SCHEDULE];
+
+/// Whether the parameter at `path` is read on 1 January of the assessment year.
+pub fn chosen_by_assessment_year(path: &str) -> bool {
+    CHOSEN_BY_ASSESSMENT_YEAR.contains(&path)
+}
 
 /// Steel process limits; the electric arc furnace has a second one for special steel.
 pub const STEEL_LIMIT_NAMES: [&str; 7] = [
