@@ -53,6 +53,7 @@ fn batch(c: &mut Criterion) {
             output: Format::Ndjson,
             detail,
             validate_only,
+            table: Default::default(),
         };
         group.bench_function(name, |b| {
             b.iter(|| black_box(context.price_chunk(&records, None)))

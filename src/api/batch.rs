@@ -1,6 +1,7 @@
 //! `POST /v1/bills/batch`: many bills, streamed in and out, one output record per input
 //! record in input order, then a summary.
 
+use actix_web::http::header;
 use actix_web::rt::task::spawn_blocking;
 use actix_web::web;
 use actix_web::{HttpRequest, HttpResponse};
@@ -11,16 +12,21 @@ use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::AppState;
 use crate::batch::{self, stream, Context, Format};
+use crate::wire::csv::{Lang, Table};
 use crate::wire::view::Detail;
 
 /// Bill many enterprises in one streamed request.
 ///
 /// Body: `application/x-ndjson` (one bill request per line, as for `POST /v1/bills`) or
-/// `text/csv` (a header line, then one flat row per enterprise; columns in the README).
-/// `Content-Encoding: gzip` is accepted. The response, in the same format, starts before
-/// the upload ends: NDJSON `{"line": n, "bill": {…}}` or `{"line": n, "error": {problem}}`
-/// per input line, then `{"summary": {"lines", "billed", "failed", "surcharge", "total"}}`.
-/// A bad record never fails the batch. A response without its summary was cut off.
+/// `text/csv` (a header line naming columns in English or Chinese, then one flat row per
+/// enterprise; columns in the README), optionally compressed (`Content-Encoding: gzip` or
+/// `deflate`). The response starts before the upload ends, in the input's format unless
+/// `Accept` names the other: NDJSON `{"line": n, "bill": {…}}` or `{"line": n,
+/// "enterprise_id"?, "error": {problem}}` per input line, then `{"summary": {"lines",
+/// "billed", "failed", "surcharge", "total"}}`; CSV one row per record (the enterprise, its
+/// kWh and m³, each measure's applied rate beside its amount, the totals; a failed row keeps
+/// the enterprise id), then a summary row holding every numeric column's sum. A bad record
+/// never fails the batch. A response without its summary was cut off.
 #[utoipa::path(
     post, path = "/v1/bills/batch",
     tag = "bills",
@@ -31,6 +37,9 @@ use crate::wire::view::Detail;
     params(
         ("detail" = Option<String>, Query, description = "`totals`, `lines` (default: line items with their basis) or `full` (with explanations and traces)"),
         ("validate_only" = Option<bool>, Query, description = "Check every record without pricing it: `{\"line\", \"valid\": true}` or an error record"),
+        ("Content-Encoding" = Option<String>, Header, description = "`gzip` or `deflate` for a compressed body (decompressed within the same limits)"),
+        ("lang" = Option<String>, Query, description = "CSV output: `en` (default) or `zh`, the language of the header and status words", example = "zh"),
+        ("bom" = Option<bool>, Query, description = "CSV output: start with a UTF-8 byte-order mark, so Excel shows Chinese (default false)"),
     ),
     responses(
         (status = 200, description = "One record per input record, then the summary, in the format of the input", content(
@@ -48,15 +57,24 @@ pub async fn create_batch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut query = Query::parse(&request, &["detail", "validate_only"])?;
+    let mut query = Query::parse(&request, &["detail", "validate_only", "lang", "bom"])?;
     let detail = query
         .parsed("detail", "`totals`, `lines` or `full`", Detail::parse)
         .unwrap_or_default();
     let validate_only = query
         .parsed("validate_only", "true or false", |v| v.parse::<bool>().ok())
         .unwrap_or(false);
+    let table = Table {
+        lang: query
+            .parsed("lang", "`en` or `zh`", Lang::parse)
+            .unwrap_or_default(),
+        bom: query
+            .parsed("bom", "true or false", |v| v.parse::<bool>().ok())
+            .unwrap_or(false),
+    };
     query.finish()?;
     let format = format_of(&request)?;
+    let output = output_format(&request).unwrap_or(format);
     let payload = Body::new(
         &request,
         payload.into_inner(),
@@ -66,9 +84,10 @@ pub async fn create_batch(
     let context = Context {
         tariffs: state.tariffs.current(),
         format,
-        output: format,
+        output,
         detail,
         validate_only,
+        table,
     };
     let input = Blocking::pump(payload).map(|piece| piece.map_err(Stop::Input));
     let (opened_tx, opened) = oneshot::channel();
@@ -101,7 +120,7 @@ pub async fn create_batch(
         rx.recv().await.map(|item| (item, rx))
     });
     Ok(HttpResponse::Ok()
-        .content_type(format.content_type())
+        .content_type(output.content_type())
         .streaming(body))
 }
 
@@ -117,6 +136,12 @@ impl From<ApiError> for Stop {
     fn from(error: ApiError) -> Stop {
         Stop::Input(error)
     }
+}
+
+/// The output format an `Accept` header names (the first batch format it lists), if any.
+fn output_format(request: &HttpRequest) -> Option<Format> {
+    let accept = request.headers().get(header::ACCEPT)?.to_str().ok()?;
+    accept.split(',').find_map(Format::from_content_type)
 }
 
 fn format_of(request: &HttpRequest) -> Result<Format, ApiError> {

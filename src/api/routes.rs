@@ -32,6 +32,19 @@ pub struct Example {
     pub content_type: &'static str,
     pub name: &'static str,
     pub summary: &'static str,
+    pub body: ExampleBody,
+}
+
+pub enum ExampleBody {
+    /// One file.
+    File(&'static str),
+    /// A multipart body: each part a file, with its name and content type.
+    Parts(&'static [Part]),
+}
+
+pub struct Part {
+    pub name: &'static str,
+    pub content_type: &'static str,
     pub body: &'static str,
 }
 
@@ -48,13 +61,13 @@ pub static ROUTES: [Route; 13] = [
                 content_type: "application/json",
                 name: "restricted_steel",
                 summary: "Restricted steel in Xinzhou, October 2020",
-                body: include_str!("../../examples/bill.json"),
+                body: ExampleBody::File(include_str!("../../examples/bill.json")),
             },
             Example {
                 content_type: "application/json",
                 name: "invalid_fields",
                 summary: "Two bad fields: both are named in one 422",
-                body: include_str!("../../examples/bill-invalid.json"),
+                body: ExampleBody::File(include_str!("../../examples/bill-invalid.json")),
             },
         ],
     },
@@ -69,13 +82,13 @@ pub static ROUTES: [Route; 13] = [
                 content_type: "application/x-ndjson",
                 name: "ndjson",
                 summary: "Three enterprises, one with a bad record",
-                body: include_str!("../../examples/batch.ndjson"),
+                body: ExampleBody::File(include_str!("../../examples/batch.ndjson")),
             },
             Example {
                 content_type: "text/csv",
                 name: "csv",
                 summary: "Two enterprises as CSV rows",
-                body: include_str!("../../examples/batch.csv"),
+                body: ExampleBody::File(include_str!("../../examples/batch.csv")),
             },
         ],
     },
@@ -85,12 +98,31 @@ pub static ROUTES: [Route; 13] = [
         need: Need::Role(Role::Analyst),
         handler: || web::route().to(simulations::create_simulation),
         document: documented::<simulations::__path_create_simulation>,
-        examples: &[Example {
-            content_type: "application/json",
-            name: "eliminated_steel",
-            summary: "Eliminated steel's adder raised to 0.80 yuan/kWh over three enterprises",
-            body: include_str!("../../examples/simulation.json"),
-        }],
+        examples: &[
+            Example {
+                content_type: "application/json",
+                name: "eliminated_steel",
+                summary: "Eliminated steel's adder raised to 0.80 yuan/kWh over three enterprises",
+                body: ExampleBody::File(include_str!("../../examples/simulation.json")),
+            },
+            Example {
+                content_type: "multipart/form-data",
+                name: "streamed_population",
+                summary: "The same reform, its population streamed as NDJSON (a bad record is left out and reported)",
+                body: ExampleBody::Parts(&[
+                    Part {
+                        name: "simulation",
+                        content_type: "application/json",
+                        body: include_str!("../../examples/reform.json"),
+                    },
+                    Part {
+                        name: "population",
+                        content_type: "application/x-ndjson",
+                        body: include_str!("../../examples/batch.ndjson"),
+                    },
+                ]),
+            },
+        ],
     },
     Route {
         method: Method::POST,
@@ -102,7 +134,7 @@ pub static ROUTES: [Route; 13] = [
             content_type: "application/toml",
             name: "draft",
             summary: "A draft local tariff inheriting the national one",
-            body: include_str!("../../examples/draft-tariff.toml"),
+            body: ExampleBody::File(include_str!("../../examples/draft-tariff.toml")),
         }],
     },
     Route {
@@ -205,17 +237,30 @@ where
 }
 
 impl Example {
-    /// As the document shows it: JSON as JSON, any other format as its text.
+    /// As the document shows it: JSON as JSON, any other format as its text, a multipart
+    /// body as an object of its parts.
     fn shown(&self) -> utoipa::openapi::example::Example {
-        let value = if self.content_type == "application/json" {
-            serde_json::from_str(self.body).expect("a JSON example parses")
-        } else {
-            serde_json::Value::String(self.body.to_string())
+        let value = match &self.body {
+            ExampleBody::File(body) => shown_value(self.content_type, body),
+            ExampleBody::Parts(parts) => serde_json::Value::Object(
+                parts
+                    .iter()
+                    .map(|p| (p.name.to_string(), shown_value(p.content_type, p.body)))
+                    .collect(),
+            ),
         };
         utoipa::openapi::example::ExampleBuilder::new()
             .summary(self.summary)
             .value(Some(value))
             .build()
+    }
+}
+
+fn shown_value(content_type: &str, body: &str) -> serde_json::Value {
+    if content_type == "application/json" {
+        serde_json::from_str(body).expect("a JSON example parses")
+    } else {
+        serde_json::Value::String(body.to_string())
     }
 }
 
@@ -250,6 +295,14 @@ impl Route {
             content
                 .examples
                 .insert(example.name.to_string(), example.shown().into());
+            if let ExampleBody::Parts(parts) = example.body {
+                for part in parts {
+                    let encoding = utoipa::openapi::encoding::EncodingBuilder::new()
+                        .content_type(Some(part.content_type))
+                        .build();
+                    content.encoding.insert(part.name.to_string(), encoding);
+                }
+            }
         }
     }
 

@@ -19,6 +19,18 @@ use crate::tariff::{Tariff, TariffSet};
 use crate::wire::json::parse_json;
 use crate::wire::simulation::{inline_population, invalid, Simulation, SimulationBody};
 
+/// A simulation whose population is streamed as a second part (how a large one is sent).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the multipart form; the parts are read as they stream
+pub struct SimulationUpload {
+    /// The simulation as JSON, without `population`; it must come first.
+    simulation: SimulationBody,
+    /// The population's records, as a batch's: NDJSON or CSV (by the part's content type,
+    /// or its file name's extension).
+    #[schema(value_type = String, format = Binary)]
+    population: String,
+}
+
 /// Simulate a reform over a population.
 ///
 /// Prices every enterprise under the tariff and under the reformed tariff (the same engine
@@ -34,7 +46,10 @@ use crate::wire::simulation::{inline_population, invalid, Simulation, Simulation
 #[utoipa::path(
     post, path = "/v1/simulations",
     tag = "simulations",
-    request_body(content = SimulationBody, content_type = "application/json"),
+    request_body(description = "The simulation as JSON with its population inline, or as multipart: the part `simulation` (the same JSON without `population`) then the part `population`, streamed, NDJSON or CSV as for a batch", content(
+        (SimulationBody = "application/json"),
+        (SimulationUpload = "multipart/form-data"),
+    )),
     responses(
         (status = 200, description = "The comparison", body = Report),
         (status = 400, description = "Malformed JSON or multipart", body = Problem, content_type = "application/problem+json"),

@@ -95,27 +95,6 @@ impl Format {
             Format::Csv => "text/csv; charset=utf-8",
         }
     }
-
-    /// The bytes that open a batch's output (the CSV header).
-    pub fn preamble(self) -> Bytes {
-        match self {
-            Format::Ndjson => Bytes::new(),
-            Format::Csv => csv::output_header(),
-        }
-    }
-
-    /// The record that closes a batch's output.
-    pub fn summary_record(self, summary: &Summary) -> Bytes {
-        match self {
-            Format::Ndjson => {
-                let mut out = serde_json::to_vec(&serde_json::json!({ "summary": summary }))
-                    .expect("a summary serialises");
-                out.push(b'\n');
-                Bytes::from(out)
-            }
-            Format::Csv => csv_summary_row(summary),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +152,8 @@ pub struct Context {
     pub detail: Detail,
     /// Check every record without pricing it (also the I/O floor of a batch run).
     pub validate_only: bool,
+    /// How CSV output is written (header language, byte-order mark).
+    pub table: csv::Table,
 }
 
 /// A priced chunk: its output bytes and its share of the summary.
@@ -181,11 +162,13 @@ pub struct ChunkOutput {
     pub tally: Tally,
 }
 
-/// What a piece of output holds: its share of the summary, and its bills by tariff.
+/// What a piece of output holds: its share of the summary, its bills by tariff, and (for
+/// CSV output) its share of each column's sum.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     pub summary: Summary,
     pub billed_by_tariff: Vec<(String, u64)>,
+    pub sums: csv::Sums,
 }
 
 /// One more bill under `tariff` (a batch names a handful of tariffs at most).
@@ -208,15 +191,29 @@ where
     I: Iterator<Item = Result<Bytes, E>>,
     E: From<ApiError>,
 {
-    let format = context.output;
-    write(format.preamble(), &Tally::default())?;
+    write(context.preamble(), &Tally::default())?;
+    let (format, table) = (context.output, context.table);
     let mut summary = Summary::default();
+    let mut sums = csv::Sums::default();
     records.drive(context, |chunk: ChunkOutput| {
         summary.add(&chunk.tally.summary);
+        sums.add(&chunk.tally.sums);
         write(chunk.bytes, &chunk.tally)
     })?;
-    write(format.summary_record(&summary), &Tally::default())?;
+    let closing = match format {
+        Format::Ndjson => ndjson_summary(&summary),
+        Format::Csv => Bytes::from(table.summary_row(&sums)),
+    };
+    write(closing, &Tally::default())?;
     Ok(summary)
+}
+
+/// The NDJSON record that closes a batch.
+fn ndjson_summary(summary: &Summary) -> Bytes {
+    let mut out = serde_json::to_vec(&serde_json::json!({ "summary": summary }))
+        .expect("a summary serialises");
+    out.push(b'\n');
+    Bytes::from(out)
 }
 
 impl stream::Job for Context {
@@ -233,180 +230,247 @@ impl Context {
     pub fn price_chunk(&self, records: &[Record], columns: Option<&csv::Columns>) -> ChunkOutput {
         // About what a bill with line items takes, so the buffer seldom grows.
         let mut out = Vec::with_capacity(records.len() * 1536);
-        let mut summary = Summary::default();
-        let mut by_tariff = Vec::new();
+        let mut tally = Tally::default();
         let mut repeats: Option<Repeats> = None;
         for record in records {
-            summary.lines += 1;
+            tally.summary.lines += 1;
             let line = record.line();
             let outcome = parse_record(record, self.format, columns).and_then(|request| {
-                if self.validate_only {
+                let priced = if self.validate_only {
                     tariff_for(&self.tariffs, &request).map(|_| None)
                 } else {
-                    self.price(request).map(Some)
+                    self.price(&request).map(Some)
+                };
+                match priced {
+                    Ok(priced) => Ok((request, priced)),
+                    Err(error) => Err(Failure::of(error, Some(request.enterprise.id))),
                 }
             });
             match outcome {
-                Ok(priced) => {
-                    self.flush(&mut out, repeats.take());
-                    summary.billed += 1;
+                Ok((request, priced)) => {
+                    self.flush(&mut out, &mut tally.sums, repeats.take());
+                    tally.summary.billed += 1;
                     match priced {
-                        None => self.write_valid(&mut out, line),
-                        Some((request, bill, tariff)) => {
-                            let response =
-                                BillResponse::with_detail(&request, &bill, tariff, self.detail);
-                            self.write_bill(&mut out, line, &response, &bill);
-                            summary.add_money(bill.totals.surcharge, bill.totals.total);
-                            count_bill(&mut by_tariff, tariff);
+                        None => self.write_valid(&mut out, &mut tally.sums, line),
+                        Some((bill, tariff)) => {
+                            self.write_bill(
+                                &mut out,
+                                &mut tally.sums,
+                                line,
+                                &request,
+                                &bill,
+                                tariff,
+                            );
+                            tally
+                                .summary
+                                .add_money(bill.totals.surcharge, bill.totals.total);
+                            count_bill(&mut tally.billed_by_tariff, tariff);
                         }
                     }
                 }
-                Err(error) => {
-                    summary.failed += 1;
+                Err(failure) => {
+                    tally.summary.failed += 1;
                     match repeats.as_mut() {
-                        Some(run) if run.error == error && run.through + 1 == line => {
+                        Some(run) if run.failure == failure && run.through + 1 == line => {
                             run.through = line;
                         }
                         _ => {
                             let run = Repeats {
                                 line,
                                 through: line,
-                                error,
+                                failure,
                             };
-                            self.flush(&mut out, repeats.replace(run));
+                            self.flush(&mut out, &mut tally.sums, repeats.replace(run));
                         }
                     }
                 }
             }
         }
-        self.flush(&mut out, repeats);
+        self.flush(&mut out, &mut tally.sums, repeats);
         ChunkOutput {
             bytes: Bytes::from(out),
-            tally: Tally {
-                summary,
-                billed_by_tariff: by_tariff,
-            },
+            tally,
         }
     }
 
-    fn flush(&self, out: &mut Vec<u8>, repeats: Option<Repeats>) {
+    /// The bytes that open the output: the CSV header (after a byte-order mark if asked).
+    fn preamble(&self) -> Bytes {
+        match self.output {
+            Format::Ndjson => Bytes::new(),
+            Format::Csv => Bytes::from(self.table.header()),
+        }
+    }
+
+    fn flush(&self, out: &mut Vec<u8>, sums: &mut csv::Sums, repeats: Option<Repeats>) {
         if let Some(run) = repeats {
-            self.write_error(out, run.line, run.through, &run.error);
+            self.write_error(out, sums, (run.line, run.through), &run.failure);
         }
     }
 
-    fn price(&self, request: BillRequest) -> Result<(BillRequest, Bill, &Tariff), ApiError> {
-        let tariff = tariff_for(&self.tariffs, &request)?;
+    fn price(&self, request: &BillRequest) -> Result<(Bill, &Tariff), ApiError> {
+        let tariff = tariff_for(&self.tariffs, request)?;
         let options = Options {
             trace: self.detail == Detail::Full,
         };
-        let bill = price_request(&request, tariff, options)?;
-        Ok((request, bill, tariff))
+        let bill = price_request(request, tariff, options)?;
+        Ok((bill, tariff))
     }
 
-    fn write_bill(&self, out: &mut Vec<u8>, line: u64, view: &BillResponse, bill: &Bill) {
+    fn write_bill(
+        &self,
+        out: &mut Vec<u8>,
+        sums: &mut csv::Sums,
+        line: u64,
+        request: &BillRequest,
+        bill: &Bill,
+        tariff: &Tariff,
+    ) {
         match self.output {
             Format::Ndjson => {
+                let view = BillResponse::with_detail(request, bill, tariff, self.detail);
                 ndjson_open(out, line, "bill");
                 view.write_json(out);
                 out.extend_from_slice(b"}\n");
             }
-            Format::Csv => csv::bill_row(out, line, view, bill),
+            Format::Csv => self
+                .table
+                .bill_row(out, sums, line, request, bill, tariff.id()),
         }
     }
 
-    fn write_valid(&self, out: &mut Vec<u8>, line: u64) {
+    fn write_valid(&self, out: &mut Vec<u8>, sums: &mut csv::Sums, line: u64) {
         match self.output {
             Format::Ndjson => {
                 ndjson_open(out, line, "valid");
                 out.extend_from_slice(b"true}\n");
             }
-            Format::Csv => csv::valid_row(out, line),
+            Format::Csv => self.table.valid_row(out, sums, line),
         }
     }
 
     /// The error of lines `line..=through`.
-    fn write_error(&self, out: &mut Vec<u8>, line: u64, through: u64, error: &ApiError) {
-        let mut problem = error.problem();
+    fn write_error(
+        &self,
+        out: &mut Vec<u8>,
+        sums: &mut csv::Sums,
+        (line, through): (u64, u64),
+        failure: &Failure,
+    ) {
+        let mut problem = failure.error.problem();
+        let enterprise_id = failure.enterprise_id.as_deref();
         match self.output {
             Format::Ndjson => {
+                ndjson_open(out, line, "");
                 if through > line {
-                    ndjson_open(out, line, "through");
+                    out.extend_from_slice(b"through\":");
                     out.extend_from_slice(itoa::Buffer::new().format(through).as_bytes());
-                    out.extend_from_slice(b",\"error\":");
-                } else {
-                    ndjson_open(out, line, "error");
+                    out.extend_from_slice(b",\"");
                 }
+                if let Some(id) = enterprise_id {
+                    out.extend_from_slice(b"enterprise_id\":");
+                    serde_json::to_writer(&mut *out, id).expect("records serialise");
+                    out.extend_from_slice(b",\"");
+                }
+                out.extend_from_slice(b"error\":");
                 serde_json::to_writer(&mut *out, &problem).expect("records serialise");
                 out.extend_from_slice(b"}\n");
             }
             Format::Csv => {
                 // A CSV client reads columns, not JSON pointers.
-                problem.errors = problem.errors.into_iter().map(csv::with_column).collect();
-                csv::error_row(out, line, &problem, through)
+                let lang = self.table.lang;
+                problem.errors = problem
+                    .errors
+                    .into_iter()
+                    .map(|e| csv::with_column(e, lang))
+                    .collect();
+                self.table
+                    .error_row(out, sums, (line, through), enterprise_id, &problem)
             }
         }
     }
 }
 
-/// The CSV summary row: the sums under their own columns.
-fn csv_summary_row(summary: &Summary) -> Bytes {
-    Bytes::from(csv::output_row([
-        ("line", "summary".into()),
-        ("status", "summary".into()),
-        ("surcharge", summary.surcharge.to_string()),
-        ("total", summary.total.to_string()),
-        ("lines", summary.lines.to_string()),
-        ("billed", summary.billed.to_string()),
-        ("failed", summary.failed.to_string()),
-    ]))
-}
-
-/// Consecutive records that failed with the same error.
+/// Consecutive records that failed with the same error (and enterprise id).
 struct Repeats {
     line: u64,
     through: u64,
-    error: ApiError,
+    failure: Failure,
 }
 
-/// Reads one record into a bill request; `columns` for CSV records.
+/// A record that could not be billed: why, and whose it was if that could be read.
+#[derive(Debug, PartialEq)]
+pub struct Failure {
+    pub error: ApiError,
+    pub enterprise_id: Option<String>,
+}
+
+impl Failure {
+    fn of(error: ApiError, enterprise_id: Option<String>) -> Failure {
+        Failure {
+            error,
+            enterprise_id: enterprise_id.filter(|id| !id.trim().is_empty()),
+        }
+    }
+}
+
+/// Reads one record into a bill request; `columns` for CSV records. A record that fails
+/// keeps its enterprise id where one can be read, so its output row says whose it was.
 pub fn parse_record(
     record: &Record,
     format: Format,
     columns: Option<&csv::Columns>,
-) -> Result<BillRequest, ApiError> {
-    let body: BillRequestBody = match (record, format) {
-        (Record::Line { text, .. }, _) if text.iter().all(u8::is_ascii_whitespace) => {
-            return Err(ApiError::field("/", "the line is blank"));
+) -> Result<BillRequest, Failure> {
+    let text = match record {
+        Record::Line { text, .. } if text.iter().all(u8::is_ascii_whitespace) => {
+            return Err(Failure::of(ApiError::field("/", "the line is blank"), None));
         }
-        (Record::Line { text, .. }, Format::Ndjson) => BillRequestBody::from_json(text)?,
-        (Record::Line { text, .. }, Format::Csv) => {
-            let columns = columns.expect("CSV batches have columns");
-            columns.parse(text)?
-        }
-        (Record::TooLong { length, .. }, _) => {
-            return Err(ApiError::field(
+        Record::Line { text, .. } => text,
+        Record::TooLong { length, .. } => {
+            let error = ApiError::field(
                 "/",
                 format!("the line is {length} bytes, over the limit of the batch"),
-            ));
+            );
+            return Err(Failure::of(error, None));
         }
-        (Record::OverLimit { max_lines, .. }, _) => {
-            return Err(ApiError::field(
+        Record::OverLimit { max_lines, .. } => {
+            let error = ApiError::field(
                 "/",
                 format!("the batch holds more than {max_lines} records; this one and the rest are not priced"),
-            ));
+            );
+            return Err(Failure::of(error, None));
         }
     };
-    body.into_domain("").map_err(ApiError::Invalid)
+    let body = match format {
+        Format::Ndjson => BillRequestBody::from_json(text),
+        Format::Csv => columns.expect("CSV batches have columns").parse(text),
+    };
+    let body = body.map_err(|error| {
+        let id = match format {
+            Format::Ndjson => enterprise_id_of_json(text),
+            Format::Csv => columns.and_then(|c| c.enterprise_id(text)),
+        };
+        Failure::of(error, id)
+    })?;
+    let id = body.enterprise.id.clone();
+    body.into_domain("")
+        .map_err(|errors| Failure::of(ApiError::Invalid(errors), Some(id)))
 }
 
-/// `{"line": n, "<key>":`, before the record's value.
+/// The `enterprise.id` of a JSON record that could not be read as a request, if any.
+fn enterprise_id_of_json(text: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(text).ok()?;
+    value.pointer("/enterprise/id")?.as_str().map(str::to_owned)
+}
+
+/// `{"line": n, "<key>":`, before the record's value (`{"line": n, "` with no key).
 fn ndjson_open(out: &mut Vec<u8>, line: u64, key: &str) {
     out.extend_from_slice(b"{\"line\":");
     out.extend_from_slice(itoa::Buffer::new().format(line).as_bytes());
     out.extend_from_slice(b",\"");
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
+    if !key.is_empty() {
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+    }
 }
 
 #[cfg(test)]

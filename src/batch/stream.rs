@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use super::{ready_chunks, Format, Limits, Record, Splitter, CHUNK_RECORDS};
-use crate::wire::csv::Columns;
+use crate::wire::csv::{Columns, BOM};
 use crate::wire::problem::ApiError;
 
 /// An input opened for reading records: for CSV, its header line read and understood.
@@ -36,7 +36,7 @@ where
         let first = loop {
             match input.next() {
                 Some(piece) => {
-                    let piece = piece?;
+                    let piece = without_bom(piece?);
                     if !piece.is_empty() {
                         break piece;
                     }
@@ -73,6 +73,7 @@ where
         }
     };
     let header = header.strip_suffix(b"\r").unwrap_or(&header);
+    let header = header.strip_prefix(BOM).unwrap_or(header);
     let columns = Columns::from_header(header)?;
     let mut splitter = Splitter::new(limits, 2);
     let mut pending = Vec::new();
@@ -83,6 +84,14 @@ where
         columns: Some(Arc::new(columns)),
         pending,
     })
+}
+
+/// The input without the byte-order mark a spreadsheet may put first.
+fn without_bom(mut first: Bytes) -> Bytes {
+    if first.starts_with(BOM) {
+        let _ = first.split_to(BOM.len());
+    }
+    first
 }
 
 /// A job over one chunk of records: `columns` are the CSV header's, `None` for NDJSON.

@@ -11,6 +11,9 @@ pub struct BillOptions {
     pub output_format: Option<FormatArg>,
     pub detail: Detail,
     pub validate_only: bool,
+    pub lang: Lang,
+    /// `None`: a byte-order mark for a file, none for standard output.
+    pub bom: Option<bool>,
 }
 
 pub fn bill(
@@ -25,6 +28,8 @@ pub fn bill(
         output_format,
         detail,
         validate_only,
+        lang,
+        bom,
     } = options;
     let result = (|| -> Result<Summary, String> {
         let tariffs = Arc::new(load_tariffs(&settings, tariffs)?);
@@ -43,6 +48,10 @@ pub fn bill(
             output: output_format,
             detail,
             validate_only,
+            table: Table {
+                lang,
+                bom: bom.unwrap_or(output != Path::new("-")),
+            },
         };
         let limits = Limits {
             max_line_bytes: settings.batch.max_line_bytes,

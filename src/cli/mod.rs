@@ -27,6 +27,7 @@ use crate::configuration::Settings;
 use crate::period::Period;
 use crate::population::Generator;
 use crate::tariff::{load_dir, TariffSet};
+use crate::wire::csv::{Lang, Table};
 use crate::wire::request::request_json;
 use crate::wire::view::Detail;
 
@@ -93,6 +94,13 @@ enum Command {
         /// Check every record without pricing it.
         #[arg(long)]
         validate_only: bool,
+        /// Language of a CSV output's headers and status words.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
+        /// Start a CSV output file with a UTF-8 byte-order mark, so Excel shows Chinese
+        /// (default: on for a file, off for standard output).
+        #[arg(long)]
+        bom: Option<bool>,
     },
     /// What-if: price a population under a tariff and a reform of it, and compare.
     Simulate {
@@ -160,6 +168,21 @@ impl From<FormatArg> for Format {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum LangArg {
+    En,
+    Zh,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum DetailArg {
     Totals,
     Lines,
@@ -201,12 +224,16 @@ pub fn main() -> ExitCode {
             detail,
             tariffs,
             validate_only,
+            lang,
+            bom,
         } => {
             let options = BillOptions {
                 format,
                 output_format,
                 detail: detail.into(),
                 validate_only,
+                lang: lang.into(),
+                bom,
             };
             bill(settings, &input, &output, options, tariffs)
         }

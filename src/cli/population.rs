@@ -21,8 +21,10 @@ pub fn gen_population(
         let mut out = open_output(output)?;
         let io = |e: std::io::Error| e.to_string();
         if format == Format::Csv {
-            out.write_all(&crate::wire::csv::row(crate::wire::csv::input_header()))
-                .map_err(io)?;
+            out.write_all(&crate::wire::csv::row(crate::wire::csv::input_header(
+                crate::wire::csv::Lang::En,
+            )))
+            .map_err(io)?;
         }
         for request in Generator::new(tariff, period, seed).take(n as usize) {
             let json = request_json(&request);

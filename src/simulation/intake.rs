@@ -65,7 +65,7 @@ impl Job for Reading {
             ));
         }
         let read = |record: &Record| {
-            let request = parse_record(record, self.format, columns)?;
+            let request = parse_record(record, self.format, columns).map_err(|f| f.error)?;
             crate::pricing::tariff_for(&self.tariffs, &request)?;
             Ok(request)
         };

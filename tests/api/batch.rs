@@ -1,5 +1,6 @@
 //! `POST /v1/bills/batch`: streamed, ordered, one record out per record in, then a summary.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use rust_decimal::Decimal;
@@ -20,9 +21,26 @@ fn ndjson_records(reply: &Reply) -> Vec<Value> {
         .collect()
 }
 
-fn csv_records(reply: &Reply) -> Vec<csv::StringRecord> {
-    let mut reader = csv::Reader::from_reader(reply.body.as_slice());
-    reader.records().map(|r| r.unwrap()).collect()
+/// The rows of a CSV answer, each cell by its column's header.
+fn csv_records(reply: &Reply) -> Vec<HashMap<String, String>> {
+    csv_rows(&reply.body)
+}
+
+fn csv_rows(body: &[u8]) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(body);
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let record = r.unwrap();
+            assert_eq!(record.len(), headers.len(), "{record:?}");
+            headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, c)| (h.to_string(), c.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 const VALID: &str = r#"{"period":{"month":"2020-10"},"enterprise":{"id":"A","industry":"steel","catalogue_class":"restricted"},"electricity":{"kwh":"1000"}}"#;
@@ -136,23 +154,29 @@ async fn csv_and_ndjson_give_the_same_bills_for_the_same_records() {
     assert_eq!(from_csv.len(), requests.len() + 1);
     for (json, csv) in from_ndjson.iter().zip(&from_csv).take(requests.len()) {
         let bill = &json["bill"];
-        assert_eq!(&csv[1], "billed", "{csv:?}");
+        assert_eq!(csv["status"], "billed", "{csv:?}");
         assert_eq!(
             bill["bill_id"].as_str(),
-            Some(&csv[3]),
+            Some(csv["bill_id"].as_str()),
             "same request, same bill id"
         );
-        assert_eq!(bill["totals"]["surcharge"].as_str(), Some(&csv[13]));
-        assert_eq!(bill["totals"]["total"].as_str(), Some(&csv[15]));
+        assert_eq!(
+            bill["totals"]["surcharge"].as_str(),
+            Some(csv["surcharge"].as_str())
+        );
+        assert_eq!(
+            bill["totals"]["total"].as_str(),
+            Some(csv["total"].as_str())
+        );
     }
     let summary = from_csv.last().unwrap();
     assert_eq!(
-        (&summary[0], &summary[18], &summary[20]),
+        (&*summary["line"], &*summary["billed"], &*summary["failed"]),
         ("summary", "300", "0")
     );
     assert_eq!(
         from_ndjson.last().unwrap()["summary"]["total"].as_str(),
-        Some(&summary[15])
+        Some(summary["total"].as_str())
     );
 }
 
@@ -161,13 +185,23 @@ async fn csv_errors_name_the_column_and_a_bad_header_is_refused_up_front() {
     let app = TestApp::spawn().await;
     let body = "enterprise_id,industry,period_month,kwh\nA,steel,2020-10,-5\nB,steel,2020-10,10\n";
     let records = csv_records(&post_batch(&app, "/v1/bills/batch", "text/csv", body.into()).await);
-    assert_eq!((&records[0][0], &records[0][1]), ("2", "failed"));
+    assert_eq!(
+        (&*records[0]["line"], &*records[0]["status"]),
+        ("2", "failed")
+    );
+    assert_eq!(
+        records[0]["enterprise_id"], "A",
+        "a failed row keeps its enterprise"
+    );
     assert!(
-        records[0][17].starts_with("kwh: must not be negative"),
+        records[0]["error"].starts_with("kwh: must not be negative"),
         "{:?}",
         records[0]
     );
-    assert_eq!((&records[1][0], &records[1][1]), ("3", "billed"));
+    assert_eq!(
+        (&*records[1]["line"], &*records[1]["status"]),
+        ("3", "billed")
+    );
     let reply = post_batch(
         &app,
         "/v1/bills/batch",
@@ -336,4 +370,175 @@ async fn csv_rows_carry_the_measure_amounts_at_every_detail_level() {
         .filter(|r| !r[differential].is_empty() || !r[tiered].is_empty())
         .count();
     assert!(filled > 0, "some of 200 enterprises pay a measure");
+}
+
+/// The numeric columns a CSV bill table sums in its last row.
+const SUMMED: [&str; 14] = [
+    "kwh",
+    "water_m3",
+    "differential",
+    "tiered",
+    "punitive",
+    "water_progressive",
+    "electricity_surcharge",
+    "water_surcharge",
+    "surcharge",
+    "base",
+    "total",
+    "lines",
+    "billed",
+    "failed",
+];
+
+fn decimal(cell: &str) -> Decimal {
+    if cell.is_empty() {
+        Decimal::ZERO
+    } else {
+        cell.parse().unwrap_or_else(|e| panic!("{cell:?}: {e}"))
+    }
+}
+
+#[actix_web::test]
+async fn the_bill_table_is_fit_for_excel() {
+    let app = TestApp::spawn().await;
+    let mut requests = population(300);
+    requests[0]["enterprise"]["name"] = json!("=太原钢铁集团");
+    requests[1]["electricity"]["kwh"] = json!("-1");
+    let reply = post_batch(
+        &app,
+        "/v1/bills/batch?bom=true",
+        "text/csv",
+        csv_body(&requests),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let body = reply
+        .body
+        .strip_prefix("\u{feff}".as_bytes())
+        .expect("a byte-order mark first");
+    let all = csv_rows(body);
+    let (summary, rows) = all.split_last().unwrap();
+    assert_eq!(rows.len(), 300);
+    assert_eq!(
+        rows[0]["enterprise_name"], "'=太原钢铁集团",
+        "names, made inert"
+    );
+    assert_eq!(rows[1]["status"], "failed");
+    assert_eq!(
+        rows[1]["enterprise_id"],
+        requests[1]["enterprise"]["id"].as_str().unwrap(),
+        "a failed row keeps its enterprise"
+    );
+    let mut priced_measures = 0;
+    for (row, request) in rows
+        .iter()
+        .zip(&requests)
+        .filter(|(r, _)| r["status"] == "billed")
+    {
+        assert_eq!(
+            row["industry"],
+            request["enterprise"]["industry"].as_str().unwrap()
+        );
+        assert_eq!(
+            decimal(&row["kwh"]),
+            decimal(request["electricity"]["kwh"].as_str().unwrap())
+        );
+        if let Some(m3) = request["water"]["m3"].as_str() {
+            assert_eq!(decimal(&row["water_m3"]), decimal(m3));
+        }
+        for measure in ["differential", "tiered", "punitive", "water_progressive"] {
+            let rate = &row[&format!("{measure}_rate")];
+            assert_eq!(
+                rate.is_empty(),
+                row[measure].is_empty(),
+                "{measure}: {row:?}"
+            );
+            if measure == "differential" && !rate.is_empty() {
+                // One rate over every kWh of the month: the amount is that product.
+                let product = (decimal(rate) * decimal(&row["kwh"])).round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                );
+                assert_eq!(decimal(&row[measure]), product, "{row:?}");
+            }
+            priced_measures += usize::from(!rate.is_empty());
+        }
+    }
+    assert!(
+        priced_measures > 10,
+        "{priced_measures} measures with a rate"
+    );
+    assert_eq!(summary["line"], "summary");
+    for column in SUMMED {
+        let sum: Decimal = rows.iter().map(|r| decimal(&r[column])).sum();
+        assert_eq!(decimal(&summary[column]), sum, "{column}");
+    }
+    assert_eq!((&*summary["lines"], &*summary["failed"]), ("300", "1"));
+}
+
+#[actix_web::test]
+async fn chinese_headers_in_and_out_give_the_same_figures() {
+    let app = TestApp::spawn().await;
+    let requests = population(50);
+    let english = post_batch(&app, "/v1/bills/batch", "text/csv", csv_body(&requests)).await;
+    let mut chinese_body = tariffd::wire::csv::row(tariffd::wire::csv::input_header(
+        tariffd::wire::csv::Lang::Zh,
+    ));
+    let english_body = csv_body(&requests);
+    let rows_start = english_body.iter().position(|b| *b == b'\n').unwrap() + 1;
+    chinese_body.extend_from_slice(&english_body[rows_start..]);
+    let chinese = post_batch(&app, "/v1/bills/batch?lang=zh", "text/csv", chinese_body).await;
+    assert_eq!(chinese.status, 200, "{}", chinese.text());
+    assert!(
+        chinese.text().starts_with("行号,状态,企业编号,"),
+        "{}",
+        chinese.text()
+    );
+    let (english, chinese) = (csv_records(&english), csv_records(&chinese));
+    for (en, zh) in english.iter().zip(&chinese) {
+        assert_eq!(en["total"], zh["应缴总额(元)"]);
+        assert_eq!(en["bill_id"], zh["账单编号"]);
+    }
+    assert_eq!(chinese[0]["状态"], "已计费");
+    assert_eq!(chinese.last().unwrap()["行号"], "合计");
+}
+
+#[actix_web::test]
+async fn ndjson_in_csv_out_on_accept_and_ndjson_errors_name_the_enterprise() {
+    let app = TestApp::spawn().await;
+    let mut requests = population(20);
+    requests[3]["electricity"]["kwh"] = json!("-1");
+    let as_csv = app
+        .post_with(
+            "/v1/bills/batch",
+            &[
+                ("content-type", "application/x-ndjson"),
+                ("accept", "text/csv"),
+            ],
+            ndjson(&requests),
+        )
+        .await;
+    assert_eq!(
+        as_csv.header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    let from_csv = post_batch(&app, "/v1/bills/batch", "text/csv", csv_body(&requests)).await;
+    // The same table, but for the line numbers: CSV counts its header line.
+    let without_line = |text: String| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split_once(',').unwrap().1.to_string())
+            .collect()
+    };
+    assert_eq!(without_line(as_csv.text()), without_line(from_csv.text()));
+    let records = ndjson_records(
+        &post_batch(
+            &app,
+            "/v1/bills/batch",
+            "application/x-ndjson",
+            ndjson(&requests),
+        )
+        .await,
+    );
+    assert_eq!(records[3]["enterprise_id"], requests[3]["enterprise"]["id"]);
+    assert!(records[3]["error"].is_object());
 }

@@ -8,7 +8,7 @@ use tariffd::startup::Application;
 
 use tariffd::period::Period;
 use tariffd::population::Generator;
-use tariffd::wire::csv::{input_header, request_row, row};
+use tariffd::wire::csv::{input_header, request_row, row, Lang};
 use tariffd::wire::request::request_json;
 
 use crate::support;
@@ -158,7 +158,7 @@ pub fn ndjson(requests: &[Value]) -> Vec<u8> {
 
 /// The CSV batch header, then one row per request.
 pub fn csv_body(requests: &[Value]) -> Vec<u8> {
-    let mut body = row(input_header());
+    let mut body = row(input_header(Lang::En));
     for r in requests {
         body.extend(row(request_row(r)));
     }

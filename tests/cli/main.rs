@@ -189,7 +189,10 @@ fn the_output_format_follows_the_output_file_not_the_input() {
         .arg("--output")
         .arg(&csv_out));
     let csv = std::fs::read_to_string(&csv_out).unwrap();
-    assert!(csv.starts_with("line,status,enterprise_id"), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}line,status,enterprise_id"),
+        "a CSV file opens in Excel as UTF-8: {csv}"
+    );
     assert!(csv.contains("\n1,billed,A,"), "{csv}");
     let csv_in = scratch("formats-in.csv");
     std::fs::write(&csv_in, "enterprise_id,industry,catalogue_class,period_month,kwh\nA,steel,restricted,2020-10,1000\n").unwrap();
@@ -200,6 +203,35 @@ fn the_output_format_follows_the_output_file_not_the_input() {
         .arg(&ndjson_out));
     let ndjson = std::fs::read_to_string(&ndjson_out).unwrap();
     assert!(ndjson.starts_with("{\"line\":2,\"bill\":"), "{ndjson}");
+}
+
+#[test]
+fn csv_to_standard_output_has_no_byte_order_mark_and_speaks_chinese_on_request() {
+    let csv_in = scratch("zh-in.csv");
+    std::fs::write(
+        &csv_in,
+        "企业编号,行业,目录类别,计费月份,用电量\nA,steel,restricted,2020-10,1000\n",
+    )
+    .unwrap();
+    let output = tariffd()
+        .args(["bill", "--lang", "zh", "--input"])
+        .arg(&csv_in)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let csv = String::from_utf8(output.stdout).unwrap();
+    assert!(csv.starts_with("行号,状态,企业编号,"), "{csv}");
+    assert!(csv.contains("\n2,已计费,A,"), "{csv}");
+    assert!(csv.contains("\n合计,合计,"), "{csv}");
+    let without_bom = scratch("no-bom.csv");
+    run(tariffd()
+        .args(["bill", "--bom", "false", "--input"])
+        .arg(&csv_in)
+        .arg("--output")
+        .arg(&without_bom));
+    assert!(std::fs::read_to_string(&without_bom)
+        .unwrap()
+        .starts_with("line,status,"));
 }
 
 #[test]

@@ -288,36 +288,49 @@ impl TotalsView {
     }
 }
 
+/// A warning's stable code.
+pub fn warning_code(warning: &Warning) -> &'static str {
+    match warning {
+        Warning::RedCard => "red_card",
+        Warning::Provisional(_) => "provisional_parameters",
+        Warning::AssessmentYearMismatch { .. } => "assessment_year_mismatch",
+        Warning::AssessmentYearMissing => "assessment_year_missing",
+        Warning::ProcessNotAssessed(_) => "process_not_assessed",
+        Warning::WaterSupplyRestriction => "water_supply_restriction",
+    }
+}
+
 impl<'a> WarningView<'a> {
     fn new(warning: &Warning, tariff: &'a Tariff) -> WarningView<'a> {
+        let code = warning_code(warning);
         match warning {
             Warning::RedCard => WarningView {
-                code: "red_card",
+                code,
                 message: "consumption billed to a red-card enterprise, which is closed by law".into(),
                 parameters: vec![],
             },
             Warning::Provisional(ids) => WarningView {
-                code: "provisional_parameters",
+                code,
                 message: "this bill uses parameter values marked provisional in the tariff".into(),
                 parameters: ids.iter().map(|id| tariff.param(id).path.as_str()).collect(),
             },
             Warning::AssessmentYearMismatch { expected, given } => WarningView {
-                code: "assessment_year_mismatch",
+                code,
                 message: format!("the assessment is for {given}; tiers and punitive bands come from the previous year, {expected}").into(),
                 parameters: vec![],
             },
             Warning::AssessmentYearMissing => WarningView {
-                code: "assessment_year_missing",
+                code,
                 message: "the assessment does not say which year it covers".into(),
                 parameters: vec![],
             },
             Warning::ProcessNotAssessed(processes) => WarningView {
-                code: "process_not_assessed",
+                code,
                 message: format!("no energy limit is in force for {}, so the steel tier does not count it", processes.names()).into(),
                 parameters: vec![],
             },
             Warning::WaterSupplyRestriction => WarningView {
-                code: "water_supply_restriction",
+                code,
                 message: "water use exceeds the quota by the share at which supply is restricted or cut".into(),
                 parameters: vec![],
             },
