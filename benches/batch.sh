@@ -6,8 +6,9 @@
 # let curl discard the output (a pipe to another process would take a core's share of its
 # own); one run per query first checks the output: a summary that counts every record.
 #
-#   benches/batch.sh http [RECORDS=1000000] [RUNS=5]
-#   benches/batch.sh cli  [RECORDS=10000000] [RUNS=1]
+#   benches/batch.sh http    [RECORDS=1000000] [RUNS=5]
+#   benches/batch.sh cli     [RECORDS=10000000] [RUNS=1]
+#   benches/batch.sh formats [RECORDS=1000000] [RUNS=5]   CSV against NDJSON over HTTP, alternating
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-http}
@@ -16,7 +17,34 @@ runs=${3:-$([ "$mode" = cli ] && echo 1 || echo 5)}
 . benches/common.sh
 population "$records"
 
-if [ "$mode" = http ]; then
+if [ "$mode" = formats ]; then
+  # The same population as CSV; each run times NDJSON then CSV, so drift touches both alike.
+  ndjson=$data
+  csv=${ndjson%.ndjson}.csv
+  [ -s "$csv" ] || "$bin" gen-population --n "$records" --seed 7 --format csv --output "$csv"
+  cat "$csv" > /dev/null
+  . benches/server.sh
+  port=18766
+  start_server "$port" biller
+  seconds() { # FILE TYPE QUERY
+    local start end
+    start=$(date +%s.%N)
+    curl -sSf -H "content-type: $2" -H "authorization: Bearer $key" --data-binary "@$1" \
+      "localhost:$port/v1/bills/batch?$3" -o /dev/null
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
+  }
+  for query in "detail=totals" "detail=lines" "validate_only=true"; do
+    for _ in $(seq "$runs"); do
+      echo "$(seconds "$ndjson" application/x-ndjson "$query") $(seconds "$csv" text/csv "$query")"
+    done > "$work/times"
+    ndjson_s=$(cut -d' ' -f1 "$work/times" | median)
+    csv_s=$(cut -d' ' -f2 "$work/times" | median)
+    ratio=$(awk '{ print $2 / $1 }' "$work/times" | median)
+    printf "%-20s NDJSON %8.0f records/s  CSV %8.0f records/s  CSV/NDJSON time %.2f (medians of %d)\n" \
+      "$query" "$(echo "$records / $ndjson_s" | bc -l)" "$(echo "$records / $csv_s" | bc -l)" "$ratio" "$runs"
+  done
+elif [ "$mode" = http ]; then
   . benches/server.sh
   port=18765
   start_server "$port" biller

@@ -6,15 +6,16 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::{inert, push_cell, Lang, BOM};
-use crate::bill::{Bill, BillRequest, LineKind};
+use crate::bill::{Bill, BillId, BillRequest, LineKind};
 use crate::measure::combination::Status;
 use crate::measure::Measure;
 use crate::money::zero_money;
 use crate::wire::problem::Problem;
-use crate::wire::view::warning_code;
+use crate::wire::view::{bare_decimal, warning_code};
 
 /// How the table is written: header language and byte-order mark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -171,6 +172,9 @@ enum Cell<'a> {
     Empty,
     Text(Cow<'a, str>),
     Number(Decimal),
+    Count(u64),
+    Date(NaiveDate),
+    BillId(BillId),
 }
 
 /// A row being filled, column by column.
@@ -191,17 +195,25 @@ impl<'a> Row<'a> {
         self
     }
 
+    fn count(&mut self, col: Col, count: u64) -> &mut Self {
+        self.cell(col, Cell::Count(count))
+    }
+
+    fn cell(&mut self, col: Col, cell: Cell<'a>) -> &mut Self {
+        self.0[col as usize] = cell;
+        self
+    }
+
     /// The record's line, and how many records the row stands for, billed or failed.
     fn counts(&mut self, line: u64, lines: u64, billed: bool) -> &mut Self {
-        self.number(Col::Line, line)
-            .number(Col::Lines, lines)
-            .number(Col::Billed, if billed { lines } else { 0 })
-            .number(Col::Failed, if billed { 0 } else { lines })
+        self.count(Col::Line, line)
+            .count(Col::Lines, lines)
+            .count(Col::Billed, if billed { lines } else { 0 })
+            .count(Col::Failed, if billed { 0 } else { lines })
     }
 
     /// Writes the row, adding its numbers to `sums`.
     fn write(&self, out: &mut Vec<u8>, sums: &mut Sums) {
-        let mut number = String::new();
         for (i, cell) in self.0.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -213,9 +225,18 @@ impl<'a> Row<'a> {
                     if COLUMNS[i].3 != No {
                         sums.0[i] += *n;
                     }
-                    number.clear();
-                    write!(number, "{n}").expect("writing to a string does not fail");
-                    out.extend_from_slice(number.as_bytes());
+                    bare_decimal(out, *n);
+                }
+                Cell::Date(day) => match crate::period::write_iso_date(*day) {
+                    Some(text) => out.extend_from_slice(&text),
+                    None => out.extend_from_slice(day.to_string().as_bytes()),
+                },
+                Cell::BillId(id) => out.extend_from_slice(&id.text()),
+                Cell::Count(n) => {
+                    if COLUMNS[i].3 != No {
+                        sums.0[i] += Decimal::from(*n);
+                    }
+                    out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes());
                 }
             }
         }
@@ -257,24 +278,24 @@ impl Table {
 
     /// A priced bill's row. The amounts come from the bill's applied lines, so they are
     /// there at every detail level.
-    pub fn bill_row(
+    pub fn bill_row<'a>(
         &self,
         out: &mut Vec<u8>,
         sums: &mut Sums,
         line: u64,
-        request: &BillRequest,
+        request: &'a BillRequest,
         bill: &Bill,
-        tariff: &str,
+        tariff: &'a str,
     ) {
         let mut row = Row::new();
         row.counts(line, 1, true)
             .text(Col::Status, self.lang.pick(BILLED))
             .text(Col::EnterpriseId, request.enterprise.id.as_str())
             .text(Col::Industry, request.enterprise.industry.as_str())
-            .text(Col::BillId, bill.id.to_string())
-            .text(Col::Tariff, tariff.to_string())
-            .text(Col::PeriodStart, request.period.start().to_string())
-            .text(Col::PeriodEnd, request.period.end().to_string())
+            .cell(Col::BillId, Cell::BillId(bill.id))
+            .text(Col::Tariff, tariff)
+            .cell(Col::PeriodStart, Cell::Date(request.period.start()))
+            .cell(Col::PeriodEnd, Cell::Date(request.period.end()))
             .number(Col::Kwh, request.electricity.kwh);
         if let Some(name) = &request.enterprise.name {
             row.text(Col::EnterpriseName, name.as_str());
@@ -348,7 +369,7 @@ impl Table {
             .text(Col::Status, self.lang.pick(FAILED))
             .text(Col::Error, detail);
         if through > line {
-            row.number(Col::Through, through);
+            row.count(Col::Through, through);
         }
         if let Some(id) = enterprise_id {
             row.text(Col::EnterpriseId, id);

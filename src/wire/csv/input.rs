@@ -274,8 +274,15 @@ fn member(out: &mut Vec<u8>, first: &mut bool, key: &str) {
     out.push(b':');
 }
 
+/// A JSON string: as it is when nothing in it needs escaping (nearly always), else by serde.
 fn write_string(out: &mut Vec<u8>, text: &str) {
-    serde_json::to_writer(&mut *out, text).expect("writing to memory does not fail");
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, text).expect("writing to memory does not fail");
+    }
 }
 
 /// A cell as its JSON value: a recognised boolean or integer as one, anything else as a

@@ -180,29 +180,48 @@ fn needs_escape(bytes: &[u8]) -> bool {
 /// A decimal as a JSON string, as `rust_decimal` writes it: every digit of its scale, a
 /// sign when negative (zero too).
 fn decimal(out: &mut Vec<u8>, value: Decimal) {
+    write_decimal(out, value, true);
+}
+
+/// A decimal as `rust_decimal` displays it, without quotes (a CSV cell).
+pub fn bare_decimal(out: &mut Vec<u8>, value: Decimal) {
+    write_decimal(out, value, false);
+}
+
+fn write_decimal(out: &mut Vec<u8>, value: Decimal, quoted: bool) {
     match u64::try_from(value.mantissa().unsigned_abs()) {
-        Ok(mantissa) => small_decimal(out, value.is_sign_negative(), mantissa, value.scale()),
-        Err(_) => wide_decimal(out, value),
+        Ok(mantissa) => small_decimal(
+            out,
+            value.is_sign_negative(),
+            mantissa,
+            value.scale(),
+            quoted,
+        ),
+        Err(_) => wide_decimal(out, value, quoted),
     }
 }
 
 /// Built in a fixed buffer and appended at its full size, then cut: a copy of unknown
 /// length is a call into libc, and every bill writes a dozen decimals.
-fn small_decimal(out: &mut Vec<u8>, negative: bool, mut mantissa: u64, scale: u32) {
+fn small_decimal(out: &mut Vec<u8>, negative: bool, mut mantissa: u64, scale: u32, quoted: bool) {
+    let quotes = u32::from(quoted);
     let digits = mantissa.checked_ilog10().map_or(1, |l| l + 1);
     let integer_digits = digits.saturating_sub(scale).max(1);
     let fraction = if scale > 0 { 1 + scale } else { 0 };
-    let length = (2 + u32::from(negative) + integer_digits + fraction) as usize;
+    let length = (2 * quotes + u32::from(negative) + integer_digits + fraction) as usize;
     // The longest text is 33 bytes: quotes, sign, `0.` and 28 decimals.
     let mut text = [b'0'; 40];
-    text[0] = b'"';
-    if negative {
-        text[1] = b'-';
+    let end = length - quotes as usize;
+    if quoted {
+        text[0] = b'"';
+        text[end] = b'"';
     }
-    text[length - 1] = b'"';
+    if negative {
+        text[quotes as usize] = b'-';
+    }
     // Right to left: the scale's digits (zeros once the mantissa runs out), the point, then
     // at least one integer digit.
-    let mut at = put_digits(&mut text, length - 1, &mut mantissa, scale);
+    let mut at = put_digits(&mut text, end, &mut mantissa, scale);
     if scale > 0 {
         at -= 1;
         text[at] = b'.';
@@ -242,8 +261,10 @@ fn put_digits(text: &mut [u8], end: usize, n: &mut u64, count: u32) -> usize {
 }
 
 /// Mantissas beyond `u64` (up to 29 digits): rare, so through `itoa`'s `u128`.
-fn wide_decimal(out: &mut Vec<u8>, value: Decimal) {
-    out.push(b'"');
+fn wide_decimal(out: &mut Vec<u8>, value: Decimal, quoted: bool) {
+    if quoted {
+        out.push(b'"');
+    }
     if value.is_sign_negative() {
         out.push(b'-');
     }
@@ -264,7 +285,9 @@ fn wide_decimal(out: &mut Vec<u8>, value: Decimal) {
             }
         }
     }
-    out.push(b'"');
+    if quoted {
+        out.push(b'"');
+    }
 }
 
 fn date(out: &mut Vec<u8>, day: NaiveDate) {
@@ -321,6 +344,7 @@ mod tests {
         for case in cases {
             let value: Decimal = case.parse().unwrap();
             assert_eq!(ours(|o| decimal(o, value)), serde_of(&value), "{case}");
+            assert_eq!(ours(|o| bare_decimal(o, value)), value.to_string(), "{case}");
         }
         let negative_zero = -Decimal::new(0, 2);
         assert_eq!(

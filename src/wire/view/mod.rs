@@ -2,6 +2,8 @@
 
 mod json;
 
+pub use json::bare_decimal;
+
 use std::borrow::Cow;
 
 use chrono::NaiveDate;
