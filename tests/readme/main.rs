@@ -70,9 +70,8 @@ fn examples(readme: &str) -> Vec<Example> {
                 .split_once("<<'")
                 .and_then(|(_, rest)| rest.split_once('\''))
                 .map(|(end, _)| end.to_string());
-            let open = heredoc.is_some()
-                || line.ends_with('\\')
-                || command.matches('\'').count() % 2 == 1;
+            let open =
+                heredoc.is_some() || line.ends_with('\\') || command.matches('\'').count() % 2 == 1;
             if !open {
                 examples.push(Example {
                     command: std::mem::take(&mut command),

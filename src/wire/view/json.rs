@@ -344,7 +344,11 @@ mod tests {
         for case in cases {
             let value: Decimal = case.parse().unwrap();
             assert_eq!(ours(|o| decimal(o, value)), serde_of(&value), "{case}");
-            assert_eq!(ours(|o| bare_decimal(o, value)), value.to_string(), "{case}");
+            assert_eq!(
+                ours(|o| bare_decimal(o, value)),
+                value.to_string(),
+                "{case}"
+            );
         }
         let negative_zero = -Decimal::new(0, 2);
         assert_eq!(
