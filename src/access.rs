@@ -17,6 +17,8 @@ pub enum Role {
     Biller,
     /// Simulations and draft validation.
     Analyst,
+    /// Writes to the enterprise registry.
+    Registrar,
     /// Tariff reloads; an admin may also do everything else.
     Admin,
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub database: DatabaseSettings,
     pub batch: BatchSettings,
     pub simulation: SimulationSettings,
     pub auth: AuthSettings,
@@ -85,6 +86,12 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` (created and migrated on start) or `postgres://…`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     pub format: LogFormat,
     /// `tracing` filter directives; `RUST_LOG` overrides.
@@ -92,7 +99,7 @@ pub struct LogSettings {
 }
 
 /// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
-const DEFAULTS: [(&str, &str); 20] = [
+const DEFAULTS: [(&str, &str); 21] = [
     ("server.host", "127.0.0.1"),
     ("server.port", "8080"),
     ("server.workers", "0"),
@@ -109,6 +116,7 @@ const DEFAULTS: [(&str, &str); 20] = [
     ("limits.shutdown_grace_seconds", "30"),
     ("limits.body_idle_timeout_seconds", "60"),
     ("limits.body_read_timeout_seconds", "60"),
+    ("database.url", "sqlite://data/tariffd.db"),
     ("tariffs.dir", "tariffs"),
     ("tariffs.default", "cn-sx-xinzhou"),
     ("log.format", "pretty"),

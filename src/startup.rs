@@ -33,6 +33,8 @@ pub enum StartupError {
     Metrics(String),
     #[error(transparent)]
     Key(#[from] crate::access::BadKey),
+    #[error("{0} (set the database with database.url or TARIFFD_DATABASE__URL)")]
+    Database(#[from] crate::database::DatabaseError),
 }
 
 pub struct Application {
@@ -43,8 +45,9 @@ pub struct Application {
 
 impl Application {
     /// Loads and validates the tariffs, binds the listener, and builds the server.
-    pub fn build(settings: &Settings) -> Result<Application, StartupError> {
+    pub async fn build(settings: &Settings) -> Result<Application, StartupError> {
         let tariffs = TariffStore::load(&settings.tariffs.dir, &settings.tariffs.default)?;
+        let database = crate::database::Database::open(&settings.database.url).await?;
         for t in tariffs.current().iter() {
             tracing::info!(tariff = t.id(), version = %t.meta.version, digest = %t.digest, "tariff loaded");
         }
@@ -81,6 +84,7 @@ impl Application {
             )),
             retry_after_seconds: settings.limits.retry_after_seconds,
             metrics,
+            database,
         });
         let reloader = state.clone();
         let mut server = HttpServer::new(move || {

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod ops;
 pub mod problem;
 pub mod query;
+pub mod registry;
 pub mod routes;
 pub mod simulations;
 pub mod surcharges;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub heavy_max: usize,
     pub retry_after_seconds: u64,
     pub metrics: Metrics,
+    /// The registry (and, later, the ledger).
+    pub database: crate::database::Database,
 }
 
 impl AppState {
@@ -116,7 +119,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// writes it (built by the same code), so a client sees the shape it will get.
 fn show_problems(doc: &mut utoipa::openapi::OpenApi) {
     for item in doc.paths.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.post];
+        let operations = [&mut item.get, &mut item.put, &mut item.post];
         for operation in operations.into_iter().flatten() {
             for (status, response) in operation.responses.responses.iter_mut() {
                 let utoipa::openapi::RefOr::T(response) = response else {
@@ -153,6 +156,7 @@ fn sample_problem(status: &str) -> Option<ApiError> {
             FieldError::at("/period/month", "`2020-13` is not a month (YYYY-MM)"),
         ]),
         "429" => ApiError::TooBusy { what: "batches", retry_after: 1 },
+        "503" => ApiError::Unavailable("the database is unavailable: pool timed out while waiting for an open connection".into()),
         _ => return None,
     })
 }

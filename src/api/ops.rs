@@ -28,7 +28,7 @@ pub async fn live() -> HttpResponse {
 #[utoipa::path(get, path = "/health/ready", tag = "operations", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let tariffs = state.tariffs.current().ids();
-    if tariffs.is_empty() {
+    if tariffs.is_empty() || !state.database.ping().await {
         return HttpResponse::ServiceUnavailable().json(Health {
             status: "not_ready",
             tariffs,

@@ -11,7 +11,7 @@ use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse, ResponseErro
 use utoipa::openapi::OpenApi;
 
 use super::problem::ApiError;
-use super::{admin, batch, bills, ops, simulations, surcharges, tariffs, AppState};
+use super::{admin, batch, bills, ops, registry, simulations, surcharges, tariffs, AppState};
 use crate::access::{Need, Role};
 
 pub struct Route {
@@ -49,7 +49,7 @@ pub struct Part {
 }
 
 /// Every route of the service but the documentation pages.
-pub static ROUTES: [Route; 13] = [
+pub static ROUTES: [Route; 18] = [
     Route {
         method: Method::POST,
         path: "/v1/bills",
@@ -178,6 +178,61 @@ pub static ROUTES: [Route; 13] = [
         examples: &[],
     },
     Route {
+        method: Method::PUT,
+        path: "/v1/enterprises/{id}",
+        need: Need::Role(Role::Registrar),
+        handler: || web::route().to(registry::put_enterprise),
+        document: documented::<registry::__path_put_enterprise>,
+        examples: &[Example {
+            content_type: "application/json",
+            name: "steel_works",
+            summary: "A steel works in Xinzhou",
+            body: ExampleBody::File(include_str!("../../examples/enterprise.json")),
+        }],
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/enterprises/{id}/classifications",
+        need: Need::Role(Role::Registrar),
+        handler: || web::route().to(registry::post_classification),
+        document: documented::<registry::__path_post_classification>,
+        examples: &[Example {
+            content_type: "application/json",
+            name: "restricted_from_2020",
+            summary: "Listed as restricted capacity from 1 January 2020",
+            body: ExampleBody::File(include_str!("../../examples/classification.json")),
+        }],
+    },
+    Route {
+        method: Method::PUT,
+        path: "/v1/enterprises/{id}/assessments/{year}",
+        need: Need::Role(Role::Registrar),
+        handler: || web::route().to(registry::put_assessment),
+        document: documented::<registry::__path_put_assessment>,
+        examples: &[Example {
+            content_type: "application/json",
+            name: "blast_furnace_2019",
+            summary: "The 2019 assessment of a blast furnace",
+            body: ExampleBody::File(include_str!("../../examples/assessment.json")),
+        }],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/enterprises/{id}",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(registry::get_enterprise),
+        document: documented::<registry::__path_get_enterprise>,
+        examples: &[],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/enterprises/{id}/history",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(registry::get_history),
+        document: documented::<registry::__path_get_history>,
+        examples: &[],
+    },
+    Route {
         method: Method::POST,
         path: "/v1/admin/reload",
         need: Need::Role(Role::Admin),
@@ -282,6 +337,7 @@ impl Route {
                 .get_mut(self.path)
                 .and_then(|item| match self.method {
                     Method::GET => item.get.as_mut(),
+                    Method::PUT => item.put.as_mut(),
                     _ => item.post.as_mut(),
                 })
                 .and_then(|operation| operation.request_body.as_mut())

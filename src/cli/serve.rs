@@ -19,7 +19,9 @@ pub fn serve(
     settings.tariffs.dir = tariffs.unwrap_or(settings.tariffs.dir);
     crate::telemetry::init(settings.log.format, &settings.log.filter);
     let result = actix_web::rt::System::new().block_on(async {
-        let app = Application::build(&settings).map_err(|e| e.to_string())?;
+        let app = Application::build(&settings)
+            .await
+            .map_err(|e| e.to_string())?;
         app.run_until_stopped().await.map_err(|e| e.to_string())
     });
     match result {

@@ -91,6 +91,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     NotFound(String),
+    /// A dependency (the database) does not answer; pure pricing goes on.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the request could not be read: {0}")]
@@ -148,6 +151,7 @@ impl ApiError {
             ApiError::Invalid(_) => (422, "invalid-request", "The request is invalid"),
             ApiError::PayloadTooLarge { .. } => (413, "payload-too-large", "The body is too large"),
             ApiError::NotFound(_) => (404, "not-found", "Not found"),
+            ApiError::Unavailable(_) => (503, "unavailable", "A service this needs is unavailable"),
             ApiError::UnsupportedMediaType(_) => {
                 (415, "unsupported-media-type", "Unsupported media type")
             }

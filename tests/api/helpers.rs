@@ -62,8 +62,9 @@ impl TestApp {
         settings.server.workers = 1;
         settings.tariffs.dir = support::fixture_tariffs();
         settings.auth.enabled = false; // access control has its own tests
+        settings.database.url = scratch_database();
         configure(&mut settings);
-        let app = Application::build(&settings).expect("the app builds");
+        let app = Application::build(&settings).await.expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
@@ -82,6 +83,14 @@ impl TestApp {
             .post(format!("{}{path}", self.address))
             .insert_header(("content-type", "application/json"));
         Self::reply(request.send_body(body.into()).await).await
+    }
+
+    pub async fn put_with(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let mut request = self.client.put(format!("{}{path}", self.address));
+        for header in headers {
+            request = request.insert_header(*header);
+        }
+        Self::reply(request.send_body(body).await).await
     }
 
     pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
@@ -145,6 +154,14 @@ pub fn population(n: usize) -> Vec<Value> {
         .take(n)
         .map(|r| request_json(&r))
         .collect()
+}
+
+/// A fresh SQLite file for one app (removed with the temp directory's other leftovers).
+fn scratch_database() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tariffd-tests-{}", std::process::id()));
+    format!("sqlite://{}/app-{n}.db", dir.display())
 }
 
 /// One request per line.

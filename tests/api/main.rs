@@ -16,6 +16,7 @@ mod helpers;
 mod lookups;
 mod openapi;
 mod operations;
+mod registry;
 mod reload;
 mod schema_names;
 mod security;

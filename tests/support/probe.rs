@@ -7,11 +7,12 @@ use std::net::TcpStream;
 use tariffd::access::{Need, Role};
 
 /// One key per role, and none.
-pub const KEYS: [(&str, Option<Role>); 5] = [
+pub const KEYS: [(&str, Option<Role>); 6] = [
     ("", None),
     ("reader-key", Some(Role::Reader)),
     ("biller-key", Some(Role::Biller)),
     ("analyst-key", Some(Role::Analyst)),
+    ("registrar-key", Some(Role::Registrar)),
     ("admin-key", Some(Role::Admin)),
 ];
 

@@ -1,0 +1,385 @@
+//! The enterprise registry over HTTP: master data, dated classification decisions and yearly
+//! assessments written by a `registrar`, read by a `reader` as of any day.
+
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::body::read_body;
+use super::problem::{ApiError, Problem};
+use super::query::Query;
+use super::routes::Caller;
+use super::AppState;
+use crate::period::parse_iso_date;
+use crate::registry::store::{self, StoreError};
+use crate::registry::{Change, Decision, Effect, History, MasterData, Record, YearAssessment};
+use crate::wire::json::parse_json;
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable(format!("the database is unavailable: {e}"))
+            }
+            StoreError::Contended(_) => ApiError::Unavailable(error.to_string()),
+            StoreError::Corrupt { .. } => {
+                tracing::error!(%error, "registry record unreadable");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+/// A change as recorded, with what a classification decision did to earlier ones.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recorded {
+    pub enterprise_id: String,
+    pub change: ChangeView,
+    /// For a classification: the earlier decisions it replaces, closes or splits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<Effect>,
+}
+
+/// One recorded change: its version, when and by whom, and the record (one of `master`,
+/// `classification`, `assessment`, as `kind` says).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub version: i64,
+    /// `master`, `classification` or `assessment`.
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master: Option<MasterData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<Decision>,
+    /// The year of an assessment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<YearAssessment>,
+    /// RFC 3339, UTC.
+    pub recorded_at: String,
+    /// The name of the API key that recorded it.
+    pub recorded_by: String,
+}
+
+impl From<Change> for ChangeView {
+    fn from(change: Change) -> ChangeView {
+        let mut view = ChangeView {
+            version: change.version,
+            kind: "",
+            master: None,
+            classification: None,
+            year: None,
+            assessment: None,
+            recorded_at: change.recorded_at.to_rfc3339(),
+            recorded_by: change.recorded_by,
+        };
+        match change.record {
+            Record::Master { data } => {
+                view.kind = "master";
+                view.master = Some(data);
+            }
+            Record::Classification { decision } => {
+                view.kind = "classification";
+                view.classification = Some(decision);
+            }
+            Record::Assessment { year, assessment } => {
+                view.kind = "assessment";
+                view.year = Some(year);
+                view.assessment = Some(*assessment);
+            }
+        }
+        view
+    }
+}
+
+/// An enterprise as of a day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnterpriseView {
+    pub id: String,
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// The registry's version read (the latest, or `known_at`).
+    pub version: i64,
+    pub master: MasterData,
+    pub master_version: i64,
+    /// The decision in force on the day, if any.
+    pub classification: Option<ClassificationView>,
+    /// The assessment of the year before the day's (the one a bill of that day reads).
+    pub assessment: Option<AssessmentView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassificationView {
+    pub version: i64,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssessmentView {
+    pub version: i64,
+    pub year: i32,
+    pub assessment: YearAssessment,
+}
+
+/// Every change of an enterprise.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryView {
+    pub id: String,
+    pub changes: Vec<ChangeView>,
+}
+
+fn caller(request: &HttpRequest) -> String {
+    request
+        .extensions()
+        .get::<Caller>()
+        .map_or_else(|| "anonymous".to_string(), |c| c.0.clone())
+}
+
+/// An enterprise id from the path: 1–64 printable characters.
+fn enterprise_id(path: &str) -> Result<String, ApiError> {
+    let ok = !path.is_empty() && path.len() <= 64 && !path.chars().any(char::is_control);
+    if ok {
+        Ok(path.to_string())
+    } else {
+        Err(ApiError::NotFound(
+            "an enterprise id is 1 to 64 printable characters".into(),
+        ))
+    }
+}
+
+async fn known(state: &AppState, id: &str) -> Result<History, ApiError> {
+    let history = store::history(&state.database, id).await?;
+    if history.master().is_none() {
+        return Err(ApiError::NotFound(format!(
+            "no enterprise `{id}` in the registry; record it first with PUT /v1/enterprises/{{id}}"
+        )));
+    }
+    Ok(history)
+}
+
+async fn json_body<T: serde::de::DeserializeOwned>(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<T, ApiError> {
+    let body = read_body(request, payload, state.limits.body_limit_bytes, state).await?;
+    parse_json(&body)
+}
+
+fn document_required(document: &str) -> Result<(), ApiError> {
+    if document.trim().is_empty() {
+        return Err(ApiError::field(
+            "/document",
+            "must name the notice or decision this rests on",
+        ));
+    }
+    Ok(())
+}
+
+/// Record an enterprise's master data (a new version each time).
+#[utoipa::path(
+    put, path = "/v1/enterprises/{id}",
+    tag = "registry",
+    params(("id" = String, Path, description = "The enterprise id, as bills name it", example = "XZ-0001")),
+    request_body(content = MasterData, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded as a new version", body = Recorded),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not an enterprise id", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_enterprise(
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = enterprise_id(&path)?;
+    let data: MasterData = json_body(&request, payload, &state).await?;
+    if data.name.trim().is_empty() {
+        return Err(ApiError::field("/name", "must not be empty"));
+    }
+    let change = store::append(
+        &state.database,
+        &id,
+        Record::Master { data },
+        &caller(&request),
+    )
+    .await?;
+    Ok(recorded(id, change, Vec::new()))
+}
+
+fn recorded(enterprise_id: String, change: Change, effects: Vec<Effect>) -> HttpResponse {
+    HttpResponse::Ok().json(Recorded {
+        enterprise_id,
+        change: change.into(),
+        effects,
+    })
+}
+
+/// Record a dated classification decision.
+///
+/// On any day the latest decision covering it is in force, so periods never overlap: the
+/// answer lists each earlier decision this one `replaces`, `closes` or `splits`.
+#[utoipa::path(
+    post, path = "/v1/enterprises/{id}/classifications",
+    tag = "registry",
+    params(("id" = String, Path, description = "The enterprise id", example = "XZ-0001")),
+    request_body(content = Decision, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded, with its effect on earlier decisions", body = Recorded),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such enterprise in the registry", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid (`to` before `from`, no document)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn post_classification(
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = enterprise_id(&path)?;
+    let decision: Decision = json_body(&request, payload, &state).await?;
+    if decision.to.is_some_and(|to| to < decision.from) {
+        return Err(ApiError::field("/to", "must not be before `from`"));
+    }
+    document_required(&decision.document)?;
+    let history = known(&state, &id).await?;
+    let effects = history.effects_of(&decision);
+    let record = Record::Classification { decision };
+    let change = store::append(&state.database, &id, record, &caller(&request)).await?;
+    Ok(recorded(id, change, effects))
+}
+
+/// Record a year's assessment (a correction is a new version of the same year).
+#[utoipa::path(
+    put, path = "/v1/enterprises/{id}/assessments/{year}",
+    tag = "registry",
+    params(
+        ("id" = String, Path, description = "The enterprise id", example = "XZ-0001"),
+        ("year" = i32, Path, description = "The year assessed", example = 2019),
+    ),
+    request_body(content = YearAssessment, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded as a new version", body = Recorded),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such enterprise, or not a year", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_assessment(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, year) = path.into_inner();
+    let id = enterprise_id(&id)?;
+    let year: i32 = year
+        .parse()
+        .ok()
+        .filter(|y| (1900..=2200).contains(y))
+        .ok_or_else(|| ApiError::NotFound(format!("`{year}` is not a year (1900–2200)")))?;
+    let assessment: YearAssessment = json_body(&request, payload, &state).await?;
+    document_required(&assessment.document)?;
+    if let Err(e) = assessment.as_bill_assessment(year) {
+        return Err(ApiError::field("/", format!("not an assessment: {e}")));
+    }
+    known(&state, &id).await?;
+    let record = Record::Assessment {
+        year,
+        assessment: Box::new(assessment),
+    };
+    let change = store::append(&state.database, &id, record, &caller(&request)).await?;
+    Ok(recorded(id, change, Vec::new()))
+}
+
+/// An enterprise as of a day: master data, the classification in force, the assessment of
+/// the year before, each with its version.
+#[utoipa::path(
+    get, path = "/v1/enterprises/{id}",
+    tag = "registry",
+    params(
+        ("id" = String, Path, description = "The enterprise id", example = "XZ-0001"),
+        ("date" = Option<String>, Query, description = "The day (default today)", example = "2020-10-01"),
+        ("known_at" = Option<i64>, Query, description = "Read the registry as it stood at this version (default: the latest)"),
+    ),
+    responses(
+        (status = 200, description = "The enterprise on that day", body = EnterpriseView),
+        (status = 404, description = "No such enterprise", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_enterprise(
+    request: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut query = Query::parse(&request, &["date", "known_at"])?;
+    let date = query
+        .parsed("date", "a date, YYYY-MM-DD", parse_iso_date)
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let known_at = query.parsed("known_at", "a version, 1 or more", |v| {
+        v.parse::<i64>().ok().filter(|v| *v >= 1)
+    });
+    query.finish()?;
+    let id = enterprise_id(&path)?;
+    let history = known(&state, &id).await?.known_at(known_at);
+    let master = history.master().ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "enterprise `{id}` was not yet recorded at that version"
+        ))
+    })?;
+    let assessed = date.year() - 1;
+    Ok(HttpResponse::Ok().json(EnterpriseView {
+        date,
+        version: history.latest_version(),
+        master: master.value.clone(),
+        master_version: master.version,
+        classification: history.classification_on(date).map(|f| ClassificationView {
+            version: f.version,
+            decision: f.value.clone(),
+        }),
+        assessment: history.assessment_of(assessed).map(|f| AssessmentView {
+            version: f.version,
+            year: assessed,
+            assessment: f.value.clone(),
+        }),
+        id,
+    }))
+}
+
+/// Every change of an enterprise: what, when, by which key, on which document.
+#[utoipa::path(
+    get, path = "/v1/enterprises/{id}/history",
+    tag = "registry",
+    params(("id" = String, Path, description = "The enterprise id", example = "XZ-0001")),
+    responses(
+        (status = 200, description = "Every change, oldest first", body = HistoryView),
+        (status = 404, description = "No such enterprise", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_history(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = enterprise_id(&path)?;
+    let history = known(&state, &id).await?;
+    Ok(HttpResponse::Ok().json(HistoryView {
+        id,
+        changes: history.0.into_iter().map(ChangeView::from).collect(),
+    }))
+}

@@ -1,0 +1,133 @@
+//! The registry's rows: one append-only table of changes (see `migrations/`). A write takes
+//! the enterprise's next version; two writers racing for it meet the primary key, and the
+//! loser tries again.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Change, History, Record};
+use crate::database::Database;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[from] sqlx::Error),
+    #[error("stored record {enterprise_id} v{version} cannot be read: {message}")]
+    Corrupt {
+        enterprise_id: String,
+        version: i64,
+        message: String,
+    },
+    #[error("enterprise {0}: too many concurrent writes; try again")]
+    Contended(String),
+}
+
+/// Every change of `enterprise_id`, in version order (empty when unknown).
+pub async fn history(db: &Database, enterprise_id: &str) -> Result<History, StoreError> {
+    let rows = sqlx::query(
+        "SELECT version, kind, year, body, recorded_at, recorded_by FROM registry_changes \
+         WHERE enterprise_id = $1 ORDER BY version",
+    )
+    .bind(enterprise_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut changes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let version: i64 = row.try_get("version")?;
+        let corrupt = |message: String| StoreError::Corrupt {
+            enterprise_id: enterprise_id.to_string(),
+            version,
+            message,
+        };
+        let kind: String = row.try_get("kind")?;
+        let year: i64 = row.try_get("year")?;
+        let body: String = row.try_get("body")?;
+        let record = match kind.as_str() {
+            "master" => serde_json::from_str(&body).map(|data| Record::Master { data }),
+            "classification" => {
+                serde_json::from_str(&body).map(|decision| Record::Classification { decision })
+            }
+            "assessment" => serde_json::from_str(&body).map(|assessment| Record::Assessment {
+                year: year as i32,
+                assessment: Box::new(assessment),
+            }),
+            other => return Err(corrupt(format!("unknown kind `{other}`"))),
+        }
+        .map_err(|e| corrupt(e.to_string()))?;
+        let recorded_at: String = row.try_get("recorded_at")?;
+        changes.push(Change {
+            version,
+            record,
+            recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
+                .map_err(|e| corrupt(e.to_string()))?
+                .with_timezone(&Utc),
+            recorded_by: row.try_get("recorded_by")?,
+        });
+    }
+    Ok(History(changes))
+}
+
+/// Appends `record` as the enterprise's next version; returns the change as stored.
+pub async fn append(
+    db: &Database,
+    enterprise_id: &str,
+    record: Record,
+    recorded_by: &str,
+) -> Result<Change, StoreError> {
+    let (kind, year, body, document) = match &record {
+        Record::Master { data } => ("master", 0, serde_json::to_string(data), String::new()),
+        Record::Classification { decision } => (
+            "classification",
+            0,
+            serde_json::to_string(decision),
+            decision.document.clone(),
+        ),
+        Record::Assessment { year, assessment } => (
+            "assessment",
+            i64::from(*year),
+            serde_json::to_string(assessment),
+            assessment.document.clone(),
+        ),
+    };
+    let body = body.expect("registry records serialise");
+    // Whole seconds keep the stored text the same on SQLite and PostgreSQL.
+    let recorded_at = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
+    // The next version is taken in the insert itself: SQLite runs it under its write lock;
+    // on PostgreSQL two racing inserts may take the same one, and the loser goes again.
+    for attempt in 0..16 {
+        let inserted = sqlx::query(
+            "INSERT INTO registry_changes \
+             (enterprise_id, version, kind, year, body, document, recorded_at, recorded_by) \
+             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7 \
+             FROM registry_changes WHERE enterprise_id = $1 \
+             RETURNING version",
+        )
+        .bind(enterprise_id)
+        .bind(kind)
+        .bind(year)
+        .bind(&body)
+        .bind(&document)
+        .bind(recorded_at.to_rfc3339())
+        .bind(recorded_by)
+        .fetch_one(db.pool())
+        .await;
+        match inserted {
+            Ok(row) => {
+                return Ok(Change {
+                    version: row.try_get("version")?,
+                    record,
+                    recorded_at,
+                    recorded_by: recorded_by.to_string(),
+                })
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    attempt + fastrand::u64(0..5),
+                ))
+                .await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Contended(enterprise_id.to_string()))
+}

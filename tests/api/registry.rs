@@ -1,0 +1,262 @@
+//! The enterprise registry over HTTP, on SQLite: versions, dated decisions and their
+//! effects, reads as of a day and as of a version, every change with who made it.
+
+use serde_json::{json, Value};
+use tariffd::access::{hash_key, KeySettings, Role};
+
+use crate::helpers::{Reply, TestApp};
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(|s| {
+        s.auth.enabled = true;
+        s.auth.keys = [
+            ("commission-key", Role::Registrar),
+            ("reader-key", Role::Reader),
+        ]
+        .map(|(key, role)| KeySettings {
+            name: key.trim_end_matches("-key").to_string(),
+            sha256: hash_key(key),
+            roles: vec![role],
+        })
+        .to_vec();
+    })
+    .await
+}
+
+const WRITER: (&str, &str) = ("authorization", "Bearer commission-key");
+const READER: (&str, &str) = ("authorization", "Bearer reader-key");
+
+async fn put(app: &TestApp, path: &str, body: Value) -> Reply {
+    app.put_with(
+        path,
+        &[WRITER, ("content-type", "application/json")],
+        body.to_string().into_bytes(),
+    )
+    .await
+}
+
+async fn post(app: &TestApp, path: &str, body: Value) -> Reply {
+    app.post_with(
+        path,
+        &[WRITER, ("content-type", "application/json")],
+        body.to_string().into_bytes(),
+    )
+    .await
+}
+
+async fn read(app: &TestApp, path: &str) -> Value {
+    let reply = app.get_with(path, &[READER]).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    reply.json()
+}
+
+fn decision(from: &str, to: Option<&str>, class: &str, document: &str) -> Value {
+    json!({ "from": from, "to": to, "catalogue_class": class, "document": document })
+}
+
+#[actix_web::test]
+async fn an_enterprise_is_recorded_classified_assessed_and_read_as_of_any_day_and_version() {
+    let app = app().await;
+    let master = put(
+        &app,
+        "/v1/enterprises/XZ-1",
+        json!({ "name": "某钢铁", "industry": "steel" }),
+    )
+    .await;
+    assert_eq!(master.status, 200, "{}", master.text());
+    assert_eq!(master.json()["change"]["version"], 1);
+
+    let first = post(
+        &app,
+        "/v1/enterprises/XZ-1/classifications",
+        decision("2020-01-01", None, "restricted", "list 2020"),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert!(first.json().get("effects").is_none());
+    // Eliminated for the summer only: the open-ended restriction is split around it.
+    let second = post(
+        &app,
+        "/v1/enterprises/XZ-1/classifications",
+        decision(
+            "2020-06-01",
+            Some("2020-08-31"),
+            "eliminated",
+            "list 2020-2",
+        ),
+    )
+    .await;
+    assert_eq!(
+        second.json()["effects"],
+        json!([{ "version": 2, "effect": "splits" }])
+    );
+    let assessment = put(
+        &app,
+        "/v1/enterprises/XZ-1/assessments/2019",
+        json!({ "steel_processes": [{ "process": "blast_furnace", "intensity": "440" }], "document": "assessed 2019" }),
+    )
+    .await;
+    assert_eq!(assessment.json()["change"]["version"], 4);
+
+    let on = |day: &str| format!("/v1/enterprises/XZ-1?date={day}");
+    let spring = read(&app, &on("2020-05-31")).await;
+    assert_eq!(
+        spring["classification"]["decision"]["catalogue_class"],
+        "restricted"
+    );
+    assert_eq!(spring["classification"]["version"], 2);
+    assert_eq!(spring["assessment"]["year"], 2019);
+    assert_eq!(spring["assessment"]["version"], 4);
+    assert_eq!(spring["master"]["name"], "某钢铁");
+    let summer = read(&app, &on("2020-07-01")).await;
+    assert_eq!(
+        summer["classification"]["decision"]["catalogue_class"],
+        "eliminated"
+    );
+    assert_eq!(
+        summer["classification"]["decision"]["document"],
+        "list 2020-2"
+    );
+    let autumn = read(&app, &on("2020-09-01")).await;
+    assert_eq!(
+        autumn["classification"]["decision"]["catalogue_class"],
+        "restricted"
+    );
+    let before = read(&app, "/v1/enterprises/XZ-1?date=2019-12-31").await;
+    assert!(before["classification"].is_null());
+    // As the registry stood before the summer decision was recorded.
+    let then = read(&app, &format!("{}&known_at=2", on("2020-07-01"))).await;
+    assert_eq!(
+        then["classification"]["decision"]["catalogue_class"],
+        "restricted"
+    );
+    assert_eq!(then["version"], 2);
+
+    // A correction is a new version; the old one stays in the history.
+    let renamed = put(
+        &app,
+        "/v1/enterprises/XZ-1",
+        json!({ "name": "某钢铁集团", "industry": "steel" }),
+    )
+    .await;
+    assert_eq!(renamed.json()["change"]["version"], 5);
+    let history = read(&app, "/v1/enterprises/XZ-1/history").await;
+    let changes = history["changes"].as_array().unwrap();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "master",
+            "classification",
+            "classification",
+            "assessment",
+            "master"
+        ]
+    );
+    assert!(changes.iter().all(|c| c["recorded_by"] == "commission"));
+    assert_eq!(changes[0]["master"]["name"], "某钢铁");
+    assert_eq!(changes[4]["master"]["name"], "某钢铁集团");
+}
+
+#[actix_web::test]
+async fn bad_decisions_and_unknown_enterprises_are_refused_with_the_field_named() {
+    let app = app().await;
+    let unknown = post(
+        &app,
+        "/v1/enterprises/NOPE/classifications",
+        decision("2020-01-01", None, "restricted", "x"),
+    )
+    .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text());
+    assert_eq!(
+        app.get_with("/v1/enterprises/NOPE", &[READER]).await.status,
+        404
+    );
+    put(
+        &app,
+        "/v1/enterprises/E",
+        json!({ "name": "E", "industry": "cement" }),
+    )
+    .await;
+    let backwards = post(
+        &app,
+        "/v1/enterprises/E/classifications",
+        decision("2020-02-01", Some("2020-01-01"), "restricted", "x"),
+    )
+    .await;
+    assert_eq!(backwards.status, 422);
+    assert_eq!(backwards.json()["errors"][0]["pointer"], "/to");
+    let undocumented = post(
+        &app,
+        "/v1/enterprises/E/classifications",
+        decision("2020-01-01", None, "restricted", " "),
+    )
+    .await;
+    assert_eq!(undocumented.json()["errors"][0]["pointer"], "/document");
+    let typo = put(
+        &app,
+        "/v1/enterprises/E",
+        json!({ "name": "E", "industry": "cement", "regoin": "x" }),
+    )
+    .await;
+    assert_eq!(typo.status, 422, "an unknown field is refused, not dropped");
+    let bad_assessment = put(
+        &app,
+        "/v1/enterprises/E/assessments/2019",
+        json!({ "cement": { "plant": "moon" }, "document": "d" }),
+    )
+    .await;
+    assert_eq!(bad_assessment.status, 422, "{}", bad_assessment.text());
+    let not_a_year = put(
+        &app,
+        "/v1/enterprises/E/assessments/twenty",
+        json!({ "document": "d" }),
+    )
+    .await;
+    assert_eq!(not_a_year.status, 404);
+    // Writing needs the registrar role; reading the reader's.
+    let as_reader = app
+        .put_with(
+            "/v1/enterprises/E",
+            &[READER, ("content-type", "application/json")],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(as_reader.status, 403);
+}
+
+#[actix_web::test]
+async fn concurrent_writes_to_one_enterprise_each_get_their_own_version() {
+    let app = app().await;
+    put(
+        &app,
+        "/v1/enterprises/C",
+        json!({ "name": "C", "industry": "steel" }),
+    )
+    .await;
+    let writes = (0..12).map(|i| {
+        let app = &app;
+        async move {
+            let from = format!("2020-{:02}-01", i % 12 + 1);
+            post(
+                app,
+                "/v1/enterprises/C/classifications",
+                decision(&from, None, "restricted", "d"),
+            )
+            .await
+        }
+    });
+    let replies = futures_util::future::join_all(writes).await;
+    let mut versions: Vec<i64> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 200, "{}", r.text());
+            r.json()["change"]["version"].as_i64().unwrap()
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(versions, (2..=13).collect::<Vec<_>>());
+}
