@@ -10,6 +10,8 @@ start_server() {
   cat > "$work/tariffd.toml" <<TOML
 [log]
 filter = "warn"
+[database]
+url = "sqlite://$work/tariffd.db"
 [[auth.keys]]
 name = "bench"
 sha256 = "$(printf %s "$key" | "$bin" hash-key)"

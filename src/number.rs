@@ -241,6 +241,13 @@ pub struct Exact(pub Decimal);
 /// serde_json's `arbitrary_precision` hands numbers over as a one-entry map under this key.
 const JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
+/// Written as `rust_decimal` writes it: a string with every digit of its scale.
+impl serde::Serialize for Exact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.0, serializer)
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Exact {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Exact, D::Error> {
         deserializer.deserialize_any(ExactVisitor)

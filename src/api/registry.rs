@@ -296,6 +296,12 @@ pub async fn put_assessment(
     if let Err(e) = assessment.as_bill_assessment(year) {
         return Err(ApiError::field("/", format!("not an assessment: {e}")));
     }
+    if assessment
+        .water_quota_m3
+        .is_some_and(|q| q.0 <= rust_decimal::Decimal::ZERO)
+    {
+        return Err(ApiError::field("/water_quota_m3", "must be greater than 0"));
+    }
     known(&state, &id).await?;
     let record = Record::Assessment {
         year,

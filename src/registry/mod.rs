@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::enterprise::{Card, CatalogueClass, Industry};
+use crate::number::Exact;
 use crate::wire::request::{AssessmentBody, CementBody, IntensityBody, ProcessBody};
 
 /// Who an enterprise is.
@@ -24,6 +25,7 @@ pub struct MasterData {
     pub name: String,
     pub industry: Industry,
     #[schema(example = "cn-sx-xinzhou")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
 
@@ -36,6 +38,7 @@ pub struct Decision {
     pub from: NaiveDate,
     /// The last day, inclusive; open-ended when absent.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<NaiveDate>,
     pub catalogue_class: CatalogueClass,
     #[serde(default)]
@@ -66,15 +69,18 @@ pub struct YearAssessment {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<ProcessBody>)]
     pub steel_processes: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<CementBody>)]
     pub cement: Option<serde_json::Value>,
-    #[schema(value_type = Option<String>)]
-    pub aluminum_kwh_per_t: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aluminum_kwh_per_t: Option<Exact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<IntensityBody>)]
     pub energy_intensity: Option<serde_json::Value>,
     /// The water quota, m³ per billing month.
-    #[schema(value_type = Option<String>)]
-    pub water_quota_m3: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub water_quota_m3: Option<Exact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub water_meets_standard: Option<bool>,
     /// The assessment's document.
     pub document: String,
