@@ -144,7 +144,27 @@ pub struct Enterprise {
     pub card: Card,
 }
 
+/// A classification in force from a day within a bill's period (a registry decision taking
+/// effect mid-period): the bill splits there, as at a change of rate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reclassification {
+    pub from: chrono::NaiveDate,
+    pub catalogue_class: CatalogueClass,
+    pub capacity_cut_overdue: bool,
+    pub card: Card,
+}
+
 impl Enterprise {
+    /// The enterprise as classified by `change`.
+    pub fn reclassified(&self, change: &Reclassification) -> Enterprise {
+        Enterprise {
+            catalogue_class: change.catalogue_class,
+            capacity_cut_overdue: change.capacity_cut_overdue,
+            card: change.card,
+            ..self.clone()
+        }
+    }
+
     /// The class the enterprise is priced as: a steel enterprise overdue on its capacity
     /// cut is priced as eliminated (发改价格〔2016〕2803号; POLICY.md decision 2).
     pub fn priced_class(&self) -> CatalogueClass {

@@ -89,6 +89,8 @@ impl<'t> Generator<'t> {
         let water = (self.rng.bool()).then(|| self.water(kwh));
         BillRequest {
             defaulted: Default::default(),
+            from_registry: Vec::new(),
+            reclassified: Vec::new(),
             tariff: Some(self.tariff.meta.id.clone()),
             period: self.period,
             enterprise,

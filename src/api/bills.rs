@@ -10,6 +10,7 @@ use super::query::Query;
 use super::AppState;
 use crate::bill::{BillRequest, Options};
 use crate::pricing::price_request;
+use crate::registry::{self, fill, fill::Filled};
 use crate::tariff::Tariff;
 use crate::wire::request::BillRequestBody;
 use crate::wire::view::BillResponse;
@@ -32,7 +33,8 @@ use crate::wire::view::BillResponse;
             headers(("x-engine-version" = String, description = "Engine version"), ("x-tariff-digest" = String, description = "Digest of the tariff that priced the bill"))),
         (status = 400, description = "Malformed JSON or empty body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field, or unknown tariff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, unknown tariff, or (naming only `enterprise.id`) an enterprise not in the registry", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The request names only its enterprise and the registry's database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_bill(
@@ -51,8 +53,11 @@ pub async fn create_bill(
     });
     query.finish()?;
     let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
-    let body = BillRequestBody::from_json(&body)?;
-    let bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
+    let mut body = BillRequestBody::from_json(&body)?;
+    let filled = from_registry(&state, &mut body).await?;
+    let mut bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
+    bill_request.from_registry = filled.pointers;
+    bill_request.reclassified = filled.reclassified;
     let tariff = match digest {
         Some(digest) => archived(&state, &digest, &bill_request)?,
         None => crate::pricing::tariff_for(&state.tariffs.current(), &bill_request)?.clone(),
@@ -66,6 +71,15 @@ pub async fn create_bill(
         .insert_header(("x-engine-version", crate::ENGINE_VERSION))
         .insert_header(("x-tariff-digest", tariff.digest.as_str()))
         .json(BillResponse::new(&bill_request, &bill, &tariff)))
+}
+
+/// What the registry fills in a request that leaves its enterprise to it (no industry).
+async fn from_registry(state: &AppState, body: &mut BillRequestBody) -> Result<Filled, ApiError> {
+    if !fill::wanted(body) || body.enterprise.id.trim().is_empty() {
+        return Ok(Filled::default());
+    }
+    let history = registry::store::history(&state.database, &body.enterprise.id).await?;
+    fill::fill(&history, body).map_err(|e| ApiError::Invalid(vec![e]))
 }
 
 /// The tariff a past bill names by digest, from the set in service or any that served

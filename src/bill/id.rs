@@ -50,6 +50,15 @@ pub fn bill_id(request: &BillRequest, tariff: &Tariff) -> BillId {
         u8::from(e.capacity_cut_overdue),
         e.card as u8,
     ]);
+    h.raw(&(request.reclassified.len() as u32).to_le_bytes());
+    for r in &request.reclassified {
+        h.date(Some(r.from));
+        h.raw(&[
+            r.catalogue_class as u8,
+            u8::from(r.capacity_cut_overdue),
+            r.card as u8,
+        ]);
+    }
     let a = &request.assessment;
     h.tag(a.year.is_some());
     h.raw(&a.year.unwrap_or_default().to_le_bytes());

@@ -143,7 +143,8 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
     // Provisional values any finding rested on: a rate, and also a limit or band edge that
     // decided a tier (a zero adder prices nothing but still rests on its limits).
     let mut provisional = ParamSet::default();
-    for period in request.period.split_at(&tariff.change_dates) {
+    let split_dates = request.split_dates(&tariff.change_dates);
+    for period in request.period.split_at(&split_dates) {
         let day = evaluate_day(&mut reader, request, &excess, period);
         not_assessed = not_assessed.union(day.not_assessed());
         for r in day.rested_on() {
@@ -207,7 +208,9 @@ fn evaluate_day(
     excess: &Result<Excess, NotApplicable>,
     period: Period,
 ) -> DayTrace {
-    let (enterprise, assessment, date) = (&request.enterprise, &request.assessment, period.start());
+    let date = period.start();
+    let enterprise = &*request.enterprise_on(date);
+    let assessment = &request.assessment;
     let differential = differential::evaluate(reader, enterprise, date);
     // Tiered pricing is for those not under differential pricing (2803号, 75号, 2530号).
     let tiered = match differential {
@@ -552,7 +555,10 @@ fn warnings(request: &BillRequest, lines: &[LineItem], provisional: ParamSet) ->
     let mut warnings = Vec::new();
     let consumes = request.electricity.kwh > Decimal::ZERO
         || request.water.as_ref().is_some_and(|w| w.m3 > Decimal::ZERO);
-    if request.enterprise.card == Card::Red && consumes {
+    let red = std::iter::once(request.enterprise.card)
+        .chain(request.reclassified.iter().map(|r| r.card))
+        .any(|card| card == Card::Red);
+    if red && consumes {
         warnings.push(Warning::RedCard);
     }
     if !provisional.is_empty() {

@@ -1,9 +1,12 @@
 //! A validated request for one enterprise's bill over one period.
 
+use std::borrow::Cow;
+
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::assessment::Assessment;
-use crate::enterprise::Enterprise;
+use crate::enterprise::{Enterprise, Reclassification};
 use crate::measure::water::Water;
 use crate::period::Period;
 
@@ -29,6 +32,33 @@ pub struct BillRequest {
     pub water: Option<Water>,
     /// Inputs the request left out and the engine took at their default.
     pub defaulted: Defaulted,
+    /// Inputs filled from the enterprise registry (their pointers), for the trace.
+    pub from_registry: Vec<&'static str>,
+    /// Classifications taking effect after the period's first day, in date order; the
+    /// enterprise's own holds before the first. Empty for nearly every bill.
+    pub reclassified: Vec<Reclassification>,
+}
+
+impl BillRequest {
+    /// The enterprise as classified on `day`.
+    pub fn enterprise_on(&self, day: NaiveDate) -> Cow<'_, Enterprise> {
+        match self.reclassified.iter().rev().find(|r| r.from <= day) {
+            Some(change) => Cow::Owned(self.enterprise.reclassified(change)),
+            None => Cow::Borrowed(&self.enterprise),
+        }
+    }
+
+    /// The days the bill splits at: the tariff's changes and the enterprise's.
+    pub fn split_dates<'a>(&self, tariff_changes: &'a [NaiveDate]) -> Cow<'a, [NaiveDate]> {
+        if self.reclassified.is_empty() {
+            return Cow::Borrowed(tariff_changes);
+        }
+        let mut dates: Vec<NaiveDate> = tariff_changes.to_vec();
+        dates.extend(self.reclassified.iter().map(|r| r.from));
+        dates.sort_unstable();
+        dates.dedup();
+        Cow::Owned(dates)
+    }
 }
 
 /// Which enterprise inputs were absent and took their default (`permitted`, not overdue, no

@@ -54,8 +54,17 @@ impl DayTrace {
 pub struct InputUse {
     pub pointer: &'static str,
     pub value: Option<String>,
+    pub origin: Origin,
+}
+
+/// Where an input's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Given,
     /// Absent from the request and taken at its default.
-    pub defaulted: bool,
+    Defaulted,
+    /// Filled from the enterprise registry.
+    Registry,
 }
 
 /// The inputs the measures consulted for this enterprise.
@@ -158,6 +167,23 @@ pub fn inputs(request: &BillRequest) -> Vec<InputUse> {
         "/water/meets_standard",
         w.and_then(|w| w.meets_standard),
     ));
+    if !request.reclassified.is_empty() {
+        let changes = request
+            .reclassified
+            .iter()
+            .map(|r| format!("{}: {}", r.from, r.catalogue_class.as_str()))
+            .collect::<Vec<_>>();
+        used.push(input("/enterprise/reclassified", Some(changes.join(", "))));
+    }
+    for used in &mut used {
+        if request
+            .from_registry
+            .iter()
+            .any(|filled| used.pointer.starts_with(filled))
+        {
+            used.origin = Origin::Registry;
+        }
+    }
     used
 }
 
@@ -165,11 +191,13 @@ fn input(pointer: &'static str, value: Option<impl ToString>) -> InputUse {
     InputUse {
         pointer,
         value: value.map(|v| v.to_string()),
-        defaulted: false,
+        origin: Origin::Given,
     }
 }
 
 fn defaulted(mut input: InputUse, defaulted: bool) -> InputUse {
-    input.defaulted = defaulted;
+    if defaulted {
+        input.origin = Origin::Defaulted;
+    }
     input
 }

@@ -7,6 +7,7 @@
 //! (highest version) whose period covers the day, so periods never overlap: a new decision
 //! closes or splits the ones it covers, and says which when it is recorded.
 
+pub mod fill;
 pub mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};

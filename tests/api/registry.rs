@@ -260,3 +260,138 @@ async fn concurrent_writes_to_one_enterprise_each_get_their_own_version() {
     versions.sort();
     assert_eq!(versions, (2..=13).collect::<Vec<_>>());
 }
+
+const BILLER: (&str, &str) = ("authorization", "Bearer biller-key");
+
+async fn billing_app() -> TestApp {
+    TestApp::spawn_with(|s| {
+        s.auth.enabled = true;
+        s.auth.keys = [
+            ("commission-key", Role::Registrar),
+            ("biller-key", Role::Biller),
+        ]
+        .map(|(key, role)| KeySettings {
+            name: key.trim_end_matches("-key").to_string(),
+            sha256: hash_key(key),
+            roles: vec![role],
+        })
+        .to_vec();
+    })
+    .await
+}
+
+async fn bill(app: &TestApp, path: &str, body: Value) -> Reply {
+    app.post_with(
+        path,
+        &[BILLER, ("content-type", "application/json")],
+        body.to_string().into_bytes(),
+    )
+    .await
+}
+
+fn differential_lines(bill: &Value) -> Vec<&Value> {
+    bill["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "differential" && l["status"] == "applied")
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_bill_naming_only_the_enterprise_takes_each_days_class_from_the_registry() {
+    let app = billing_app().await;
+    put(
+        &app,
+        "/v1/enterprises/S-1",
+        json!({ "name": "某钢铁", "industry": "steel" }),
+    )
+    .await;
+    post(
+        &app,
+        "/v1/enterprises/S-1/classifications",
+        decision("2020-01-01", None, "restricted", "list A"),
+    )
+    .await;
+    post(
+        &app,
+        "/v1/enterprises/S-1/classifications",
+        decision("2020-10-16", None, "eliminated", "list B"),
+    )
+    .await;
+    let by_reference = json!({
+        "period": { "month": "2020-10" },
+        "enterprise": { "id": "S-1" },
+        "electricity": { "kwh": "3100000" }
+    });
+    let reply = bill(&app, "/v1/bills?explain=full", by_reference.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let priced = reply.json();
+    let lines = differential_lines(&priced);
+    assert_eq!(lines.len(), 2, "split where the class changes: {lines:#?}");
+    assert_eq!(
+        (&lines[0]["from"], &lines[0]["to"]),
+        (&json!("2020-10-01"), &json!("2020-10-15"))
+    );
+    assert_eq!(
+        (&lines[1]["from"], &lines[1]["to"]),
+        (&json!("2020-10-16"), &json!("2020-10-31"))
+    );
+    // Each part at the rate of its class, as a bill giving that class inline is priced.
+    for (line, class) in lines.iter().zip(["restricted", "eliminated"]) {
+        let inline = bill(
+            &app,
+            "/v1/bills",
+            json!({ "period": { "month": "2020-10" }, "enterprise": { "id": "S-1", "industry": "steel", "catalogue_class": class }, "electricity": { "kwh": "3100000" } }),
+        )
+        .await
+        .json();
+        assert_eq!(
+            line["rate"],
+            differential_lines(&inline)[0]["rate"],
+            "{class}"
+        );
+    }
+    let inputs = priced["trace"]["inputs"].as_array().unwrap();
+    let status = |pointer: &str| {
+        inputs
+            .iter()
+            .find(|i| i["pointer"] == pointer)
+            .map(|i| i["status"].clone())
+    };
+    assert_eq!(status("/enterprise/industry"), Some(json!("registry")));
+    assert_eq!(
+        status("/enterprise/catalogue_class"),
+        Some(json!("registry"))
+    );
+    assert_eq!(status("/enterprise/reclassified"), Some(json!("registry")));
+    assert_eq!(
+        status("/electricity/kwh").unwrap_or(json!("given")),
+        json!("given")
+    );
+
+    // What the request gives wins over the registry, and the trace says so.
+    let overridden = bill(
+        &app,
+        "/v1/bills?explain=full",
+        json!({ "period": { "month": "2020-10" }, "enterprise": { "id": "S-1", "catalogue_class": "permitted" }, "electricity": { "kwh": "3100000" } }),
+    )
+    .await
+    .json();
+    assert!(differential_lines(&overridden).is_empty());
+    let inputs = overridden["trace"]["inputs"].as_array().unwrap();
+    let class = inputs
+        .iter()
+        .find(|i| i["pointer"] == "/enterprise/catalogue_class")
+        .unwrap();
+    assert_eq!(class["status"], "given");
+
+    let unknown = bill(
+        &app,
+        "/v1/bills",
+        json!({ "period": { "month": "2020-10" }, "enterprise": { "id": "NOBODY" }, "electricity": { "kwh": "1" } }),
+    )
+    .await;
+    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.json()["errors"][0]["pointer"], "/enterprise/id");
+}

@@ -9,7 +9,7 @@ use tariffd::assessment::{
     SteelProcess,
 };
 use tariffd::bill::{price, BillRequest, Electricity, Options};
-use tariffd::enterprise::{Card, CatalogueClass, Enterprise, Industry};
+use tariffd::enterprise::{Card, CatalogueClass, Enterprise, Industry, Reclassification};
 use tariffd::measure::combination::Status;
 use tariffd::measure::water::Water;
 use tariffd::money::prorate;
@@ -142,6 +142,8 @@ fn request() -> impl Strategy<Value = BillRequest> {
                 let (kwh, base_price, self_generated_kwh) = electricity;
                 BillRequest {
                     defaulted: Default::default(),
+                    from_registry: Vec::new(),
+                    reclassified: Vec::new(),
                     tariff: Some(tariff.into()),
                     period: Period::new(start, start + chrono::Duration::days(days)).unwrap(),
                     enterprise,
@@ -425,6 +427,12 @@ fn change_one_field(mut r: BillRequest, which: usize) -> BillRequest {
                 });
             }
         }
+        16 => r.reclassified.push(Reclassification {
+            from: r.period.end(),
+            catalogue_class: next(&CatalogueClass::ALL, r.enterprise.catalogue_class),
+            capacity_cut_overdue: r.enterprise.capacity_cut_overdue,
+            card: r.enterprise.card,
+        }),
         _ => r.enterprise.id.push('x'),
     }
     r
@@ -436,7 +444,7 @@ proptest! {
     /// Two bills with one id are the same bill: any one field that can change a bill
     /// changes its id.
     #[test]
-    fn changing_any_one_field_changes_the_bill_id(request in request(), which in 0usize..17) {
+    fn changing_any_one_field_changes_the_bill_id(request in request(), which in 0usize..18) {
         let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
         let changed = change_one_field(request.clone(), which);
         prop_assert_ne!(&changed, &request);
@@ -449,7 +457,7 @@ proptest! {
 }
 
 /// The request field each of `change_one_field`'s changes touches.
-const CHANGED_POINTER: [&str; 17] = [
+const CHANGED_POINTER: [&str; 18] = [
     "/electricity/kwh",
     "/electricity/base_price",
     "/period/end",
@@ -466,6 +474,7 @@ const CHANGED_POINTER: [&str; 17] = [
     "/water/m3",
     "/water/quota_m3",
     "/water/meets_standard",
+    "/enterprise/reclassified",
     "/enterprise/id",
 ];
 
@@ -474,7 +483,7 @@ proptest! {
 
     /// A field that changes the bill is one the audit trace lists as read.
     #[test]
-    fn every_input_that_changes_a_bill_is_in_its_trace(request in request(), which in 0usize..17) {
+    fn every_input_that_changes_a_bill_is_in_its_trace(request in request(), which in 0usize..18) {
         let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
         let changed = change_one_field(request.clone(), which);
         let options = Options { trace: true };
@@ -485,7 +494,9 @@ proptest! {
             return Ok(());
         }
         let pointer = CHANGED_POINTER[which];
-        for r in [&request, &changed] {
+        // A reclassification is listed where there is one: in the changed request.
+        let requests = if pointer == "/enterprise/reclassified" { vec![&changed] } else { vec![&request, &changed] };
+        for r in requests {
             let read = tariffd::bill::trace::inputs(r);
             prop_assert!(
                 read.iter().any(|i| i.pointer.starts_with(pointer)),

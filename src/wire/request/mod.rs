@@ -56,7 +56,9 @@ pub struct PeriodBody {
 pub struct EnterpriseBody {
     pub id: String,
     pub name: Option<String>,
-    pub industry: Industry,
+    /// Required, unless the enterprise is in the registry (which then fills it, with its
+    /// classification on each day of the period and the assessment of the year before).
+    pub industry: Option<Industry>,
     /// Defaults to `permitted` (the trace then says `defaulted`).
     pub catalogue_class: Option<CatalogueClass>,
     /// Steel enterprise that missed its capacity-cut deadline: priced as eliminated.
@@ -214,10 +216,16 @@ impl BillRequestBody {
         if e.id.trim().is_empty() {
             c.fail("/enterprise/id", "must not be empty");
         }
+        if e.industry.is_none() {
+            c.fail(
+                "/enterprise/industry",
+                "missing: give it, or record the enterprise in the registry (PUT /v1/enterprises/{id})",
+            );
+        }
         let enterprise = Enterprise {
             id: e.id,
             name: e.name,
-            industry: e.industry,
+            industry: e.industry.unwrap_or(Industry::Other),
             catalogue_class: e.catalogue_class.unwrap_or_default(),
             capacity_cut_overdue: e.capacity_cut_overdue.unwrap_or_default(),
             card: e.card.unwrap_or_default(),
@@ -254,6 +262,8 @@ impl BillRequestBody {
                 electricity,
                 water,
                 defaulted,
+                from_registry: Vec::new(),
+                reclassified: Vec::new(),
             }),
             _ => Err(c
                 .0
@@ -264,6 +274,13 @@ impl BillRequestBody {
                 })
                 .collect()),
         }
+    }
+}
+
+impl PeriodBody {
+    /// The period, if the body gives a valid one (`into_domain` says what is wrong if not).
+    pub fn period(&self) -> Option<Period> {
+        period(&mut Checks::default(), self)
     }
 }
 

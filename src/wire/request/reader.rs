@@ -88,7 +88,7 @@ impl<'a> Reader<'a> {
         Some(EnterpriseBody {
             id: id?,
             name,
-            industry: industry?,
+            industry,
             catalogue_class: class,
             capacity_cut_overdue: overdue,
             card,

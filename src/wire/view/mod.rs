@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::bill::explain::{explain, explain_adder};
-use crate::bill::trace::inputs;
+use crate::bill::trace::{inputs, Origin};
 use crate::bill::{Bill, BillId, BillRequest, LineItem, Totals, Trace, Warning};
 use crate::measure::{Measure, NotApplicable};
 use crate::period::Period;
@@ -165,7 +165,7 @@ pub struct ParameterRead {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InputView {
     pub pointer: &'static str,
-    /// `given | defaulted | missing`.
+    /// `given | defaulted | registry | missing`.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -351,10 +351,11 @@ impl TraceView {
             .into_iter()
             .map(|i| InputView {
                 pointer: i.pointer,
-                status: match (&i.value, i.defaulted) {
-                    (_, true) => "defaulted",
-                    (Some(_), false) => "given",
-                    (None, false) => "missing",
+                status: match (&i.value, i.origin) {
+                    (_, Origin::Defaulted) => "defaulted",
+                    (_, Origin::Registry) => "registry",
+                    (Some(_), Origin::Given) => "given",
+                    (None, Origin::Given) => "missing",
                 },
                 value: i.value,
             })
