@@ -42,7 +42,9 @@ fn server() -> &'static str {
                         })
                     })
                     .collect();
-                let app = Application::build(&settings).expect("the app builds");
+                let database = std::env::temp_dir().join(format!("tariffd-fuzz-{}.db", std::process::id()));
+                settings.database.url = format!("sqlite://{}", database.display());
+                let app = Application::build(&settings).await.expect("the app builds");
                 tx.send(format!("127.0.0.1:{}", app.port())).unwrap();
                 app.run_until_stopped().await
             })

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use tariffd::wire::json::parse_json;
 use tariffd::wire::request::BillRequestBody;
 use tariffd::wire::view::{BillResponse, Detail};
-use tariffd::wire::csv::{input_header, row, Columns};
+use tariffd::wire::csv::{input_header, row, Columns, Lang};
 use tariffd::bill::{price, Options};
 use tariffd::tariff::{load_dir, TariffSet};
 
@@ -25,7 +25,7 @@ fn tariffs() -> &'static TariffSet {
 fn columns() -> &'static Columns {
     static COLUMNS: OnceLock<Columns> = OnceLock::new();
     COLUMNS.get_or_init(|| {
-        let header = row(input_header());
+        let header = row(input_header(Lang::En));
         Columns::from_header(&header[..header.len() - 1]).expect("the documented header")
     })
 }
