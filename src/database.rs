@@ -85,9 +85,14 @@ impl Database {
         &self.pool
     }
 
-    /// Whether the database answers (for readiness).
+    /// Whether the database answers within a second (for readiness, whose probes give up
+    /// sooner than the pool's acquire timeout).
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let select = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(1), select).await,
+            Ok(Ok(_))
+        )
     }
 }
 
