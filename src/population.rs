@@ -91,6 +91,7 @@ impl<'t> Generator<'t> {
             defaulted: Default::default(),
             from_registry: Vec::new(),
             reclassified: Vec::new(),
+            decisions: Vec::new(),
             tariff: Some(self.tariff.meta.id.clone()),
             period: self.period,
             enterprise,

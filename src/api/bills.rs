@@ -58,6 +58,7 @@ pub async fn create_bill(
     let mut bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
     bill_request.from_registry = filled.pointers;
     bill_request.reclassified = filled.reclassified;
+    bill_request.decisions = filled.decisions;
     let tariff = match digest {
         Some(digest) => archived(&state, &digest, &bill_request)?,
         None => crate::pricing::tariff_for(&state.tariffs.current(), &bill_request)?.clone(),

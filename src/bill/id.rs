@@ -59,6 +59,13 @@ pub fn bill_id(request: &BillRequest, tariff: &Tariff) -> BillId {
             r.card as u8,
         ]);
     }
+    // The registry decisions a classification came from: a bill names the data it rests on.
+    h.raw(&(request.decisions.len() as u32).to_le_bytes());
+    for d in &request.decisions {
+        h.date(Some(d.from));
+        h.raw(&d.version.to_le_bytes());
+        h.str(Some(&d.document));
+    }
     let a = &request.assessment;
     h.tag(a.year.is_some());
     h.raw(&a.year.unwrap_or_default().to_le_bytes());

@@ -37,6 +37,18 @@ pub struct BillRequest {
     /// Classifications taking effect after the period's first day, in date order; the
     /// enterprise's own holds before the first. Empty for nearly every bill.
     pub reclassified: Vec<Reclassification>,
+    /// The registry decisions the classification was taken from, each with the first day of
+    /// the period it governs, in date order (empty unless filled from the registry).
+    pub decisions: Vec<DecisionRef>,
+}
+
+/// A registry decision a bill's classification rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DecisionRef {
+    /// The first day of the bill it governs.
+    pub from: NaiveDate,
+    pub version: i64,
+    pub document: String,
 }
 
 impl BillRequest {
@@ -46,6 +58,11 @@ impl BillRequest {
             Some(change) => Cow::Owned(self.enterprise.reclassified(change)),
             None => Cow::Borrowed(&self.enterprise),
         }
+    }
+
+    /// The registry decision in force on `day`, if the classification came from one.
+    pub fn decision_on(&self, day: NaiveDate) -> Option<&DecisionRef> {
+        self.decisions.iter().rev().find(|d| d.from <= day)
     }
 
     /// The days the bill splits at: the tariff's changes and the enterprise's.

@@ -6,6 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::{Decision, History};
+use crate::bill::request::DecisionRef;
 use crate::enterprise::{Card, CatalogueClass, Reclassification};
 use crate::period::Period;
 use crate::wire::problem::FieldError;
@@ -17,6 +18,8 @@ use crate::wire::request::BillRequestBody;
 pub struct Filled {
     pub pointers: Vec<&'static str>,
     pub reclassified: Vec<Reclassification>,
+    /// The decisions the classification was taken from.
+    pub decisions: Vec<DecisionRef>,
 }
 
 /// Whether a request leaves its enterprise to the registry: it names no industry.
@@ -60,6 +63,17 @@ pub fn fill(history: &History, body: &mut BillRequestBody) -> Result<Filled, Fie
             "/enterprise/card",
         ]);
         filled.reclassified = reclassifications(history, period, first);
+        let starts =
+            std::iter::once(period.start()).chain(filled.reclassified.iter().map(|r| r.from));
+        filled.decisions = starts
+            .filter_map(|day| {
+                history.classification_on(day).map(|d| DecisionRef {
+                    from: day,
+                    version: d.version,
+                    document: d.value.document.clone(),
+                })
+            })
+            .collect();
         if !filled.reclassified.is_empty() {
             filled.pointers.push("/enterprise/reclassified");
         }

@@ -337,6 +337,15 @@ async fn a_bill_naming_only_the_enterprise_takes_each_days_class_from_the_regist
         (&lines[1]["from"], &lines[1]["to"]),
         (&json!("2020-10-16"), &json!("2020-10-31"))
     );
+    // Each line names the registry decision it rests on.
+    assert_eq!(
+        lines[0]["decision"],
+        json!({ "version": 2, "document": "list A" })
+    );
+    assert_eq!(
+        lines[1]["decision"],
+        json!({ "version": 3, "document": "list B" })
+    );
     // Each part at the rate of its class, as a bill giving that class inline is priced.
     for (line, class) in lines.iter().zip(["restricted", "eliminated"]) {
         let inline = bill(

@@ -8,6 +8,7 @@ use tariffd::assessment::{
     Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
     SteelProcess,
 };
+use tariffd::bill::request::DecisionRef;
 use tariffd::bill::{price, BillRequest, Electricity, Options};
 use tariffd::enterprise::{Card, CatalogueClass, Enterprise, Industry, Reclassification};
 use tariffd::measure::combination::Status;
@@ -144,6 +145,7 @@ fn request() -> impl Strategy<Value = BillRequest> {
                     defaulted: Default::default(),
                     from_registry: Vec::new(),
                     reclassified: Vec::new(),
+                    decisions: Vec::new(),
                     tariff: Some(tariff.into()),
                     period: Period::new(start, start + chrono::Duration::days(days)).unwrap(),
                     enterprise,
@@ -185,8 +187,14 @@ proptest! {
         mut request in request(),
         id in any::<String>(),
         trace in any::<bool>(),
+        decision in any::<Option<(i64, String)>>(),
     ) {
         request.enterprise.id = id;
+        // A classification from the registry: its decision is named on each surcharge line.
+        request.decisions = decision
+            .map(|(version, document)| DecisionRef { from: request.period.start(), version, document })
+            .into_iter()
+            .collect();
         let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
         if let Ok(bill) = price(tariff, &request, Options { trace }) {
             for detail in [Detail::Totals, Detail::Lines, Detail::Full] {

@@ -264,6 +264,7 @@ impl BillRequestBody {
                 defaulted,
                 from_registry: Vec::new(),
                 reclassified: Vec::new(),
+                decisions: Vec::new(),
             }),
             _ => Err(c
                 .0

@@ -85,6 +85,13 @@ fn line_item(out: &mut Vec<u8>, line: &LineItemView) {
         out.extend_from_slice(b",\"explanation\":");
         string(out, explanation);
     }
+    if let Some(decision) = &line.decision {
+        out.extend_from_slice(b",\"decision\":{\"version\":");
+        out.extend_from_slice(itoa::Buffer::new().format(decision.version).as_bytes());
+        out.extend_from_slice(b",\"document\":");
+        string(out, decision.document);
+        out.push(b'}');
+    }
     out.push(b'}');
 }
 

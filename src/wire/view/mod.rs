@@ -96,6 +96,19 @@ pub struct LineItemView<'a> {
     /// Why the line is there, in one sentence (left out of batch output unless `detail=full`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
+    /// For a surcharge whose enterprise's classification came from the registry: the
+    /// decision in force over the line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionView<'a>>,
+}
+
+/// The registry decision a line's classification rests on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView<'a> {
+    /// The registry version that recorded it.
+    pub version: i64,
+    #[schema(example = "忻发改价格〔2020〕12号")]
+    pub document: &'a str,
 }
 
 // Bills write each citation pre-rendered once per tariff value (`Entry::citation`); this
@@ -235,7 +248,7 @@ impl<'a> BillResponse<'a> {
             line_items: (detail != Detail::Totals).then(|| {
                 bill.lines
                     .iter()
-                    .map(|l| LineItemView::new(l, tariff, detail == Detail::Full))
+                    .map(|l| LineItemView::new(l, request, tariff, detail == Detail::Full))
                     .collect()
             }),
             totals: TotalsView::new(&bill.totals),
@@ -254,7 +267,12 @@ impl<'a> BillResponse<'a> {
 }
 
 impl<'a> LineItemView<'a> {
-    fn new(line: &LineItem, tariff: &'a Tariff, explained: bool) -> LineItemView<'a> {
+    fn new(
+        line: &LineItem,
+        request: &'a BillRequest,
+        tariff: &'a Tariff,
+        explained: bool,
+    ) -> LineItemView<'a> {
         LineItemView {
             rule: line.rule(),
             kind: line.kind.as_str(),
@@ -274,6 +292,14 @@ impl<'a> LineItemView<'a> {
                 .map(|r| &*tariff.entry(*r).1.citation)
                 .collect(),
             explanation: explained.then(|| explain(line, tariff)),
+            decision: line
+                .is_surcharge()
+                .then(|| request.decision_on(line.period.start()))
+                .flatten()
+                .map(|d| DecisionView {
+                    version: d.version,
+                    document: &d.document,
+                }),
         }
     }
 }
