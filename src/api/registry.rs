@@ -389,3 +389,81 @@ pub async fn get_history(
         changes: history.0.into_iter().map(ChangeView::from).collect(),
     }))
 }
+
+/// What an import recorded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Imported {
+    /// Enterprises the file touched.
+    pub enterprises: usize,
+    /// Changes recorded (master data, decisions and assessments), each a new version.
+    pub changes: usize,
+}
+
+/// Import a registry file (CSV): all or nothing.
+///
+/// One row per enterprise: `enterprise_id`, its master data (`name, industry, region`), and
+/// where given a classification decision (`class_from, class_to, catalogue_class,
+/// capacity_cut_overdue, card, class_document`) and a year's assessment (`assessment_year`,
+/// `steel_processes` as in a batch, `cement_plant, cement_commissioned, cement_kwh_per_t,
+/// aluminum_kwh_per_t, energy_intensity_value, energy_intensity_limit, water_quota_m3,
+/// water_meets_standard, assessment_document`). Every bad cell is reported (`pointer`
+/// `/rows/<line>`, `column`), and then nothing is recorded.
+#[utoipa::path(
+    post, path = "/v1/enterprises/import",
+    tag = "registry",
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "Every row recorded", body = Imported),
+        (status = 400, description = "An empty body", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad cells, each with its row and column; nothing recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn import_enterprises(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let content_type = super::body::content_type(&request);
+    if !content_type.to_ascii_lowercase().starts_with("text/csv") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "`{content_type}` is not a registry file; send text/csv"
+        )));
+    }
+    // A registry file is a bulk body, bounded like a simulation's.
+    let limit = state.simulation_limits.body_limit_bytes;
+    let body = read_body(&request, payload, limit, &state).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::EmptyBody);
+    }
+    let records = crate::registry::import::read(&body).map_err(ApiError::Invalid)?;
+    let mut unknown = Vec::new();
+    let mut ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in &ids {
+        let in_file = records
+            .iter()
+            .any(|(i, r)| i == id && matches!(r, Record::Master { .. }));
+        if !in_file
+            && store::history(&state.database, id)
+                .await?
+                .master()
+                .is_none()
+        {
+            unknown.push(crate::wire::problem::FieldError::note(format!(
+                "`{id}` is neither in the registry nor given a name and industry in the file"
+            )));
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::Invalid(unknown));
+    }
+    store::append_all(&state.database, &records, &caller(&request)).await?;
+    Ok(HttpResponse::Ok().json(Imported {
+        enterprises: ids.len(),
+        changes: records.len(),
+    }))
+}

@@ -49,7 +49,7 @@ pub struct Part {
 }
 
 /// Every route of the service but the documentation pages.
-pub static ROUTES: [Route; 18] = [
+pub static ROUTES: [Route; 19] = [
     Route {
         method: Method::POST,
         path: "/v1/bills",
@@ -176,6 +176,20 @@ pub static ROUTES: [Route; 18] = [
         handler: || web::route().to(surcharges::lookup_surcharges),
         document: documented::<surcharges::__path_lookup_surcharges>,
         examples: &[],
+    },
+    // Before `/v1/enterprises/{id}`, so that `import` is not read as an id.
+    Route {
+        method: Method::POST,
+        path: "/v1/enterprises/import",
+        need: Need::Role(Role::Registrar),
+        handler: || web::route().to(registry::import_enterprises),
+        document: documented::<registry::__path_import_enterprises>,
+        examples: &[Example {
+            content_type: "text/csv",
+            name: "two_enterprises",
+            summary: "Two enterprises, one classified and assessed",
+            body: ExampleBody::File(include_str!("../../examples/registry.csv")),
+        }],
     },
     Route {
         method: Method::PUT,
@@ -467,10 +481,15 @@ pub async fn not_found(request: HttpRequest) -> HttpResponse {
     error.error_response()
 }
 
-/// The methods the table lists for `path` (a `{name}` segment matches any non-empty one).
+/// The methods the table lists for `path` (a `{name}` segment matches any non-empty one),
+/// on the first pattern that matches it, as the router takes the first (`import` is not an
+/// enterprise id).
 fn allowed_methods(path: &str) -> Vec<&'static str> {
     let mut methods = Vec::new();
-    for route in ROUTES.iter().filter(|r| r.matches(path)) {
+    let Some(first) = ROUTES.iter().find(|r| r.matches(path)) else {
+        return methods;
+    };
+    for route in ROUTES.iter().filter(|r| r.path == first.path) {
         methods.push(route.method.as_str());
         if route.method == Method::GET {
             methods.push("HEAD");

@@ -8,6 +8,7 @@
 //! closes or splits the ones it covers, and says which when it is recorded.
 
 pub mod fill;
+pub mod import;
 pub mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -3,7 +3,7 @@
 //! loser tries again.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::Row as _;
 
 use super::{Change, History, Record};
 use crate::database::Database;
@@ -67,67 +67,132 @@ pub async fn history(db: &Database, enterprise_id: &str) -> Result<History, Stor
     Ok(History(changes))
 }
 
-/// Appends `record` as the enterprise's next version; returns the change as stored.
+/// A record as stored: its kind, year, JSON body and document.
+struct Stored {
+    kind: &'static str,
+    year: i64,
+    body: String,
+    document: String,
+}
+
+impl Stored {
+    fn of(record: &Record) -> Stored {
+        let (kind, year, body, document) = match record {
+            Record::Master { data } => ("master", 0, serde_json::to_string(data), String::new()),
+            Record::Classification { decision } => (
+                "classification",
+                0,
+                serde_json::to_string(decision),
+                decision.document.clone(),
+            ),
+            Record::Assessment { year, assessment } => (
+                "assessment",
+                i64::from(*year),
+                serde_json::to_string(assessment),
+                assessment.document.clone(),
+            ),
+        };
+        Stored {
+            kind,
+            year,
+            body: body.expect("registry records serialise"),
+            document,
+        }
+    }
+}
+
+/// Inserts `row` as the enterprise's next version, taken in the insert itself (SQLite runs
+/// it under its write lock); `None` when a racing writer took that version first.
+async fn insert<'c, E>(
+    executor: E,
+    enterprise_id: &str,
+    row: &Stored,
+    recorded_at: &DateTime<Utc>,
+    recorded_by: &str,
+) -> Result<Option<i64>, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let inserted = sqlx::query(
+        "INSERT INTO registry_changes \
+         (enterprise_id, version, kind, year, body, document, recorded_at, recorded_by) \
+         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7 \
+         FROM registry_changes WHERE enterprise_id = $1 \
+         RETURNING version",
+    )
+    .bind(enterprise_id)
+    .bind(row.kind)
+    .bind(row.year)
+    .bind(&row.body)
+    .bind(&row.document)
+    .bind(recorded_at.to_rfc3339())
+    .bind(recorded_by)
+    .fetch_one(executor)
+    .await;
+    match inserted {
+        Ok(row) => Ok(Some(row.try_get("version")?)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whole seconds keep the stored text the same on SQLite and PostgreSQL.
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default()
+}
+
+/// Appends `record` as the enterprise's next version; returns the change as stored. On
+/// PostgreSQL two racing writers may take the same version: the loser goes again.
 pub async fn append(
     db: &Database,
     enterprise_id: &str,
     record: Record,
     recorded_by: &str,
 ) -> Result<Change, StoreError> {
-    let (kind, year, body, document) = match &record {
-        Record::Master { data } => ("master", 0, serde_json::to_string(data), String::new()),
-        Record::Classification { decision } => (
-            "classification",
-            0,
-            serde_json::to_string(decision),
-            decision.document.clone(),
-        ),
-        Record::Assessment { year, assessment } => (
-            "assessment",
-            i64::from(*year),
-            serde_json::to_string(assessment),
-            assessment.document.clone(),
-        ),
-    };
-    let body = body.expect("registry records serialise");
-    // Whole seconds keep the stored text the same on SQLite and PostgreSQL.
-    let recorded_at = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
-    // The next version is taken in the insert itself: SQLite runs it under its write lock;
-    // on PostgreSQL two racing inserts may take the same one, and the loser goes again.
+    let row = Stored::of(&record);
+    let recorded_at = now();
     for attempt in 0..16 {
-        let inserted = sqlx::query(
-            "INSERT INTO registry_changes \
-             (enterprise_id, version, kind, year, body, document, recorded_at, recorded_by) \
-             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7 \
-             FROM registry_changes WHERE enterprise_id = $1 \
-             RETURNING version",
-        )
-        .bind(enterprise_id)
-        .bind(kind)
-        .bind(year)
-        .bind(&body)
-        .bind(&document)
-        .bind(recorded_at.to_rfc3339())
-        .bind(recorded_by)
-        .fetch_one(db.pool())
-        .await;
-        match inserted {
-            Ok(row) => {
-                return Ok(Change {
-                    version: row.try_get("version")?,
-                    record,
-                    recorded_at,
-                    recorded_by: recorded_by.to_string(),
-                })
-            }
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    attempt + fastrand::u64(0..5),
-                ))
-                .await;
-            }
-            Err(e) => return Err(e.into()),
+        if let Some(version) =
+            insert(db.pool(), enterprise_id, &row, &recorded_at, recorded_by).await?
+        {
+            return Ok(Change {
+                version,
+                record,
+                recorded_at,
+                recorded_by: recorded_by.to_string(),
+            });
         }
+        tokio::time::sleep(std::time::Duration::from_millis(
+            attempt + fastrand::u64(0..5),
+        ))
+        .await;
     }
     Err(StoreError::Contended(enterprise_id.to_string()))
+}
+
+/// Appends every record in one transaction: all are recorded, or none.
+pub async fn append_all(
+    db: &Database,
+    records: &[(String, Record)],
+    recorded_by: &str,
+) -> Result<(), StoreError> {
+    let recorded_at = now();
+    let mut transaction = db.pool().begin().await?;
+    for (enterprise_id, record) in records {
+        let row = Stored::of(record);
+        if insert(
+            &mut *transaction,
+            enterprise_id,
+            &row,
+            &recorded_at,
+            recorded_by,
+        )
+        .await?
+        .is_none()
+        {
+            return Err(StoreError::Contended(enterprise_id.clone()));
+        }
+    }
+    transaction.commit().await?;
+    Ok(())
 }

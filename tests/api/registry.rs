@@ -404,3 +404,59 @@ async fn a_bill_naming_only_the_enterprise_takes_each_days_class_from_the_regist
     assert_eq!(unknown.status, 422);
     assert_eq!(unknown.json()["errors"][0]["pointer"], "/enterprise/id");
 }
+
+#[actix_web::test]
+async fn a_registry_file_is_recorded_whole_or_not_at_all() {
+    let app = app().await;
+    let import = |body: &str| {
+        app.post_with(
+            "/v1/enterprises/import",
+            &[WRITER, ("content-type", "text/csv")],
+            body.as_bytes().to_vec(),
+        )
+    };
+    let bad = "enterprise_id,name,industry,class_from,catalogue_class,class_document\n\
+               F-1,甲,steel,2020-01-01,restricted,list\n\
+               F-2,乙,textiles,2020-01-01,restricted,list\n\
+               F-3,丙,steel,someday,restricted,list\n";
+    let refused = import(bad).await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    let places: Vec<(Value, Value)> = refused.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["pointer"].clone(), e["column"].clone()))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            (json!("/rows/3"), json!("industry")),
+            (json!("/rows/4"), json!("class_from"))
+        ]
+    );
+    assert_eq!(
+        app.get_with("/v1/enterprises/F-1", &[READER]).await.status,
+        404,
+        "nothing of a refused file is recorded"
+    );
+
+    let good =
+        std::fs::read_to_string(crate::support::root().join("examples/registry.csv")).unwrap();
+    let recorded = import(&good).await;
+    assert_eq!(recorded.status, 200, "{}", recorded.text());
+    assert_eq!(recorded.json(), json!({ "enterprises": 2, "changes": 4 }));
+    let steel = read(&app, "/v1/enterprises/XZ-0101?date=2020-10-01").await;
+    assert_eq!(
+        steel["classification"]["decision"]["catalogue_class"],
+        "restricted"
+    );
+    assert_eq!(steel["assessment"]["assessment"]["water_quota_m3"], "1000");
+    let unknown = import(
+        "enterprise_id,class_from,catalogue_class,class_document\nNEW,2020-01-01,restricted,d\n",
+    )
+    .await;
+    assert_eq!(
+        unknown.status, 422,
+        "a decision for an enterprise nobody recorded"
+    );
+}

@@ -323,6 +323,14 @@ fn write_value(out: &mut Vec<u8>, kind: Cell, cell: &str) {
     }
 }
 
+/// A `steel_processes` cell (`blast_furnace:440;electric_arc_furnace:180:special`) as the
+/// JSON list a request carries.
+pub fn processes_value(cell: &str) -> Value {
+    let mut json = Vec::new();
+    write_value(&mut json, Processes, cell);
+    serde_json::from_slice(&json).expect("the processes cell is written as JSON")
+}
+
 /// A JSON request as a CSV row in `INPUT_COLUMNS` order (for generated populations).
 pub fn request_row(request: &Value) -> Vec<String> {
     INPUT_COLUMNS
