@@ -177,11 +177,7 @@ async fn access_log(
     let method = request.method().clone();
     let mut response = next.call(request).await?;
     let route = api::metrics::route_label(&response);
-    let key = response
-        .request()
-        .extensions()
-        .get::<Caller>()
-        .map(|c| c.0.clone());
+    let key = Caller::of(response.request());
     let bytes = response
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)

@@ -1,7 +1,7 @@
 //! The enterprise registry over HTTP: master data, dated classification decisions and yearly
 //! assessments written by a `registrar`, read by a `reader` as of any day.
 
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -132,10 +132,7 @@ pub struct HistoryView {
 }
 
 fn caller(request: &HttpRequest) -> String {
-    request
-        .extensions()
-        .get::<Caller>()
-        .map_or_else(|| "anonymous".to_string(), |c| c.0.clone())
+    Caller::of(request).unwrap_or_else(|| "anonymous".to_string())
 }
 
 /// An enterprise id from the path: 1–64 printable characters.
@@ -427,7 +424,7 @@ pub async fn import_enterprises(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let content_type = super::body::content_type(&request);
-    if !content_type.to_ascii_lowercase().starts_with("text/csv") {
+    if crate::batch::Format::from_content_type(content_type) != Some(crate::batch::Format::Csv) {
         return Err(ApiError::UnsupportedMediaType(format!(
             "`{content_type}` is not a registry file; send text/csv"
         )));

@@ -337,6 +337,13 @@ fn shown_value(content_type: &str, body: &str) -> serde_json::Value {
 #[derive(Debug, Clone)]
 pub struct Caller(pub String);
 
+impl Caller {
+    /// The key name a request was let through with, if it needed a key.
+    pub fn of(request: &HttpRequest) -> Option<String> {
+        request.extensions().get::<Caller>().map(|c| c.0.clone())
+    }
+}
+
 /// The route pattern a request reached, for logs and metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct Matched(pub &'static str);

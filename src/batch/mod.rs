@@ -444,16 +444,18 @@ pub fn parse_record(
         Format::Ndjson => BillRequestBody::from_json(text),
         Format::Csv => columns.expect("CSV batches have columns").parse(text),
     };
-    let body = body.map_err(|error| {
+    // A record that fails has its id read again from its text: failures are rare, and the
+    // records that pass need no copy of it.
+    let failure = |error| {
         let id = match format {
             Format::Ndjson => enterprise_id_of_json(text),
             Format::Csv => columns.and_then(|c| c.enterprise_id(text)),
         };
         Failure::of(error, id)
-    })?;
-    let id = body.enterprise.id.clone();
-    body.into_domain("")
-        .map_err(|errors| Failure::of(ApiError::Invalid(errors), Some(id)))
+    };
+    body.map_err(failure)?
+        .into_domain("")
+        .map_err(|errors| failure(ApiError::Invalid(errors)))
 }
 
 /// The `enterprise.id` of a JSON record that could not be read as a request, if any.

@@ -6,7 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::{Decision, MasterData, Record, YearAssessment};
-use crate::wire::csv::input::processes_value;
+use crate::wire::csv::input::{flag, processes_value};
+use crate::wire::csv::BOM;
 use crate::wire::json::pointer_of;
 use crate::wire::problem::FieldError;
 
@@ -66,7 +67,7 @@ enum Part {
 
 /// The records a file holds, in file order, or every problem with it.
 pub fn read(body: &[u8]) -> Result<Vec<(String, Record)>, Vec<FieldError>> {
-    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    let body = body.strip_prefix(BOM).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(body);
@@ -191,12 +192,9 @@ fn read_row(
 /// record's reader checks).
 fn cell_value(column: &str, cell: &str) -> Value {
     match column {
-        "capacity_cut_overdue" | "water_meets_standard" => match cell.to_ascii_lowercase().as_str()
-        {
-            "true" | "1" | "yes" => Value::Bool(true),
-            "false" | "0" | "no" => Value::Bool(false),
-            _ => Value::String(cell.to_string()),
-        },
+        "capacity_cut_overdue" | "water_meets_standard" => {
+            flag(cell).map_or_else(|| Value::String(cell.to_string()), Value::Bool)
+        }
         "steel_processes" => processes_value(cell),
         _ => Value::String(cell.to_string()),
     }

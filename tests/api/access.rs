@@ -1,25 +1,16 @@
 //! Access control: keys by role, public health and documentation, 401 and 403.
 
-use tariffd::access::{hash_key, KeySettings, Role};
+use tariffd::access::Role;
 
 use crate::helpers::TestApp;
 
 async fn app_with_keys() -> TestApp {
-    TestApp::spawn_with(|s| {
-        s.auth.enabled = true;
-        s.auth.keys = [
-            ("reader-key", Role::Reader),
-            ("biller-key", Role::Biller),
-            ("analyst-key", Role::Analyst),
-            ("admin-key", Role::Admin),
-        ]
-        .map(|(key, role)| KeySettings {
-            name: key.trim_end_matches("-key").to_string(),
-            sha256: hash_key(key),
-            roles: vec![role],
-        })
-        .to_vec();
-    })
+    TestApp::spawn_with_keys(&[
+        ("reader-key", Role::Reader),
+        ("biller-key", Role::Biller),
+        ("analyst-key", Role::Analyst),
+        ("admin-key", Role::Admin),
+    ])
     .await
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Once;
 
 use serde_json::Value;
+use tariffd::access::{hash_key, KeySettings, Role};
 use tariffd::configuration::Settings;
 use tariffd::startup::Application;
 
@@ -48,6 +49,23 @@ impl Reply {
 impl TestApp {
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with access control on and one key per `(key, role)`, each named as
+    /// its key without `-key`.
+    pub async fn spawn_with_keys(keys: &[(&str, Role)]) -> TestApp {
+        TestApp::spawn_with(|s| {
+            s.auth.enabled = true;
+            s.auth.keys = keys
+                .iter()
+                .map(|(key, role)| KeySettings {
+                    name: key.trim_end_matches("-key").to_string(),
+                    sha256: hash_key(key),
+                    roles: vec![*role],
+                })
+                .collect();
+        })
+        .await
     }
 
     /// Starts the app with test settings, adjusted by `configure`. Logs show with `TEST_LOG=1`.

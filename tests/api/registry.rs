@@ -2,24 +2,15 @@
 //! effects, reads as of a day and as of a version, every change with who made it.
 
 use serde_json::{json, Value};
-use tariffd::access::{hash_key, KeySettings, Role};
+use tariffd::access::Role;
 
 use crate::helpers::{Reply, TestApp};
 
 async fn app() -> TestApp {
-    TestApp::spawn_with(|s| {
-        s.auth.enabled = true;
-        s.auth.keys = [
-            ("commission-key", Role::Registrar),
-            ("reader-key", Role::Reader),
-        ]
-        .map(|(key, role)| KeySettings {
-            name: key.trim_end_matches("-key").to_string(),
-            sha256: hash_key(key),
-            roles: vec![role],
-        })
-        .to_vec();
-    })
+    TestApp::spawn_with_keys(&[
+        ("commission-key", Role::Registrar),
+        ("reader-key", Role::Reader),
+    ])
     .await
 }
 
@@ -264,19 +255,10 @@ async fn concurrent_writes_to_one_enterprise_each_get_their_own_version() {
 const BILLER: (&str, &str) = ("authorization", "Bearer biller-key");
 
 async fn billing_app() -> TestApp {
-    TestApp::spawn_with(|s| {
-        s.auth.enabled = true;
-        s.auth.keys = [
-            ("commission-key", Role::Registrar),
-            ("biller-key", Role::Biller),
-        ]
-        .map(|(key, role)| KeySettings {
-            name: key.trim_end_matches("-key").to_string(),
-            sha256: hash_key(key),
-            roles: vec![role],
-        })
-        .to_vec();
-    })
+    TestApp::spawn_with_keys(&[
+        ("commission-key", Role::Registrar),
+        ("biller-key", Role::Biller),
+    ])
     .await
 }
 

@@ -290,10 +290,10 @@ fn write_string(out: &mut Vec<u8>, text: &str) {
 fn write_value(out: &mut Vec<u8>, kind: Cell, cell: &str) {
     match kind {
         Text => write_string(out, cell),
-        Bool => match cell.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => out.extend_from_slice(b"true"),
-            "false" | "0" | "no" => out.extend_from_slice(b"false"),
-            _ => write_string(out, cell),
+        Bool => match flag(cell) {
+            Some(true) => out.extend_from_slice(b"true"),
+            Some(false) => out.extend_from_slice(b"false"),
+            None => write_string(out, cell),
         },
         Integer => match cell.parse::<i64>() {
             Ok(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
@@ -320,6 +320,15 @@ fn write_value(out: &mut Vec<u8>, kind: Cell, cell: &str) {
             }
             out.push(b']');
         }
+    }
+}
+
+/// A yes/no cell as spreadsheets write it (`true`/`1`/`yes`, `false`/`0`/`no`, any case).
+pub fn flag(cell: &str) -> Option<bool> {
+    match cell.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
     }
 }
 

@@ -73,15 +73,8 @@ pub fn fields(line: &[u8]) -> Result<Vec<Cow<'_, str>>, csv::Error> {
 
 /// An output row whose text cannot run as a spreadsheet formula (see [`inert`]).
 pub fn inert_row<I: IntoIterator<Item = S>, S: AsRef<str>>(cells: I) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    for (i, cell) in cells.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_cell(&mut out, &inert(cell.as_ref()));
-    }
-    out.push(b'\n');
-    out
+    let cells: Vec<S> = cells.into_iter().collect();
+    row(cells.iter().map(|c| inert(c.as_ref())))
 }
 
 /// One CSV row with a trailing newline, quoting where needed (cells as they are).
