@@ -23,7 +23,10 @@ use crate::wire::simulation::{inline_population, invalid, Simulation, Simulation
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // documents the multipart form; the parts are read as they stream
 pub struct SimulationUpload {
-    /// The simulation as JSON, without `population`; it must come first.
+    /// The simulation as JSON (a `SimulationBody` without `population`); it must come first.
+    /// Shown as an object: schemathesis writes a nested JSON part lossily and then reports
+    /// the server's answer to what it did not send.
+    #[schema(value_type = Object)]
     simulation: SimulationBody,
     /// The population's records, as a batch's: NDJSON or CSV (by the part's content type,
     /// or its file name's extension).
