@@ -92,6 +92,7 @@ impl<'t> Generator<'t> {
             from_registry: Vec::new(),
             reclassified: Vec::new(),
             decisions: Vec::new(),
+            registry_version: None,
             tariff: Some(self.tariff.meta.id.clone()),
             period: self.period,
             enterprise,

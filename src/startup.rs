@@ -85,6 +85,7 @@ impl Application {
             retry_after_seconds: settings.limits.retry_after_seconds,
             metrics,
             database,
+            registry: Default::default(),
         });
         let reloader = state.clone();
         let mut server = HttpServer::new(move || {

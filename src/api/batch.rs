@@ -12,6 +12,7 @@ use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::AppState;
 use crate::batch::{self, stream, Context, Format};
+use crate::ledger::{self, Issuer};
 use crate::wire::csv::{Lang, Table};
 use crate::wire::view::Detail;
 
@@ -57,6 +58,16 @@ pub async fn create_batch(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    run(request, payload, state, None).await
+}
+
+/// Runs a batch; with an `issuer`, every bill is stored in the ledger before it is sent.
+pub async fn run(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    issuer: Option<Issuer>,
+) -> Result<HttpResponse, ApiError> {
     let mut query = Query::parse(&request, &["detail", "validate_only", "lang", "bom"])?;
     let detail = query
         .parsed("detail", "`totals`, `lines` or `full`", Detail::parse)
@@ -82,17 +93,20 @@ pub async fn create_batch(
     )?;
     let permit = state.heavy_permit("batches")?;
     let context = Context {
+        registry: state.registry_now().await,
         tariffs: state.tariffs.current(),
         format,
         output,
         detail,
         validate_only,
         table,
+        issuer,
     };
     let input = Blocking::pump(payload).map(|piece| piece.map_err(Stop::Input));
     let (opened_tx, opened) = oneshot::channel();
     let (tx, rx) = mpsc::channel(8);
     let (limits, metrics) = (state.batch_limits, state.metrics.clone());
+    let (database, runtime) = (state.database.clone(), tokio::runtime::Handle::current());
     // One blocking thread per batch runs the streaming loop; the permit bounds them.
     spawn_blocking(move || {
         let _permit = permit;
@@ -103,6 +117,13 @@ pub async fn create_batch(
         };
         let _ = opened_tx.send(Ok(()));
         let sent = batch::bill(context, records, |bytes, part| {
+            if !part.issued.is_empty() {
+                // Stored before sent: a bill the client holds is in the ledger.
+                let stored = runtime
+                    .block_on(ledger::store::insert(&database, &part.issued))
+                    .map_err(|e| Stop::Input(e.into()))?;
+                metrics.issued.with_label_values(&["batch"]).inc_by(stored);
+            }
             metrics.count_batch(&part.summary, &part.billed_by_tariff);
             let piece: Result<_, std::convert::Infallible> = Ok(bytes);
             tx.blocking_send(piece).map_err(|_| Stop::ClientGone)
@@ -110,7 +131,7 @@ pub async fn create_batch(
         if let Err(Stop::Input(error)) = sent {
             tracing::warn!(
                 ?error,
-                "batch upload broke off or went quiet; the output ends without a summary"
+                "batch upload broke off, went quiet or could not be stored; the output ends without a summary"
             );
         }
     });

@@ -10,7 +10,7 @@ use super::query::Query;
 use super::AppState;
 use crate::bill::{BillRequest, Options};
 use crate::pricing::price_request;
-use crate::registry::{self, fill, fill::Filled};
+use crate::registry::{fill, store, Snapshot};
 use crate::tariff::Tariff;
 use crate::wire::request::BillRequestBody;
 use crate::wire::view::BillResponse;
@@ -53,12 +53,8 @@ pub async fn create_bill(
     });
     query.finish()?;
     let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
-    let mut body = BillRequestBody::from_json(&body)?;
-    let filled = from_registry(&state, &mut body).await?;
-    let mut bill_request = body.into_domain("").map_err(ApiError::Invalid)?;
-    bill_request.from_registry = filled.pointers;
-    bill_request.reclassified = filled.reclassified;
-    bill_request.decisions = filled.decisions;
+    let body = BillRequestBody::from_json(&body)?;
+    let bill_request = request_of(&state, body).await?;
     let tariff = match digest {
         Some(digest) => archived(&state, &digest, &bill_request)?,
         None => crate::pricing::tariff_for(&state.tariffs.current(), &bill_request)?.clone(),
@@ -74,13 +70,17 @@ pub async fn create_bill(
         .json(BillResponse::new(&bill_request, &bill, &tariff)))
 }
 
-/// What the registry fills in a request that leaves its enterprise to it (no industry).
-async fn from_registry(state: &AppState, body: &mut BillRequestBody) -> Result<Filled, ApiError> {
-    if !fill::wanted(body) || body.enterprise.id.trim().is_empty() {
-        return Ok(Filled::default());
-    }
-    let history = registry::store::history(&state.database, &body.enterprise.id).await?;
-    fill::fill(&history, body).map_err(|e| ApiError::Invalid(vec![e]))
+/// The engine's request for `body`, filled from the registry when it leaves its enterprise
+/// to it (names no industry): only then is the database read.
+pub async fn request_of(state: &AppState, body: BillRequestBody) -> Result<BillRequest, ApiError> {
+    let registry = match fill::wanted(&body) {
+        true => {
+            let id = &body.enterprise.id;
+            Some(Snapshot::of(id, store::history(&state.database, id).await?))
+        }
+        false => None,
+    };
+    fill::request(body, registry.as_ref()).map_err(ApiError::Invalid)
 }
 
 /// The tariff a past bill names by digest, from the set in service or any that served

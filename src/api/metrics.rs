@@ -31,6 +31,8 @@ pub struct Metrics {
     pub simulated_enterprises: prometheus::IntCounter,
     /// Tariff reloads, by outcome (`ok`, `refused`).
     pub reloads: IntCounterVec,
+    /// Bills stored in the ledger, by outcome (`new`, `replayed`, `batch`, `correction`).
+    pub issued: IntCounterVec,
     /// Batches and simulations running now.
     pub heavy_in_flight: prometheus::IntGauge,
     requests: IntCounterVec,
@@ -81,6 +83,13 @@ impl Metrics {
             Opts::new("tariffd_tariff_reloads_total", "Tariff reloads, by outcome"),
             &["outcome"],
         )?;
+        let issued = IntCounterVec::new(
+            Opts::new(
+                "tariffd_ledger_bills_total",
+                "Bills issued into the ledger, by outcome",
+            ),
+            &["outcome"],
+        )?;
         let heavy_in_flight = prometheus::IntGauge::new(
             "tariffd_heavy_in_flight",
             "Batches and simulations running now",
@@ -104,6 +113,7 @@ impl Metrics {
         registry.register(Box::new(simulations.clone()))?;
         registry.register(Box::new(simulated_enterprises.clone()))?;
         registry.register(Box::new(reloads.clone()))?;
+        registry.register(Box::new(issued.clone()))?;
         registry.register(Box::new(heavy_in_flight.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -115,6 +125,7 @@ impl Metrics {
             simulations,
             simulated_enterprises,
             reloads,
+            issued,
             heavy_in_flight,
             requests,
             latency,

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod bills;
 pub mod body;
 pub mod connection;
+pub mod ledger;
 pub mod metrics;
 pub mod ops;
 pub mod problem;
@@ -55,11 +56,26 @@ pub struct AppState {
     pub heavy_max: usize,
     pub retry_after_seconds: u64,
     pub metrics: Metrics,
-    /// The registry (and, later, the ledger).
+    /// The registry and the ledger.
     pub database: crate::database::Database,
+    /// The registry as batches and simulations read it.
+    pub registry: crate::registry::cache::Cache,
 }
 
 impl AppState {
+    /// The whole registry as it stands, for records that name only their enterprise. With
+    /// the database out of reach there is none, and such records fail one by one while the
+    /// rest are priced.
+    pub async fn registry_now(&self) -> Option<Arc<crate::registry::Snapshot>> {
+        match self.registry.current(&self.database).await {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => {
+                tracing::warn!(%error, "registry unavailable; records by reference will fail");
+                None
+            }
+        }
+    }
+
     /// A permit to run a batch or simulation, or 429 when all are taken.
     pub fn heavy_permit(
         &self,
@@ -100,6 +116,8 @@ impl AppState {
         (name = "tariffs", description = "The policy as loaded: parameters, sources, digests"),
         (name = "simulations", description = "What-if reforms over a population: revenue, who pays more, sweeps, goal-seeking"),
         (name = "surcharges", description = "Quick look-up of adders by class of enterprise"),
+        (name = "registry", description = "Enterprises, their dated classification decisions and yearly assessments, as published"),
+        (name = "ledger", description = "Bills issued, stored with what they were priced on; rebills after a retroactive change"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

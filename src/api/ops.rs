@@ -13,6 +13,9 @@ pub struct Health {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tariffs: Vec<String>,
+    /// Readiness: `ok`, or `unavailable` when the database does not answer within a second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<&'static str>,
 }
 
 /// Liveness: the process answers.
@@ -21,23 +24,25 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
         tariffs: vec![],
+        database: None,
     })
 }
 
-/// Readiness: tariffs are loaded and validated.
+/// Readiness: tariffs are loaded and validated, and the database answers.
 #[utoipa::path(get, path = "/health/ready", tag = "operations", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let tariffs = state.tariffs.current().ids();
-    if tariffs.is_empty() || !state.database.ping().await {
-        return HttpResponse::ServiceUnavailable().json(Health {
-            status: "not_ready",
-            tariffs,
-        });
-    }
-    HttpResponse::Ok().json(Health {
-        status: "ready",
+    let database = state.database.ping().await;
+    let ready = !tariffs.is_empty() && database;
+    let health = Health {
+        status: if ready { "ready" } else { "not_ready" },
         tariffs,
-    })
+        database: Some(if database { "ok" } else { "unavailable" }),
+    };
+    match ready {
+        true => HttpResponse::Ok().json(health),
+        false => HttpResponse::ServiceUnavailable().json(health),
+    }
 }
 
 /// Prometheus metrics: request counts and latency histograms by endpoint, bills priced.

@@ -11,7 +11,9 @@ use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse, ResponseErro
 use utoipa::openapi::OpenApi;
 
 use super::problem::ApiError;
-use super::{admin, batch, bills, ops, registry, simulations, surcharges, tariffs, AppState};
+use super::{
+    admin, batch, bills, ledger, ops, registry, simulations, surcharges, tariffs, AppState,
+};
 use crate::access::{Need, Role};
 
 pub struct Route {
@@ -49,7 +51,7 @@ pub struct Part {
 }
 
 /// Every route of the service but the documentation pages.
-pub static ROUTES: [Route; 19] = [
+pub static ROUTES: [Route; 24] = [
     Route {
         method: Method::POST,
         path: "/v1/bills",
@@ -245,6 +247,62 @@ pub static ROUTES: [Route; 19] = [
         handler: || web::route().to(registry::get_history),
         document: documented::<registry::__path_get_history>,
         examples: &[],
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/ledger/bills",
+        need: Need::Role(Role::Biller),
+        handler: || web::route().to(ledger::issue_bill),
+        document: documented::<ledger::__path_issue_bill>,
+        examples: &[Example {
+            content_type: "application/json",
+            name: "restricted_steel",
+            summary: "Issue the bill of restricted steel in Xinzhou, October 2020",
+            body: ExampleBody::File(include_str!("../../examples/bill.json")),
+        }],
+    },
+    // Before `/v1/ledger/bills/{bill_id}`, so that `batch` is not read as a bill id.
+    Route {
+        method: Method::POST,
+        path: "/v1/ledger/bills/batch",
+        need: Need::Role(Role::Biller),
+        handler: || web::route().to(ledger::issue_batch),
+        document: documented::<ledger::__path_issue_batch>,
+        examples: &[Example {
+            content_type: "application/x-ndjson",
+            name: "ndjson",
+            summary: "Issue three enterprises' bills, one record bad",
+            body: ExampleBody::File(include_str!("../../examples/batch.ndjson")),
+        }],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/ledger/bills",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(ledger::list_bills),
+        document: documented::<ledger::__path_list_bills>,
+        examples: &[],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/ledger/bills/{bill_id}",
+        need: Need::Role(Role::Reader),
+        handler: || web::route().to(ledger::get_bill),
+        document: documented::<ledger::__path_get_bill>,
+        examples: &[],
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/ledger/rebills",
+        need: Need::Role(Role::Biller),
+        handler: || web::route().to(ledger::rebill),
+        document: documented::<ledger::__path_rebill>,
+        examples: &[Example {
+            content_type: "application/json",
+            name: "since_october",
+            summary: "Bills from October 2020 on",
+            body: ExampleBody::File(include_str!("../../examples/rebill.json")),
+        }],
     },
     Route {
         method: Method::POST,

@@ -90,8 +90,9 @@ pub async fn create_simulation(
         let inline = inline.ok_or_else(|| {
             ApiError::field("/population", "missing: give the population inline, or stream it as the multipart part `population`")
         })?;
-        let population =
-            inline_population(inline, &tariffs, state.simulation_limits.max_population)?;
+        let registry = state.registry_now().await;
+        let max = state.simulation_limits.max_population;
+        let population = inline_population(inline, &tariffs, max, registry.as_deref())?;
         (target, spec, population)
     } else {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -196,8 +197,8 @@ async fn streamed(
         max_lines: state.simulation_limits.max_population,
     };
     let input = Blocking::pump(field.map(|piece| piece.map_err(multipart_error)));
-    let tariffs = tariffs.clone();
-    let population = spawn_blocking(move || intake::read(format, limits, tariffs, input))
+    let (tariffs, registry) = (tariffs.clone(), state.registry_now().await);
+    let population = spawn_blocking(move || intake::read(format, limits, tariffs, registry, input))
         .await
         .map_err(|_| ApiError::Internal)??;
     Ok((target, spec, population))

@@ -13,9 +13,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::bill::{Bill, BillRequest, Options};
+use crate::ledger::{Entry, Issuer};
 use crate::money::zero_money;
 use crate::pricing::price_request;
 use crate::pricing::tariff_for;
+use crate::registry::{fill, Snapshot};
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::csv;
 use crate::wire::problem::ApiError;
@@ -154,6 +156,12 @@ pub struct Context {
     pub validate_only: bool,
     /// How CSV output is written (header language, byte-order mark).
     pub table: csv::Table,
+    /// The registry records naming only their enterprise are filled from (none: such
+    /// records fail for want of an industry).
+    pub registry: Option<Arc<Snapshot>>,
+    /// Issue each bill into the ledger as this issuer: each chunk's tally carries its
+    /// entries, stored before the chunk's output is sent.
+    pub issuer: Option<Issuer>,
 }
 
 /// A priced chunk: its output bytes and its share of the summary.
@@ -169,6 +177,8 @@ pub struct Tally {
     pub summary: Summary,
     pub billed_by_tariff: Vec<(String, u64)>,
     pub sums: csv::Sums,
+    /// The ledger entries of the bills, when the batch issues them.
+    pub issued: Vec<Entry>,
 }
 
 /// One more bill under `tariff` (a batch names a handful of tariffs at most).
@@ -235,17 +245,19 @@ impl Context {
         for record in records {
             tally.summary.lines += 1;
             let line = record.line();
-            let outcome = parse_record(record, self.format, columns).and_then(|request| {
-                let priced = if self.validate_only {
-                    tariff_for(&self.tariffs, &request).map(|_| None)
-                } else {
-                    self.price(&request).map(Some)
-                };
-                match priced {
-                    Ok(priced) => Ok((request, priced)),
-                    Err(error) => Err(Failure::of(error, Some(request.enterprise.id))),
-                }
-            });
+            let registry = self.registry.as_deref();
+            let outcome =
+                parse_record(record, self.format, columns, registry).and_then(|request| {
+                    let priced = if self.validate_only {
+                        tariff_for(&self.tariffs, &request).map(|_| None)
+                    } else {
+                        self.price(&request).map(Some)
+                    };
+                    match priced {
+                        Ok(priced) => Ok((request, priced)),
+                        Err(error) => Err(Failure::of(error, Some(request.enterprise.id))),
+                    }
+                });
             match outcome {
                 Ok((request, priced)) => {
                     self.flush(&mut out, &mut tally.sums, repeats.take());
@@ -253,7 +265,7 @@ impl Context {
                     match priced {
                         None => self.write_valid(&mut out, &mut tally.sums, line),
                         Some((bill, tariff)) => {
-                            self.write_bill(
+                            let written = self.write_bill(
                                 &mut out,
                                 &mut tally.sums,
                                 line,
@@ -261,6 +273,22 @@ impl Context {
                                 &bill,
                                 tariff,
                             );
+                            if let Some(issuer) = &self.issuer {
+                                let text = self.request_text(record, columns);
+                                let entry = match written {
+                                    Some((view, json)) => Entry::from_json(
+                                        &text,
+                                        &request,
+                                        &bill,
+                                        tariff,
+                                        issuer,
+                                        &view,
+                                        out[json].to_vec(),
+                                    ),
+                                    None => Entry::new(&text, &request, &bill, tariff, issuer),
+                                };
+                                tally.issued.push(entry);
+                            }
                             tally
                                 .summary
                                 .add_money(bill.totals.surcharge, bill.totals.total);
@@ -307,6 +335,17 @@ impl Context {
         }
     }
 
+    /// The record as the JSON request it stands for.
+    fn request_text(&self, record: &Record, columns: Option<&csv::Columns>) -> Vec<u8> {
+        let Record::Line { text, .. } = record else {
+            return Vec::new();
+        };
+        match (self.format, columns) {
+            (Format::Csv, Some(columns)) => columns.request_text(text).unwrap_or_default(),
+            _ => text.to_vec(),
+        }
+    }
+
     fn price(&self, request: &BillRequest) -> Result<(Bill, &Tariff), ApiError> {
         let tariff = tariff_for(&self.tariffs, request)?;
         let options = Options {
@@ -316,25 +355,32 @@ impl Context {
         Ok((bill, tariff))
     }
 
-    fn write_bill(
+    /// Writes a bill's output record. At `Detail::Lines` in NDJSON, also answers the view
+    /// and where its JSON is in `out` (what the ledger keeps, so it is written once).
+    fn write_bill<'a>(
         &self,
         out: &mut Vec<u8>,
         sums: &mut csv::Sums,
         line: u64,
-        request: &BillRequest,
-        bill: &Bill,
-        tariff: &Tariff,
-    ) {
+        request: &'a BillRequest,
+        bill: &'a Bill,
+        tariff: &'a Tariff,
+    ) -> Option<(BillResponse<'a>, std::ops::Range<usize>)> {
         match self.output {
             Format::Ndjson => {
                 let view = BillResponse::with_detail(request, bill, tariff, self.detail);
                 ndjson_open(out, line, "bill");
+                let start = out.len();
                 view.write_json(out);
+                let json = start..out.len();
                 out.extend_from_slice(b"}\n");
+                (self.detail == Detail::Lines).then_some((view, json))
             }
-            Format::Csv => self
-                .table
-                .bill_row(out, sums, line, request, bill, tariff.id()),
+            Format::Csv => {
+                self.table
+                    .bill_row(out, sums, line, request, bill, tariff.id());
+                None
+            }
         }
     }
 
@@ -413,12 +459,14 @@ impl Failure {
     }
 }
 
-/// Reads one record into a bill request; `columns` for CSV records. A record that fails
-/// keeps its enterprise id where one can be read, so its output row says whose it was.
+/// Reads one record into a bill request; `columns` for CSV records; a record naming only its
+/// enterprise is filled from `registry`. A record that fails keeps its enterprise id where
+/// one can be read, so its output row says whose it was.
 pub fn parse_record(
     record: &Record,
     format: Format,
     columns: Option<&csv::Columns>,
+    registry: Option<&Snapshot>,
 ) -> Result<BillRequest, Failure> {
     let text = match record {
         Record::Line { text, .. } if text.iter().all(u8::is_ascii_whitespace) => {
@@ -453,8 +501,7 @@ pub fn parse_record(
         };
         Failure::of(error, id)
     };
-    body.map_err(failure)?
-        .into_domain("")
+    fill::request(body.map_err(failure)?, registry)
         .map_err(|errors| failure(ApiError::Invalid(errors)))
 }
 

@@ -40,6 +40,8 @@ pub struct BillRequest {
     /// The registry decisions the classification was taken from, each with the first day of
     /// the period it governs, in date order (empty unless filled from the registry).
     pub decisions: Vec<DecisionRef>,
+    /// The enterprise's latest registry version when it was filled (`None`: not filled).
+    pub registry_version: Option<i64>,
 }
 
 /// A registry decision a bill's classification rests on.

@@ -43,6 +43,8 @@ pub fn bill(
             .or_else(|| format_named(output))
             .unwrap_or(format);
         let context = Context {
+            registry: None,
+            issuer: None,
             tariffs,
             format,
             output: output_format,

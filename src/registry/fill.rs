@@ -5,8 +5,9 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{Decision, History};
+use super::{Decision, History, Snapshot};
 use crate::bill::request::DecisionRef;
+use crate::bill::BillRequest;
 use crate::enterprise::{Card, CatalogueClass, Reclassification};
 use crate::period::Period;
 use crate::wire::problem::FieldError;
@@ -20,6 +21,31 @@ pub struct Filled {
     pub reclassified: Vec<Reclassification>,
     /// The decisions the classification was taken from.
     pub decisions: Vec<DecisionRef>,
+    /// The enterprise's latest version when it was read.
+    pub registry_version: Option<i64>,
+}
+
+/// `body` as the engine's request. When it leaves its enterprise to the registry, the
+/// enterprise is filled from `registry` (one not in it is an error at `/enterprise/id`);
+/// without a registry to read, such a request fails for want of an industry.
+pub fn request(
+    mut body: BillRequestBody,
+    registry: Option<&Snapshot>,
+) -> Result<BillRequest, Vec<FieldError>> {
+    let filled = match registry {
+        Some(registry) if wanted(&body) && !body.enterprise.id.trim().is_empty() => {
+            let empty = History::default();
+            let history = registry.history(&body.enterprise.id).unwrap_or(&empty);
+            fill(history, &mut body).map_err(|e| vec![e])?
+        }
+        _ => Filled::default(),
+    };
+    let mut request = body.into_domain("")?;
+    request.from_registry = filled.pointers;
+    request.reclassified = filled.reclassified;
+    request.decisions = filled.decisions;
+    request.registry_version = filled.registry_version;
+    Ok(request)
 }
 
 /// Whether a request leaves its enterprise to the registry: it names no industry.
@@ -29,7 +55,7 @@ pub fn wanted(body: &BillRequestBody) -> bool {
 
 /// Fills `body` from `history`. An enterprise the registry does not know is an error at
 /// `/enterprise/id`; a period that does not read is left for validation to report.
-pub fn fill(history: &History, body: &mut BillRequestBody) -> Result<Filled, FieldError> {
+fn fill(history: &History, body: &mut BillRequestBody) -> Result<Filled, FieldError> {
     let master = history.master().ok_or_else(|| {
         FieldError::at(
             "/enterprise/id",
@@ -39,7 +65,10 @@ pub fn fill(history: &History, body: &mut BillRequestBody) -> Result<Filled, Fie
             ),
         )
     })?;
-    let mut filled = Filled::default();
+    let mut filled = Filled {
+        registry_version: Some(history.latest_version()),
+        ..Filled::default()
+    };
     let e = &mut body.enterprise;
     e.industry = Some(master.value.industry);
     filled.pointers.push("/enterprise/industry");
@@ -81,13 +110,7 @@ pub fn fill(history: &History, body: &mut BillRequestBody) -> Result<Filled, Fie
     if body.assessment.is_none() {
         let year = period.start().year() - 1;
         if let Some(assessment) = history.assessment_of(year) {
-            let assessment = assessment.value.as_bill_assessment(year).map_err(|e| {
-                FieldError::at(
-                    "/assessment",
-                    format!("the registry's {year} assessment: {e}"),
-                )
-            })?;
-            body.assessment = Some(assessment);
+            body.assessment = Some(assessment.value.as_bill_assessment(year));
             filled.pointers.push("/assessment");
         }
     }

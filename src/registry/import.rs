@@ -160,13 +160,10 @@ fn read_row(
     }
     match (year, assessment.is_empty()) {
         (Some(year), false) => match typed::<YearAssessment>(assessment, line) {
-            Ok(assessment) => match assessment.as_bill_assessment(year) {
-                Ok(_) => records.push(Record::Assessment {
-                    year,
-                    assessment: Box::new(assessment),
-                }),
-                Err(e) => errors.push(cell_error(line, "", &format!("not an assessment: {e}"))),
-            },
+            Ok(assessment) => records.push(Record::Assessment {
+                year,
+                assessment: Box::new(assessment),
+            }),
             Err(e) => errors.push(e),
         },
         (None, false) => errors.push(cell_error(

@@ -7,9 +7,12 @@
 //! (highest version) whose period covers the day, so periods never overlap: a new decision
 //! closes or splits the ones it covers, and says which when it is recorded.
 
+pub mod cache;
 pub mod fill;
 pub mod import;
 pub mod store;
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,16 +72,13 @@ impl Decision {
 #[serde(deny_unknown_fields)]
 pub struct YearAssessment {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<ProcessBody>)]
-    pub steel_processes: Vec<serde_json::Value>,
+    pub steel_processes: Vec<ProcessBody>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<CementBody>)]
-    pub cement: Option<serde_json::Value>,
+    pub cement: Option<CementBody>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aluminum_kwh_per_t: Option<Exact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<IntensityBody>)]
-    pub energy_intensity: Option<serde_json::Value>,
+    pub energy_intensity: Option<IntensityBody>,
     /// The water quota, m³ per billing month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub water_quota_m3: Option<Exact>,
@@ -89,15 +89,15 @@ pub struct YearAssessment {
 }
 
 impl YearAssessment {
-    /// The assessment as a bill request's `assessment` reads it (checked the same way).
-    pub fn as_bill_assessment(&self, year: i32) -> Result<AssessmentBody, serde_json::Error> {
-        serde_json::from_value(serde_json::json!({
-            "year": year,
-            "steel_processes": self.steel_processes,
-            "cement": self.cement,
-            "aluminum_kwh_per_t": self.aluminum_kwh_per_t,
-            "energy_intensity": self.energy_intensity,
-        }))
+    /// The assessment as a bill request's `assessment` carries it.
+    pub fn as_bill_assessment(&self, year: i32) -> AssessmentBody {
+        AssessmentBody {
+            year: Some(year),
+            steel_processes: self.steel_processes.clone(),
+            cement: self.cement.clone(),
+            aluminum_kwh_per_t: self.aluminum_kwh_per_t,
+            energy_intensity: self.energy_intensity.clone(),
+        }
     }
 }
 
@@ -124,6 +124,28 @@ pub enum Record {
         year: i32,
         assessment: Box<YearAssessment>,
     },
+}
+
+/// The whole registry as read at one moment: every enterprise's history.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub histories: HashMap<String, History>,
+    /// How many changes it holds (the registry only grows).
+    pub changes: i64,
+}
+
+impl Snapshot {
+    /// A registry of one enterprise (all a single bill needs).
+    pub fn of(enterprise_id: &str, history: History) -> Snapshot {
+        Snapshot {
+            changes: history.0.len() as i64,
+            histories: HashMap::from([(enterprise_id.to_string(), history)]),
+        }
+    }
+
+    pub fn history(&self, enterprise_id: &str) -> Option<&History> {
+        self.histories.get(enterprise_id)
+    }
 }
 
 /// Every change of one enterprise, in version order.

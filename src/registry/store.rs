@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
-use super::{Change, History, Record};
+use super::{Change, History, Record, Snapshot};
 use crate::database::Database;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,46 +25,82 @@ pub enum StoreError {
 /// Every change of `enterprise_id`, in version order (empty when unknown).
 pub async fn history(db: &Database, enterprise_id: &str) -> Result<History, StoreError> {
     let rows = sqlx::query(
-        "SELECT version, kind, year, body, recorded_at, recorded_by FROM registry_changes \
-         WHERE enterprise_id = $1 ORDER BY version",
+        "SELECT enterprise_id, version, kind, year, body, recorded_at, recorded_by \
+         FROM registry_changes WHERE enterprise_id = $1 ORDER BY version",
     )
     .bind(enterprise_id)
     .fetch_all(db.pool())
     .await?;
-    let mut changes = Vec::with_capacity(rows.len());
-    for row in rows {
-        let version: i64 = row.try_get("version")?;
-        let corrupt = |message: String| StoreError::Corrupt {
-            enterprise_id: enterprise_id.to_string(),
-            version,
-            message,
-        };
-        let kind: String = row.try_get("kind")?;
-        let year: i64 = row.try_get("year")?;
-        let body: String = row.try_get("body")?;
-        let record = match kind.as_str() {
-            "master" => serde_json::from_str(&body).map(|data| Record::Master { data }),
-            "classification" => {
-                serde_json::from_str(&body).map(|decision| Record::Classification { decision })
-            }
-            "assessment" => serde_json::from_str(&body).map(|assessment| Record::Assessment {
-                year: year as i32,
-                assessment: Box::new(assessment),
-            }),
-            other => return Err(corrupt(format!("unknown kind `{other}`"))),
-        }
-        .map_err(|e| corrupt(e.to_string()))?;
-        let recorded_at: String = row.try_get("recorded_at")?;
-        changes.push(Change {
-            version,
-            record,
-            recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
-                .map_err(|e| corrupt(e.to_string()))?
-                .with_timezone(&Utc),
-            recorded_by: row.try_get("recorded_by")?,
-        });
-    }
+    let changes = rows.iter().map(change).collect::<Result<_, _>>()?;
     Ok(History(changes))
+}
+
+/// The whole registry: every enterprise's history, and how many changes it holds.
+pub async fn snapshot(db: &Database) -> Result<Snapshot, StoreError> {
+    let rows = sqlx::query(
+        "SELECT enterprise_id, version, kind, year, body, recorded_at, recorded_by \
+         FROM registry_changes ORDER BY enterprise_id, version",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut snapshot = Snapshot {
+        changes: rows.len() as i64,
+        ..Snapshot::default()
+    };
+    for row in &rows {
+        let enterprise_id: String = row.try_get("enterprise_id")?;
+        let change = change(row)?;
+        snapshot
+            .histories
+            .entry(enterprise_id)
+            .or_default()
+            .0
+            .push(change);
+    }
+    Ok(snapshot)
+}
+
+/// How many changes the registry holds: it only grows, so an unchanged count is an
+/// unchanged registry.
+pub async fn count(db: &Database) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM registry_changes")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// One stored row as a change.
+fn change(row: &sqlx::any::AnyRow) -> Result<Change, StoreError> {
+    let version: i64 = row.try_get("version")?;
+    let corrupt = |message: String| StoreError::Corrupt {
+        enterprise_id: row.try_get("enterprise_id").unwrap_or_default(),
+        version,
+        message,
+    };
+    let kind: String = row.try_get("kind")?;
+    let year: i64 = row.try_get("year")?;
+    let body: String = row.try_get("body")?;
+    let record = match kind.as_str() {
+        "master" => serde_json::from_str(&body).map(|data| Record::Master { data }),
+        "classification" => {
+            serde_json::from_str(&body).map(|decision| Record::Classification { decision })
+        }
+        "assessment" => serde_json::from_str(&body).map(|assessment| Record::Assessment {
+            year: year as i32,
+            assessment: Box::new(assessment),
+        }),
+        other => return Err(corrupt(format!("unknown kind `{other}`"))),
+    }
+    .map_err(|e| corrupt(e.to_string()))?;
+    let recorded_at: String = row.try_get("recorded_at")?;
+    Ok(Change {
+        version,
+        record,
+        recorded_at: DateTime::parse_from_rfc3339(&recorded_at)
+            .map_err(|e| corrupt(e.to_string()))?
+            .with_timezone(&Utc),
+        recorded_by: row.try_get("recorded_by")?,
+    })
 }
 
 /// A record as stored: its kind, year, JSON body and document.

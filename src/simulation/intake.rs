@@ -9,16 +9,19 @@ use super::{Member, Population};
 use crate::batch::stream::{self, Job};
 use crate::batch::{parse_record, Format, Limits, Record};
 use crate::bill::BillRequest;
+use crate::registry::Snapshot;
 use crate::tariff::TariffSet;
 use crate::wire::csv::Columns;
 use crate::wire::problem::ApiError;
 
-/// Reads the population `input` holds. `limits.max_lines` caps it: past the cap the whole
+/// Reads the population `input` holds (records naming only their enterprise filled from
+/// `registry`). `limits.max_lines` caps it: past the cap the whole
 /// population is refused, since a simulation never runs on part of one.
 pub fn read<I, E>(
     format: Format,
     limits: Limits,
     tariffs: Arc<TariffSet>,
+    registry: Option<Arc<Snapshot>>,
     input: I,
 ) -> Result<Population, E>
 where
@@ -27,7 +30,11 @@ where
 {
     let mut population = Population::default();
     stream::open(format, limits, input)?.drive(
-        Reading { format, tariffs },
+        Reading {
+            format,
+            tariffs,
+            registry,
+        },
         |read: Result<Vec<Read>, ApiError>| {
             for (line, request) in read? {
                 match request {
@@ -50,6 +57,7 @@ type Read = (u64, Result<BillRequest, ApiError>);
 struct Reading {
     format: Format,
     tariffs: Arc<TariffSet>,
+    registry: Option<Arc<Snapshot>>,
 }
 
 impl Job for Reading {
@@ -65,7 +73,8 @@ impl Job for Reading {
             ));
         }
         let read = |record: &Record| {
-            let request = parse_record(record, self.format, columns).map_err(|f| f.error)?;
+            let request = parse_record(record, self.format, columns, self.registry.as_deref())
+                .map_err(|f| f.error)?;
             crate::pricing::tariff_for(&self.tariffs, &request)?;
             Ok(request)
         };

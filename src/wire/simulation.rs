@@ -12,6 +12,7 @@ use super::json::parse_json;
 use super::problem::{unknown_tariff, ApiError, FieldError};
 use super::request::BillRequestBody;
 use crate::number::Exact;
+use crate::registry::{fill, Snapshot};
 use crate::simulation::{self, Goal, Member, Metric, Override, Population, Reform, Spec, Sweep};
 use crate::tariff::grammar::Raw;
 use crate::tariff::{Tariff, TariffSet};
@@ -91,13 +92,14 @@ const DEFAULT_GOAL_STEP: rust_decimal::Decimal =
 const DEFAULT_TOP: usize = 20;
 const MAX_TOP: usize = 1_000;
 
-/// An inline population, read by the rule a streamed one follows: a record that cannot be
+/// An inline population (records naming only their enterprise filled from `registry`), read by the rule a streamed one follows: a record that cannot be
 /// read is left out and reported (its position from 1, and what is wrong with it), the rest
 /// priced.
 pub fn inline_population(
     inline: Vec<BillRequestBody>,
     tariffs: &TariffSet,
     max: u64,
+    registry: Option<&Snapshot>,
 ) -> Result<Population, ApiError> {
     if inline.len() as u64 > max {
         return Err(ApiError::field(
@@ -109,7 +111,7 @@ pub fn inline_population(
     for (i, body) in inline.into_iter().enumerate() {
         // Numbered as NDJSON lines are, so `record` means the same whatever the format.
         let record = i as u64 + 1;
-        match body.into_domain("") {
+        match fill::request(body, registry) {
             Ok(request) => match tariffs.resolve(request.tariff.as_deref()) {
                 Some(_) => population.members.push(Member { record, request }),
                 None => population.reject(

@@ -25,14 +25,20 @@ async fn every_documented_example_is_answered_as_documented() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             for call in calls_of(method, path, operation) {
-                calls.push((call, operation));
+                calls.push((call, path, operation));
             }
         }
     }
-    // Writes first, so that reads find what the examples wrote (the registry's enterprise).
-    calls.sort_by_key(|(call, _)| call.method == "GET");
-    for (call, operation) in &calls {
+    // Writes first, so that reads find what the examples wrote (the registry's enterprise);
+    // a read of what a write answered with a `Location` reads that.
+    calls.sort_by_key(|(call, _, _)| call.method == "GET");
+    let mut locations: Vec<String> = Vec::new();
+    for (call, pattern, operation) in &mut calls {
+        if let Some(location) = locations.iter().find(|l| matches(pattern, l)) {
+            call.path = location.clone();
+        }
         let reply = send(&app, call).await;
+        locations.extend(reply.header("location"));
         if let Err(e) = answered_as_documented(&doc, operation, call, &reply) {
             failures.push(format!(
                 "{} {} ({}): {e}",
@@ -43,6 +49,17 @@ async fn every_documented_example_is_answered_as_documented() {
     let calls = calls.len();
     assert!(calls >= 21, "only {calls} calls: examples went missing");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Whether `path` is of the path pattern `pattern` (`{…}` takes one segment).
+fn matches(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<_>, Vec<_>) =
+        (pattern.split('/').collect(), path.split('/').collect());
+    pattern.len() == path.len()
+        && pattern
+            .iter()
+            .zip(&path)
+            .all(|(p, s)| p == s || (p.starts_with('{') && !s.is_empty()))
 }
 
 /// The calls an operation's examples make: one per request-body example; without a body,

@@ -13,6 +13,7 @@ mod batch;
 mod bills;
 mod examples;
 mod helpers;
+mod ledger;
 mod lookups;
 mod openapi;
 mod operations;

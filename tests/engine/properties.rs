@@ -146,6 +146,7 @@ fn request() -> impl Strategy<Value = BillRequest> {
                     from_registry: Vec::new(),
                     reclassified: Vec::new(),
                     decisions: Vec::new(),
+                    registry_version: None,
                     tariff: Some(tariff.into()),
                     period: Period::new(start, start + chrono::Duration::days(days)).unwrap(),
                     enterprise,

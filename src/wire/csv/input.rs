@@ -170,8 +170,9 @@ pub struct Columns {
 }
 
 impl Columns {
-    /// Reads a header line; unknown or repeated names and a missing `enterprise_id`,
-    /// `industry` or `kwh` are refused, naming the column.
+    /// Reads a header line; unknown or repeated names and a missing `enterprise_id` or
+    /// `kwh` are refused, naming the column. Without `industry`, rows name their
+    /// enterprise only, for the registry to fill.
     pub fn from_header(line: &[u8]) -> Result<Columns, ApiError> {
         let names = fields(line)
             .map_err(|e| ApiError::field("/", format!("the header line is not CSV: {e}")))?;
@@ -193,7 +194,7 @@ impl Columns {
                 )),
             }
         }
-        for required in ["enterprise_id", "industry", "kwh"] {
+        for required in ["enterprise_id", "kwh"] {
             let i = known_column(required).expect("a known column");
             if cell_of[i].is_none() {
                 errors.push(column_error(required, "is required in the header"));
@@ -223,6 +224,12 @@ impl Columns {
             ));
         }
         BillRequestBody::from_json(&self.request_json(&cells))
+    }
+
+    /// The row as the JSON request it stands for (what the ledger keeps of a CSV record).
+    pub fn request_text(&self, line: &[u8]) -> Option<Vec<u8>> {
+        let cells = fields(line).ok()?;
+        Some(self.request_json(&cells))
     }
 
     /// The enterprise id a row names, if it can be read (for the output row of a bad one).

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod reader;
@@ -81,7 +81,7 @@ pub struct AssessmentBody {
     pub energy_intensity: Option<IntensityBody>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessBody {
     pub process: SteelProcess,
@@ -92,17 +92,21 @@ pub struct ProcessBody {
     pub intensity: Exact,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CementBody {
     pub plant: CementPlant,
-    #[serde(default, deserialize_with = "iso_date")]
+    #[serde(
+        default,
+        deserialize_with = "iso_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub commissioned: Option<NaiveDate>,
     /// Comparable comprehensive electricity, kWh/t.
     pub kwh_per_t: Exact,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntensityBody {
     pub value: Exact,
@@ -265,6 +269,7 @@ impl BillRequestBody {
                 from_registry: Vec::new(),
                 reclassified: Vec::new(),
                 decisions: Vec::new(),
+                registry_version: None,
             }),
             _ => Err(c
                 .0

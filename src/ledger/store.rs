@@ -1,0 +1,241 @@
+//! The ledger's rows (see `migrations/0002_ledger.sql`). Inserts never overwrite: a bill
+//! already stored (same `bill_id`), or a key already used, leaves the row as it was, which is
+//! what makes issuing idempotent across instances sharing one database.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::any::AnyRow;
+use sqlx::Row as _;
+
+use super::Entry;
+use crate::database::Database;
+use crate::registry::store::StoreError;
+
+const COLUMNS: &str = "bill_id, enterprise_id, period_start, period_end, surcharge, total, \
+     tariff_id, tariff_digest, registry_version, request, bill, issued_at, issued_by, \
+     idempotency_key, request_digest, corrects, cause";
+const WIDTH: usize = 17;
+
+/// Rows per INSERT: within SQLite's and PostgreSQL's limits on bound values.
+const ROWS_PER_INSERT: usize = 256;
+
+/// What issuing a bill did.
+#[derive(Debug)]
+pub enum Issued {
+    /// Stored now.
+    New(Entry),
+    /// Stored before (the same key, or the same bill): the stored one.
+    Before(Entry),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error("`Idempotency-Key` {0:?} was used with a different request")]
+    KeyReused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for IssueError {
+    fn from(e: sqlx::Error) -> IssueError {
+        IssueError::Store(e.into())
+    }
+}
+
+/// Issues `entry`: stored unless its key or its bill was stored before, in which case the
+/// stored bill is the answer (a key sent with another request is refused).
+pub async fn issue(db: &Database, entry: Entry) -> Result<Issued, IssueError> {
+    if insert(db, std::slice::from_ref(&entry)).await? == 1 {
+        return Ok(Issued::New(entry));
+    }
+    if let Some(key) = &entry.idempotency_key {
+        if let Some(stored) = by_key(db, &entry.issued_by, key).await? {
+            if stored.request_digest != entry.request_digest {
+                return Err(IssueError::KeyReused(key.clone()));
+            }
+            return Ok(Issued::Before(stored));
+        }
+    }
+    match get(db, &entry.bill_id).await? {
+        Some(stored) => Ok(Issued::Before(stored)),
+        // The conflicting row is always there to read: rows are never deleted.
+        None => Err(StoreError::Contended(entry.enterprise_id).into()),
+    }
+}
+
+/// Stores every entry not stored before, in one transaction; how many were new.
+pub async fn insert(db: &Database, entries: &[Entry]) -> Result<u64, StoreError> {
+    let mut transaction = db.pool().begin().await?;
+    let mut stored = 0;
+    for rows in entries.chunks(ROWS_PER_INSERT) {
+        let sql = insert_sql(rows.len());
+        let mut query = sqlx::query(&sql);
+        for e in rows {
+            query = query
+                .bind(&e.bill_id)
+                .bind(&e.enterprise_id)
+                .bind(e.period_start.to_string())
+                .bind(e.period_end.to_string())
+                .bind(e.surcharge.to_string())
+                .bind(e.total.to_string())
+                .bind(&e.tariff_id)
+                .bind(&e.tariff_digest)
+                .bind(e.registry_version)
+                .bind(&e.request)
+                .bind(&e.bill)
+                .bind(e.issued_at.to_rfc3339())
+                .bind(&e.issued_by)
+                .bind(&e.idempotency_key)
+                .bind(&e.request_digest)
+                .bind(&e.corrects)
+                .bind(&e.cause);
+        }
+        stored += query.execute(&mut *transaction).await?.rows_affected();
+    }
+    transaction.commit().await?;
+    Ok(stored)
+}
+
+/// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING` for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO ledger_bills ({COLUMNS}) VALUES ");
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..WIDTH {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * WIDTH + column + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT DO NOTHING");
+    sql
+}
+
+pub async fn get(db: &Database, bill_id: &str) -> Result<Option<Entry>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM ledger_bills WHERE bill_id = $1");
+    let row = sqlx::query(&sql)
+        .bind(bill_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(entry).transpose()
+}
+
+async fn by_key(db: &Database, issued_by: &str, key: &str) -> Result<Option<Entry>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM ledger_bills WHERE issued_by = $1 AND idempotency_key = $2");
+    let row = sqlx::query(&sql)
+        .bind(issued_by)
+        .bind(key)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(entry).transpose()
+}
+
+/// Which bills a listing wants.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub enterprise_id: Option<String>,
+    /// Bills whose period ends on or after this day.
+    pub from: Option<NaiveDate>,
+    /// Bills whose period starts on or before this day.
+    pub to: Option<NaiveDate>,
+    /// Only bills not yet corrected by a later one.
+    pub uncorrected: bool,
+    /// Only bills filled from the registry.
+    pub from_registry: bool,
+    /// The page after this bill (in the listing's order).
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// A page of the bills `filter` wants, ordered by enterprise, period and bill id.
+pub async fn list(db: &Database, filter: &Filter) -> Result<Vec<Entry>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM ledger_bills b WHERE 1 = 1");
+    let mut values: Vec<String> = Vec::new();
+    let mut bind = |sql: &mut String, clause: &str, value: String| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", values.len())));
+    };
+    if let Some(id) = &filter.enterprise_id {
+        bind(&mut sql, " AND enterprise_id = ?", id.clone());
+    }
+    if let Some(from) = filter.from {
+        bind(&mut sql, " AND period_end >= ?", from.to_string());
+    }
+    if let Some(to) = filter.to {
+        bind(&mut sql, " AND period_start <= ?", to.to_string());
+    }
+    if let Some(after) = &filter.after {
+        bind(
+            &mut sql,
+            " AND (enterprise_id, period_start, bill_id) > \
+             (SELECT enterprise_id, period_start, bill_id FROM ledger_bills WHERE bill_id = ?)",
+            after.clone(),
+        );
+    }
+    if filter.uncorrected {
+        sql.push_str(" AND NOT EXISTS (SELECT 1 FROM ledger_bills c WHERE c.corrects = b.bill_id)");
+    }
+    if filter.from_registry {
+        sql.push_str(" AND registry_version IS NOT NULL");
+    }
+    sql.push_str(&format!(
+        " ORDER BY enterprise_id, period_start, bill_id LIMIT {}",
+        filter.limit
+    ));
+    let mut query = sqlx::query(&sql);
+    for value in &values {
+        query = query.bind(value);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    rows.iter().map(entry).collect()
+}
+
+/// How many bills the ledger holds.
+pub async fn count(db: &Database) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM ledger_bills")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+fn entry(row: &AnyRow) -> Result<Entry, StoreError> {
+    let bill_id: String = row.try_get("bill_id")?;
+    let corrupt = |message: String| StoreError::Corrupt {
+        enterprise_id: bill_id.clone(),
+        version: 0,
+        message,
+    };
+    let date = |column: &str| -> Result<NaiveDate, StoreError> {
+        let text: String = row.try_get(column)?;
+        text.parse().map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    let money = |column: &str| -> Result<Decimal, StoreError> {
+        let text: String = row.try_get(column)?;
+        text.parse().map_err(|e| corrupt(format!("{column}: {e}")))
+    };
+    let issued_at: String = row.try_get("issued_at")?;
+    Ok(Entry {
+        enterprise_id: row.try_get("enterprise_id")?,
+        period_start: date("period_start")?,
+        period_end: date("period_end")?,
+        surcharge: money("surcharge")?,
+        total: money("total")?,
+        tariff_id: row.try_get("tariff_id")?,
+        tariff_digest: row.try_get("tariff_digest")?,
+        registry_version: row.try_get("registry_version")?,
+        request: row.try_get("request")?,
+        bill: row.try_get("bill")?,
+        issued_at: DateTime::parse_from_rfc3339(&issued_at)
+            .map_err(|e| corrupt(format!("issued_at: {e}")))?
+            .with_timezone(&Utc),
+        issued_by: row.try_get("issued_by")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_digest: row.try_get("request_digest")?,
+        corrects: row.try_get("corrects")?,
+        cause: row.try_get("cause")?,
+        bill_id,
+    })
+}
