@@ -323,7 +323,7 @@ pub async fn list_bills(
 }
 
 /// Which issued bills a rebill looks at.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RebillBody {
     /// Bills whose period ends on or after this day (the day a retroactive decision
@@ -361,7 +361,7 @@ pub struct RebillReport {
     params(("issue" = Option<bool>, Query, description = "Issue the correction bills (default false: only list them)")),
     responses(
         (status = 200, description = "The bills that would change (and the corrections issued)", body = RebillReport),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON or empty body (send `{}` for every bill)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field or query parameter is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -377,10 +377,7 @@ pub async fn rebill(
         .unwrap_or(false);
     query.finish()?;
     let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
-    let body: RebillBody = match body.iter().all(u8::is_ascii_whitespace) {
-        true => RebillBody::default(),
-        false => parse_json(&body)?,
-    };
+    let body: RebillBody = parse_json(&body)?;
     let ids = body.enterprise_ids;
     if ids.as_ref().is_some_and(|ids| ids.len() > MAX_REBILL_IDS) {
         return Err(ApiError::field(
