@@ -222,7 +222,8 @@ fn leaf_keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
     }
 }
 
-fn is_setting(key: &str) -> bool {
+/// Whether `key` (dotted, e.g. `database.url`) names a setting.
+pub fn is_setting(key: &str) -> bool {
     key == "auth.keys" || DEFAULTS.iter().any(|(k, _)| *k == key)
 }
 
