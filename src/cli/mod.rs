@@ -149,6 +149,10 @@ enum Command {
         output: PathBuf,
         #[arg(long)]
         tariffs: Option<PathBuf>,
+        /// Also write the population's enterprises as a registry file (CSV, for
+        /// `POST /v1/enterprises/import`); the records then name only their enterprise.
+        #[arg(long)]
+        registry: Option<PathBuf>,
     },
 }
 
@@ -276,6 +280,7 @@ pub fn main() -> ExitCode {
             tariff,
             output,
             tariffs,
+            registry,
         } => gen_population(
             settings,
             n,
@@ -285,6 +290,7 @@ pub fn main() -> ExitCode {
             tariff,
             &output,
             tariffs,
+            registry.as_deref(),
         ),
     }
 }

@@ -1,6 +1,10 @@
 //! `tariffd gen-population`: a synthetic population for trials and benchmarks.
 
+use chrono::Datelike;
+
 use super::*;
+use crate::registry::import;
+use crate::wire::csv::row;
 
 #[allow(clippy::too_many_arguments)]
 pub fn gen_population(
@@ -12,6 +16,7 @@ pub fn gen_population(
     tariff: Option<String>,
     output: &Path,
     tariffs: Option<PathBuf>,
+    registry: Option<&Path>,
 ) -> ExitCode {
     let result = (|| -> Result<(), String> {
         let set = load_tariffs(&settings, tariffs)?;
@@ -26,8 +31,22 @@ pub fn gen_population(
             )))
             .map_err(io)?;
         }
+        let mut registry = match registry {
+            Some(path) => {
+                let mut file = open_output(path)?;
+                file.write_all(&row(import::header())).map_err(io)?;
+                Some(file)
+            }
+            None => None,
+        };
+        let decided = period.start().with_ordinal(1).expect("1 January");
         for request in Generator::new(tariff, period, seed).take(n as usize) {
-            let json = request_json(&request);
+            let mut json = request_json(&request);
+            if let Some(file) = registry.as_mut() {
+                let cells = import::row_of_request(&json, decided, "synthetic");
+                file.write_all(&row(cells)).map_err(io)?;
+                import::by_reference(&mut json);
+            }
             match format {
                 Format::Ndjson => {
                     serde_json::to_writer(&mut out, &json).map_err(|e| e.to_string())?;
@@ -37,6 +56,9 @@ pub fn gen_population(
                     .write_all(&crate::wire::csv::row(crate::wire::csv::request_row(&json)))
                     .map_err(io)?,
             }
+        }
+        if let Some(mut file) = registry {
+            file.flush().map_err(io)?;
         }
         out.flush().map_err(io)
     })();

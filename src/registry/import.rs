@@ -6,7 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::{Decision, MasterData, Record, YearAssessment};
-use crate::wire::csv::input::{flag, processes_value};
+use chrono::NaiveDate;
+
+use crate::wire::csv::input::{flag, processes_cell, processes_value, text};
 use crate::wire::csv::BOM;
 use crate::wire::json::pointer_of;
 use crate::wire::problem::FieldError;
@@ -63,6 +65,63 @@ enum Part {
     Decision,
     Year,
     Assessment,
+}
+
+/// The registry file's header, every column.
+pub fn header() -> Vec<&'static str> {
+    COLUMNS.map(|(name, _, _)| name).to_vec()
+}
+
+/// A registry row for what a bill request (JSON, as generated populations write them)
+/// says of its enterprise: its master data, its class as a decision from `from` by
+/// `document`, and its assessment and water quota (recorded under `document` too).
+pub fn row_of_request(request: &Value, from: NaiveDate, document: &str) -> Vec<String> {
+    let at = |pointer: &str| match request.pointer(pointer) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::Array(items)) => processes_cell(items),
+        Some(value) => text(value),
+    };
+    let assessed = request.pointer("/assessment/year").is_some();
+    COLUMNS
+        .iter()
+        .map(|(name, part, field)| match (part, *name) {
+            (Part::Id, _) => at("/enterprise/id"),
+            (Part::Master, "name") => match at("/enterprise/name") {
+                name if name.is_empty() => at("/enterprise/id"),
+                name => name,
+            },
+            (Part::Master, _) => at(&format!("/enterprise/{field}")),
+            (Part::Decision, "class_from") => from.to_string(),
+            (Part::Decision, "class_document") => document.to_string(),
+            (Part::Decision, "catalogue_class") => match at("/enterprise/catalogue_class") {
+                class if class.is_empty() => "permitted".to_string(),
+                class => class,
+            },
+            (Part::Decision, _) => at(&format!("/enterprise/{field}")),
+            (Part::Year, _) => at("/assessment/year"),
+            (Part::Assessment, _) if !assessed => String::new(),
+            (Part::Assessment, "assessment_document") => document.to_string(),
+            (Part::Assessment, _) => match field.strip_prefix("water_") {
+                Some(water) => at(&format!("/water/{water}")),
+                None => at(&format!("/assessment/{field}")),
+            },
+        })
+        .collect()
+}
+
+/// The request with what `row_of_request` moved to the registry taken out: it names only
+/// its enterprise, for the registry to fill.
+pub fn by_reference(request: &mut Value) {
+    if let Some(enterprise) = request["enterprise"].as_object_mut() {
+        enterprise.retain(|name, _| name == "id");
+    }
+    if let Some(request) = request.as_object_mut() {
+        request.remove("assessment");
+    }
+    if let Some(water) = request["water"].as_object_mut() {
+        water.remove("quota_m3");
+        water.remove("meets_standard");
+    }
 }
 
 /// The records a file holds, in file order, or every problem with it.

@@ -442,3 +442,61 @@ async fn a_registry_file_is_recorded_whole_or_not_at_all() {
         "a decision for an enterprise nobody recorded"
     );
 }
+
+#[actix_web::test]
+async fn a_population_billed_by_reference_costs_what_it_costs_given_in_full() {
+    let app = TestApp::spawn_with_keys(&[
+        ("commission-key", Role::Registrar),
+        ("biller-key", Role::Biller),
+    ])
+    .await;
+    let inline = crate::helpers::population(400);
+    let decided = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let mut file = tariffd::wire::csv::row(tariffd::registry::import::header());
+    let mut by_reference = Vec::new();
+    for request in &inline {
+        let cells = tariffd::registry::import::row_of_request(request, decided, "synthetic");
+        file.extend(tariffd::wire::csv::row(cells));
+        let mut reference = request.clone();
+        tariffd::registry::import::by_reference(&mut reference);
+        by_reference.push(reference);
+    }
+    let imported = app
+        .post_with(
+            "/v1/enterprises/import",
+            &[WRITER, ("content-type", "text/csv")],
+            file,
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.text());
+    let batch = |requests: &[Value]| {
+        app.post_with(
+            "/v1/bills/batch",
+            &[BILLER, ("content-type", "application/x-ndjson")],
+            crate::helpers::ndjson(requests),
+        )
+    };
+    let (given, referenced) = (batch(&inline).await, batch(&by_reference).await);
+    let records = |reply: &Reply| -> Vec<Value> {
+        reply
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (given, referenced) = (records(&given), records(&referenced));
+    assert_eq!(given.last().unwrap()["summary"]["billed"], 400);
+    assert_eq!(given.last(), referenced.last(), "the same sums");
+    let amounts = |bill: &Value| -> Vec<(Value, Value)> {
+        bill["line_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["rule"].clone(), l["amount"].clone()))
+            .collect()
+    };
+    for (a, b) in given.iter().zip(&referenced).take(400) {
+        assert_eq!(a["bill"]["totals"], b["bill"]["totals"], "{a}\n{b}");
+        assert_eq!(amounts(&a["bill"]), amounts(&b["bill"]));
+    }
+}

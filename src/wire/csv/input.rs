@@ -354,32 +354,38 @@ pub fn request_row(request: &Value) -> Vec<String> {
         .map(
             |column| match (column.cell, request.pointer(&column.pointer())) {
                 (_, None | Some(Value::Null)) => String::new(),
-                (Processes, Some(Value::Array(items))) => items
-                    .iter()
-                    .map(|p| {
-                        let mut cell = format!("{}:{}", text(&p["process"]), text(&p["intensity"]));
-                        if p["grade"] == "special" {
-                            cell.push_str(":special");
-                        }
-                        cell
-                    })
-                    .collect::<Vec<_>>()
-                    .join(";"),
+                (Processes, Some(Value::Array(items))) => processes_cell(items),
                 (_, Some(v)) => text(v),
             },
         )
         .collect()
 }
 
-pub fn input_header(lang: Lang) -> Vec<&'static str> {
-    INPUT_COLUMNS.map(|c| lang.pick((c.name, c.zh))).to_vec()
+/// The JSON list of a request's steel processes as a `steel_processes` cell.
+pub fn processes_cell(items: &[Value]) -> String {
+    items
+        .iter()
+        .map(|p| {
+            let mut cell = format!("{}:{}", text(&p["process"]), text(&p["intensity"]));
+            if p["grade"] == "special" {
+                cell.push_str(":special");
+            }
+            cell
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
-fn text(v: &Value) -> String {
+/// A value as a cell: strings as they are, other values as JSON writes them.
+pub fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+pub fn input_header(lang: Lang) -> Vec<&'static str> {
+    INPUT_COLUMNS.map(|c| lang.pick((c.name, c.zh))).to_vec()
 }
 
 fn column_error(column: &str, message: &str) -> FieldError {
