@@ -1,6 +1,8 @@
 //! The enterprise registry over HTTP: master data, dated classification decisions and yearly
 //! assessments written by a `registrar`, read by a `reader` as of any day.
 
+use std::collections::HashSet;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -433,23 +435,23 @@ pub async fn import_enterprises(
         return Err(ApiError::EmptyBody);
     }
     let records = crate::registry::import::read(&body).map_err(ApiError::Invalid)?;
-    let mut unknown = Vec::new();
     let mut ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    for id in &ids {
-        let in_file = records
-            .iter()
-            .any(|(i, r)| i == id && matches!(r, Record::Master { .. }));
-        if !in_file
-            && store::history(&state.database, id)
-                .await?
-                .master()
-                .is_none()
-        {
-            unknown.push(crate::wire::problem::FieldError::note(format!(
-                "`{id}` is neither in the registry nor given a name and industry in the file"
-            )));
+    let named: HashSet<&str> = records
+        .iter()
+        .filter(|(_, r)| matches!(r, Record::Master { .. }))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let mut unknown = Vec::new();
+    if ids.len() > named.len() {
+        let registry = state.registry.current(&state.database).await?;
+        for id in ids.iter().filter(|id| !named.contains(**id)) {
+            if registry.history(id).and_then(|h| h.master()).is_none() {
+                unknown.push(crate::wire::problem::FieldError::note(format!(
+                    "`{id}` is neither in the registry nor given a name and industry in the file"
+                )));
+            }
         }
     }
     if !unknown.is_empty() {

@@ -3,6 +3,8 @@
 //! loser tries again.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
 use sqlx::Row as _;
 
 use super::{Change, History, Record, Snapshot};
@@ -206,29 +208,97 @@ pub async fn append(
     Err(StoreError::Contended(enterprise_id.to_string()))
 }
 
-/// Appends every record in one transaction: all are recorded, or none.
+/// Appends every record in one transaction: all are recorded, or none. Each enterprise's
+/// records take its next versions in file order. A writer racing for one of those versions
+/// meets the primary key, and the whole file goes again.
 pub async fn append_all(
     db: &Database,
     records: &[(String, Record)],
     recorded_by: &str,
 ) -> Result<(), StoreError> {
     let recorded_at = now();
-    let mut transaction = db.pool().begin().await?;
-    for (enterprise_id, record) in records {
-        let row = Stored::of(record);
-        if insert(
-            &mut *transaction,
-            enterprise_id,
-            &row,
-            &recorded_at,
-            recorded_by,
-        )
-        .await?
-        .is_none()
-        {
-            return Err(StoreError::Contended(enterprise_id.clone()));
+    for attempt in 0..8 {
+        match try_append_all(db, records, &recorded_at, recorded_by).await {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                let pause = 10 * (attempt + 1) + fastrand::u64(0..10);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            done => return Ok(done?),
         }
     }
-    transaction.commit().await?;
-    Ok(())
+    let first = records.first().map(|(id, _)| id.clone());
+    Err(StoreError::Contended(first.unwrap_or_default()))
+}
+
+/// Enterprise ids per `IN (…)` list, and rows per `INSERT`: within SQLite's and
+/// PostgreSQL's limits on bound values.
+const IDS_PER_QUERY: usize = 500;
+const ROWS_PER_INSERT: usize = 500;
+
+async fn try_append_all(
+    db: &Database,
+    records: &[(String, Record)],
+    recorded_at: &DateTime<Utc>,
+    recorded_by: &str,
+) -> Result<(), sqlx::Error> {
+    let mut transaction = db.pool().begin().await?;
+    let mut ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut latest: HashMap<&str, i64> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT enterprise_id, MAX(version) AS version FROM registry_changes \
+             WHERE enterprise_id IN ({list}) GROUP BY enterprise_id"
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *transaction).await? {
+            let id: String = row.try_get("enterprise_id")?;
+            let version: i64 = row.try_get("version")?;
+            if let Some(id) = chunk.iter().find(|i| **i == id) {
+                latest.insert(id, version);
+            }
+        }
+    }
+    let at = recorded_at.to_rfc3339();
+    for rows in records.chunks(ROWS_PER_INSERT) {
+        let values = (0..rows.len())
+            .map(|r| {
+                let cells = (1..=8)
+                    .map(|c| format!("${}", r * 8 + c))
+                    .collect::<Vec<_>>();
+                format!("({})", cells.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO registry_changes \
+             (enterprise_id, version, kind, year, body, document, recorded_at, recorded_by) \
+             VALUES {values}"
+        );
+        let mut query = sqlx::query(&sql);
+        for (enterprise_id, record) in rows {
+            let version = latest.entry(enterprise_id.as_str()).or_insert(0);
+            *version += 1;
+            let row = Stored::of(record);
+            query = query
+                .bind(enterprise_id.as_str())
+                .bind(*version)
+                .bind(row.kind)
+                .bind(row.year)
+                .bind(row.body)
+                .bind(row.document)
+                .bind(at.clone())
+                .bind(recorded_by);
+        }
+        query.execute(&mut *transaction).await?;
+    }
+    transaction.commit().await
 }

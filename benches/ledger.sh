@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The registry and the ledger on SQLite, end to end over loopback (curl; output discarded).
+# Each figure is the median of RUNS runs; ratios are taken run by run, alternating the two
+# sides, so that drift touches both alike.
+#
+#   benches/ledger.sh issue     [RECORDS=1000000] [RUNS=3]  a batch issued into the ledger
+#                                                           (a fresh database each run)
+#                                                           against the same batch priced only
+#   benches/ledger.sh reference [RECORDS=1000000] [RUNS=5]  bills by reference against the
+#                                                           same bills given in full
+#   benches/ledger.sh import    [ENTERPRISES=100000] [RUNS=3]  a registry file recorded
+#                                                           (a fresh database each run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-issue}
+records=${2:-$([ "$mode" = import ] && echo 100000 || echo 1000000)}
+runs=${3:-$([ "$mode" = reference ] && echo 5 || echo 3)}
+. benches/common.sh
+. benches/server.sh
+port=18768
+times=$(mktemp)
+
+# The population given in full (common.sh), and by reference with its registry file.
+population "$records"
+referenced=${data%.ndjson}.by-reference.ndjson
+registry=${data%.ndjson}.registry.csv
+[ -s "$registry" ] || "$bin" gen-population --n "$records" --seed 7 --output "$referenced" --registry "$registry"
+cat "$referenced" "$registry" > /dev/null
+
+# post PATH TYPE FILE [QUERY]: seconds the request took; fails unless it succeeded.
+post() {
+  local start end
+  start=$(date +%s.%N)
+  curl -sSf -H "content-type: $2" -H "authorization: Bearer $key" --data-binary "@$3" \
+    "localhost:$port$1?${4:-}" -o "$work/answer"
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+summary_counts() { tail -n 1 "$work/answer" | grep -q "\"billed\":$1," || { echo "not every record billed: $(tail -c 300 "$work/answer")" >&2; exit 1; }; }
+fresh() { kill "$server" 2> /dev/null; wait "$server" 2> /dev/null || true; rm -rf "$work"; start_server "$port" admin; }
+
+case $mode in
+issue)
+  start_server "$port" admin
+  for _ in $(seq "$runs"); do
+    fresh
+    priced=$(post /v1/bills/batch application/x-ndjson "$data" detail=lines)
+    issued=$(post /v1/ledger/bills/batch application/x-ndjson "$data" detail=lines)
+    summary_counts "$records"
+    echo "$priced $issued"
+  done > "$times"
+  ;;
+reference)
+  start_server "$port" admin
+  post /v1/enterprises/import text/csv "$registry" > /dev/null
+  for _ in $(seq "$runs"); do
+    given=$(post /v1/bills/batch application/x-ndjson "$data" detail=lines)
+    summary_counts "$records"
+    by_reference=$(post /v1/bills/batch application/x-ndjson "$referenced" detail=lines)
+    summary_counts "$records"
+    echo "$given $by_reference"
+  done > "$times"
+  ;;
+import)
+  start_server "$port" admin
+  file=${registry%.csv}.head-$records.csv
+  head -n $((records + 1)) "$registry" > "$file"
+  for _ in $(seq "$runs"); do
+    fresh
+    post /v1/enterprises/import text/csv "$file"
+  done > "$times"
+  ;;
+esac
+case $mode in
+issue)
+  printf "issued into the ledger: %.0f bills/s; priced only: %.0f bills/s; issue/price time %.2f (medians of %d, %d records)\n" \
+    "$(echo "$records / $(cut -d' ' -f2 "$times" | median)" | bc -l)" \
+    "$(echo "$records / $(cut -d' ' -f1 "$times" | median)" | bc -l)" \
+    "$(awk '{ print $2 / $1 }' "$times" | median)" "$runs" "$records" ;;
+reference)
+  printf "by reference: %.0f bills/s; given in full: %.0f bills/s; throughput by reference / in full %.2f (medians of %d, %d records)\n" \
+    "$(echo "$records / $(cut -d' ' -f2 "$times" | median)" | bc -l)" \
+    "$(echo "$records / $(cut -d' ' -f1 "$times" | median)" | bc -l)" \
+    "$(awk '{ print $1 / $2 }' "$times" | median)" "$runs" "$records" ;;
+import)
+  printf "registry import of %d enterprises: %.2f s (median of %d)\n" "$records" "$(median < "$times")" "$runs" ;;
+esac
+rm -f "$times"
