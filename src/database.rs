@@ -31,6 +31,7 @@ pub enum DatabaseError {
 #[derive(Clone, Debug)]
 pub struct Database {
     pool: AnyPool,
+    sqlite: bool,
 }
 
 impl Database {
@@ -78,11 +79,35 @@ impl Database {
                 url: url.to_string(),
                 source,
             })?;
-        Ok(Database { pool })
+        Ok(Database {
+            pool,
+            sqlite: url.starts_with("sqlite"),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// `(…), (…)`: `rows` rows of `width` parameters for a multi-row `VALUES` or `IN`.
+    /// SQLite gets anonymous `?` (sqlx looks each numbered one up by name, which takes time
+    /// quadratic in their number); PostgreSQL its `$1, $2, …`.
+    pub fn parameter_rows(&self, rows: usize, width: usize) -> String {
+        let mut sql = String::with_capacity(rows * width * 6);
+        for row in 0..rows {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..width {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                match self.sqlite {
+                    true => sql.push('?'),
+                    false => sql.push_str(&format!("${}", row * width + column + 1)),
+                }
+            }
+            sql.push(')');
+        }
+        sql
     }
 
     /// Whether the database answers within a second (for readiness, whose probes give up

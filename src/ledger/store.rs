@@ -68,7 +68,10 @@ pub async fn insert(db: &Database, entries: &[Entry]) -> Result<u64, StoreError>
     let mut transaction = db.pool().begin().await?;
     let mut stored = 0;
     for rows in entries.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(rows.len());
+        let sql = format!(
+            "INSERT INTO ledger_bills ({COLUMNS}) VALUES {} ON CONFLICT DO NOTHING",
+            db.parameter_rows(rows.len(), WIDTH)
+        );
         let mut query = sqlx::query(&sql);
         for e in rows {
             query = query
@@ -94,23 +97,6 @@ pub async fn insert(db: &Database, entries: &[Entry]) -> Result<u64, StoreError>
     }
     transaction.commit().await?;
     Ok(stored)
-}
-
-/// `INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING` for `rows` rows.
-fn insert_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO ledger_bills ({COLUMNS}) VALUES ");
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..WIDTH {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", row * WIDTH + column + 1));
-        }
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT DO NOTHING");
-    sql
 }
 
 pub async fn get(db: &Database, bill_id: &str) -> Result<Option<Entry>, StoreError> {
