@@ -247,13 +247,10 @@ async fn try_append_all(
     ids.dedup();
     let mut latest: HashMap<&str, i64> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_QUERY) {
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
             "SELECT enterprise_id, MAX(version) AS version FROM registry_changes \
-             WHERE enterprise_id IN ({list}) GROUP BY enterprise_id"
+             WHERE enterprise_id IN {} GROUP BY enterprise_id",
+            db.parameter_rows(1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {
@@ -269,19 +266,11 @@ async fn try_append_all(
     }
     let at = recorded_at.to_rfc3339();
     for rows in records.chunks(ROWS_PER_INSERT) {
-        let values = (0..rows.len())
-            .map(|r| {
-                let cells = (1..=8)
-                    .map(|c| format!("${}", r * 8 + c))
-                    .collect::<Vec<_>>();
-                format!("({})", cells.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
             "INSERT INTO registry_changes \
              (enterprise_id, version, kind, year, body, document, recorded_at, recorded_by) \
-             VALUES {values}"
+             VALUES {}",
+            db.parameter_rows(rows.len(), 8)
         );
         let mut query = sqlx::query(&sql);
         for (enterprise_id, record) in rows {
