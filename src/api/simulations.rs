@@ -17,7 +17,9 @@ use crate::simulation::intake;
 use crate::simulation::{Population, Report, Scenario, Spec};
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::json::parse_json;
-use crate::wire::simulation::{inline_population, invalid, Simulation, SimulationBody};
+use crate::wire::simulation::{
+    inline_population, invalid, ledger_population, LedgerPopulationBody, Simulation, SimulationBody,
+};
 
 /// A simulation whose population is streamed as a second part (how a large one is sent).
 #[derive(utoipa::ToSchema)]
@@ -86,13 +88,26 @@ pub async fn create_simulation(
             target,
             spec,
             inline,
+            ledger,
         } = body.into_spec(&tariffs)?;
-        let inline = inline.ok_or_else(|| {
-            ApiError::field("/population", "missing: give the population inline, or stream it as the multipart part `population`")
-        })?;
-        let registry = state.registry_now().await;
         let max = state.simulation_limits.max_population;
-        let population = inline_population(inline, &tariffs, max, registry.as_deref())?;
+        let population = match (inline, ledger) {
+            (Some(inline), None) => {
+                let registry = state.registry_now().await;
+                inline_population(inline, &tariffs, max, registry.as_deref())?
+            }
+            (None, Some(wanted)) => from_ledger(&state, &tariffs, &wanted).await?,
+            (Some(_), Some(_)) => {
+                return Err(ApiError::field(
+                    "/ledger",
+                    "give the population inline or from the ledger, not both",
+                ))
+            }
+            (None, None) => return Err(ApiError::field(
+                "/population",
+                "missing: give the population inline, from the `ledger`, or stream it as the multipart part `population`",
+            )),
+        };
         (target, spec, population)
     } else {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -146,6 +161,25 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// The population of a month's ledger bills on the registry as of a day.
+async fn from_ledger(
+    state: &AppState,
+    tariffs: &TariffSet,
+    wanted: &LedgerPopulationBody,
+) -> Result<Population, ApiError> {
+    let month = crate::period::Period::parse_month(&wanted.month)
+        .ok_or_else(|| ApiError::field("/ledger/month", "a month, YYYY-MM"))?;
+    let requests =
+        crate::ledger::store::latest_requests(&state.database, month.start(), month.end()).await?;
+    let registry = state.registry.current(&state.database).await?;
+    let registry = match wanted.as_of {
+        Some(day) => Arc::new(registry.as_of(day)),
+        None => registry,
+    };
+    let max = state.simulation_limits.max_population;
+    ledger_population(requests, &registry, wanted, tariffs, max)
+}
+
 /// A multipart simulation: the `simulation` part first, then the `population` part read
 /// as it arrives.
 async fn streamed(
@@ -179,11 +213,12 @@ async fn streamed(
         target,
         spec,
         inline,
+        ledger,
     } = body.into_spec(tariffs)?;
-    if inline.is_some() {
+    if inline.is_some() || ledger.is_some() {
         return Err(ApiError::field(
             "/population",
-            "give the population either inline or as the `population` part, not both",
+            "give the population one way: inline, from the `ledger`, or as the `population` part",
         ));
     }
     let field = multipart

@@ -225,3 +225,31 @@ fn entry(row: &AnyRow) -> Result<Entry, StoreError> {
         bill_id,
     })
 }
+
+/// The request of each enterprise's latest uncorrected bill for a period starting within
+/// `from..=to`, in enterprise order: what each enterprise was metered, as issued.
+pub async fn latest_requests(
+    db: &Database,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT enterprise_id, request FROM ledger_bills b \
+         WHERE period_start >= $1 AND period_start <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM ledger_bills c WHERE c.corrects = b.bill_id) \
+         ORDER BY enterprise_id, issued_at DESC, bill_id",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    let mut requests: Vec<(String, String)> = Vec::new();
+    for row in rows {
+        let id: String = row.try_get("enterprise_id")?;
+        if requests.last().is_some_and(|(last, _)| *last == id) {
+            continue;
+        }
+        requests.push((id, row.try_get("request")?));
+    }
+    Ok(requests)
+}

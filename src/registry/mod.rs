@@ -146,6 +146,28 @@ impl Snapshot {
     pub fn history(&self, enterprise_id: &str) -> Option<&History> {
         self.histories.get(enterprise_id)
     }
+
+    /// The registry as it stood at the end of `day` (UTC): the changes recorded by then.
+    pub fn as_of(&self, day: NaiveDate) -> Snapshot {
+        let end = day
+            .and_hms_opt(23, 59, 59)
+            .expect("a time of day")
+            .and_utc();
+        let mut snapshot = Snapshot::default();
+        for (id, history) in &self.histories {
+            let known: Vec<Change> = history
+                .0
+                .iter()
+                .filter(|c| c.recorded_at <= end)
+                .cloned()
+                .collect();
+            if !known.is_empty() {
+                snapshot.changes += known.len() as i64;
+                snapshot.histories.insert(id.clone(), History(known));
+            }
+        }
+        snapshot
+    }
 }
 
 /// Every change of one enterprise, in version order.

@@ -34,6 +34,8 @@ pub struct SimulationBody {
     /// The population inline. To stream a large one, send `multipart/form-data` with this
     /// document as the part `simulation` and NDJSON or CSV records as the part `population`.
     pub population: Option<Vec<BillRequestBody>>,
+    /// The population from the ledger and the registry, in place of `population`.
+    pub ledger: Option<LedgerPopulationBody>,
     pub sweep: Option<SweepBody>,
     pub goal: Option<GoalBody>,
     /// How many of the enterprises whose totals change most to list (default 20, at most 1000).
@@ -54,6 +56,22 @@ pub struct ReformBody {
     pub parameters: serde_json::Map<String, Json>,
     /// A whole draft tariff file (TOML), used in place of the tariff before `parameters`.
     pub tariff_file: Option<String>,
+}
+
+/// Everyone billed for a month: each enterprise's latest uncorrected ledger bill for a period
+/// starting in `month` gives its meter data; its class and assessment come from the
+/// registry as it stood at the end of `as_of` (default: now); `industry` and `region` keep
+/// only the enterprises the registry says are of them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerPopulationBody {
+    #[schema(example = "2020-10")]
+    pub month: String,
+    pub industry: Option<crate::enterprise::Industry>,
+    #[schema(example = "cn-sx-xinzhou")]
+    pub region: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub as_of: Option<NaiveDate>,
 }
 
 /// One parameter over `from, from + step, … ≤ to`: the revenue curve.
@@ -125,6 +143,57 @@ pub fn inline_population(
     Ok(population)
 }
 
+/// The population of a month's ledger bills (`requests`: each enterprise's request as
+/// issued), filled from `registry` and kept where the registry puts the enterprise in
+/// `industry` and `region`. Numbered from 1 in enterprise order; a request that no longer
+/// reads is left out and reported.
+pub fn ledger_population(
+    requests: Vec<(String, String)>,
+    registry: &Snapshot,
+    wanted: &LedgerPopulationBody,
+    tariffs: &TariffSet,
+    max: u64,
+) -> Result<Population, ApiError> {
+    let mut population = Population::default();
+    let mut record = 0;
+    for (enterprise_id, text) in requests {
+        let master = registry
+            .history(&enterprise_id)
+            .and_then(|h| h.master())
+            .map(|m| m.value);
+        let kept = master.is_some_and(|m| {
+            wanted.industry.is_none_or(|i| i == m.industry)
+                && wanted
+                    .region
+                    .as_ref()
+                    .is_none_or(|r| m.region.as_ref() == Some(r))
+        });
+        if !kept && (wanted.industry.is_some() || wanted.region.is_some()) {
+            continue;
+        }
+        record += 1;
+        if record > max {
+            return Err(ApiError::field(
+                "/ledger",
+                format!("more than {max} enterprises, the limit of a simulation"),
+            ));
+        }
+        let request = BillRequestBody::from_json(text.as_bytes())
+            .and_then(|body| fill::request(body, Some(registry)).map_err(ApiError::Invalid))
+            .and_then(|request| {
+                crate::pricing::tariff_for(tariffs, &request)?;
+                Ok(request)
+            });
+        match request {
+            Ok(request) => population.members.push(Member { record, request }),
+            Err(error) => {
+                population.reject(record, format!("{enterprise_id}: {}", error.one_line()))
+            }
+        }
+    }
+    Ok(population)
+}
+
 /// A simulation request read into the domain's terms.
 pub struct Simulation {
     /// The tariff the reform changes.
@@ -132,6 +201,8 @@ pub struct Simulation {
     pub spec: Spec,
     /// The population, if it came inline.
     pub inline: Option<Vec<BillRequestBody>>,
+    /// The population from the ledger, if asked for.
+    pub ledger: Option<LedgerPopulationBody>,
 }
 
 impl SimulationBody {
@@ -179,6 +250,7 @@ impl SimulationBody {
             target,
             spec,
             inline: self.population,
+            ledger: self.ledger,
         })
     }
 }
@@ -257,6 +329,7 @@ pub fn body_from_toml(
                 tariff_file: Some(text.to_string()),
             },
             population: None,
+            ledger: None,
             sweep: None,
             goal: None,
             top: None,

@@ -16,6 +16,7 @@ async fn app() -> TestApp {
         ("commission-key", Role::Registrar),
         ("biller-key", Role::Biller),
         ("reader-key", Role::Reader),
+        ("analyst-key", Role::Analyst),
     ])
     .await
 }
@@ -286,4 +287,46 @@ async fn a_retroactive_decision_lists_and_issues_corrections_and_keeps_the_origi
     )
     .await;
     assert_eq!(bad.status, 422, "{}", bad.text());
+}
+
+#[actix_web::test]
+async fn a_simulation_runs_over_a_months_ledger_on_the_registry_as_of_a_day() {
+    let app = app().await;
+    for (id, region) in [("P-1", Some("north")), ("P-2", None)] {
+        registered(&app, id).await;
+        if let Some(region) = region {
+            let master = json!({ "name": id, "industry": "steel", "region": region });
+            let path = format!("/v1/enterprises/{id}");
+            let reply = app
+                .put_with(&path, &[REGISTRAR, JSON], master.to_string().into_bytes())
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+        }
+        for month in ["2020-09", "2020-10"] {
+            let request = by_reference(id, month, "1000000");
+            let issued = send(&app, "/v1/ledger/bills", &[BILLER, JSON], &request).await;
+            assert_eq!(issued.status, 201, "{}", issued.text());
+        }
+    }
+    let app = &app;
+    let simulate = |ledger: Value| async move {
+        let body = json!({
+            "reform": { "name": "restricted at 0.20", "parameters": { "electricity.differential.steel.restricted": "0.20" } },
+            "ledger": ledger,
+        });
+        let analyst = ("authorization", "Bearer analyst-key");
+        let reply = send(app, "/v1/simulations", &[analyst, JSON], &body).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()
+    };
+    let everyone = simulate(json!({ "month": "2020-10" })).await;
+    assert_eq!(everyone["population"]["records"], 2, "{everyone}");
+    assert_eq!(everyone["population"]["priced"], 2);
+    // Both restricted on 1 000 000 kWh: 0.10 more per kWh each.
+    assert_eq!(everyone["delta"]["surcharge"], "200000.00");
+    let north = simulate(json!({ "month": "2020-10", "region": "north" })).await;
+    assert_eq!(north["population"]["records"], 1, "{north}");
+    // Before anyone was recorded, the registry knew none of them.
+    let before = simulate(json!({ "month": "2020-10", "as_of": "2020-01-01" })).await;
+    assert_eq!(before["population"]["excluded"], 2, "{before}");
 }
