@@ -15,6 +15,7 @@ use super::routes::Caller;
 use super::AppState;
 use crate::period::parse_iso_date;
 use crate::registry::store::{self, StoreError};
+use crate::registry::xlsx;
 use crate::registry::{Change, Decision, Effect, History, MasterData, Record, YearAssessment};
 use crate::wire::json::parse_json;
 
@@ -395,8 +396,11 @@ pub struct Imported {
     pub changes: usize,
 }
 
-/// Import a registry file (CSV): all or nothing.
+/// Import a registry file (CSV or XLSX): all or nothing.
 ///
+/// An XLSX workbook's first worksheet is read in the CSV layout (stored cell values; dates
+/// as dates; formulas are not evaluated), after a check that it unpacks within the body
+/// limit.
 /// One row per enterprise: `enterprise_id`, its master data (`name, industry, region`), and
 /// where given a classification decision (`class_from, class_to, catalogue_class,
 /// capacity_cut_overdue, card, class_document`) and a year's assessment (`assessment_year`,
@@ -407,12 +411,15 @@ pub struct Imported {
 #[utoipa::path(
     post, path = "/v1/enterprises/import",
     tag = "registry",
-    request_body(content = String, content_type = "text/csv"),
+    request_body(description = "CSV, or an XLSX workbook (its first worksheet in the same layout)", content(
+        (String = "text/csv"),
+        (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )),
     responses(
         (status = 200, description = "Every row recorded", body = Imported),
         (status = 400, description = "An empty body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not CSV", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither CSV nor XLSX", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad cells, each with its row and column; nothing recorded", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
@@ -423,17 +430,33 @@ pub async fn import_enterprises(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let content_type = super::body::content_type(&request);
-    if crate::batch::Format::from_content_type(content_type) != Some(crate::batch::Format::Csv) {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let csv =
+        crate::batch::Format::from_content_type(content_type) == Some(crate::batch::Format::Csv);
+    let workbook = essence.eq_ignore_ascii_case(xlsx::MEDIA_TYPE);
+    if !csv && !workbook {
         return Err(ApiError::UnsupportedMediaType(format!(
-            "`{content_type}` is not a registry file; send text/csv"
+            "`{content_type}` is not a registry file; send text/csv or {}",
+            xlsx::MEDIA_TYPE
         )));
     }
     // A registry file is a bulk body, bounded like a simulation's.
     let limit = state.simulation_limits.body_limit_bytes;
-    let body = read_body(&request, payload, limit, &state).await?;
+    let body = read_body(&request, payload, limit, &state).await?.freeze();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::EmptyBody);
     }
+    let body = match workbook {
+        true => {
+            let read = move || xlsx::to_csv(&body, limit as u64);
+            let csv = actix_web::rt::task::spawn_blocking(read)
+                .await
+                .map_err(|_| ApiError::Internal)?
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
+            bytes::Bytes::from(csv)
+        }
+        false => body,
+    };
     let records = crate::registry::import::read(&body).map_err(ApiError::Invalid)?;
     let mut ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
     ids.sort_unstable();

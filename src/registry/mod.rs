@@ -11,6 +11,7 @@ pub mod cache;
 pub mod fill;
 pub mod import;
 pub mod store;
+pub mod xlsx;
 
 use std::collections::HashMap;
 

@@ -500,3 +500,139 @@ async fn a_population_billed_by_reference_costs_what_it_costs_given_in_full() {
         assert_eq!(amounts(&a["bill"]), amounts(&b["bill"]));
     }
 }
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A workbook of one sheet: a header row, then `rows` (numbers as numbers, `date:` cells as
+/// Excel dates, the rest as text).
+fn workbook(header: &[&str], rows: &[&[&str]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for (c, name) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *name).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let c = c as u16;
+            if let Some(day) = cell.strip_prefix("date:") {
+                let day = rust_xlsxwriter::ExcelDateTime::parse_from_str(day).unwrap();
+                sheet.write_datetime_with_format(r, c, &day, &date).unwrap();
+            } else if let Ok(n) = cell.parse::<f64>() {
+                sheet.write_number(r, c, n).unwrap();
+            } else if !cell.is_empty() {
+                sheet.write_string(r, c, *cell).unwrap();
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[actix_web::test]
+async fn an_excel_registry_file_is_read_like_its_csv_and_a_bomb_is_refused() {
+    let app = TestApp::spawn_with(|s| {
+        s.auth.enabled = false;
+        s.simulation.body_limit_bytes = 1 << 20;
+    })
+    .await;
+    let header = [
+        "enterprise_id",
+        "name",
+        "industry",
+        "class_from",
+        "catalogue_class",
+        "class_document",
+        "assessment_year",
+        "steel_processes",
+        "water_quota_m3",
+        "assessment_document",
+    ];
+    let import =
+        |body: Vec<u8>| app.post_with("/v1/enterprises/import", &[("content-type", XLSX)], body);
+    let bad = workbook(
+        &header,
+        &[
+            &[
+                "X-1",
+                "甲",
+                "steel",
+                "date:2020-01-01",
+                "restricted",
+                "list",
+                "2019",
+                "blast_furnace:440",
+                "1000",
+                "audit",
+            ],
+            &[
+                "X-2",
+                "乙",
+                "steel",
+                "someday",
+                "restricted",
+                "list",
+                "",
+                "",
+                "",
+                "",
+            ],
+        ],
+    );
+    let refused = import(bad).await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(refused.json()["errors"][0]["pointer"], "/rows/3");
+    assert_eq!(refused.json()["errors"][0]["column"], "class_from");
+
+    let good = workbook(
+        &header,
+        &[&[
+            "X-1",
+            "甲",
+            "steel",
+            "date:2020-01-01",
+            "restricted",
+            "list",
+            "2019",
+            "blast_furnace:440",
+            "1000",
+            "audit",
+        ]],
+    );
+    let imported = import(good).await;
+    assert_eq!(imported.status, 200, "{}", imported.text());
+    assert_eq!(imported.json(), json!({ "enterprises": 1, "changes": 3 }));
+    let enterprise = app.get("/v1/enterprises/X-1?date=2020-10-01").await.json();
+    assert_eq!(
+        enterprise["classification"]["decision"]["from"],
+        "2020-01-01"
+    );
+    assert_eq!(
+        enterprise["assessment"]["assessment"]["water_quota_m3"],
+        "1000"
+    );
+    assert_eq!(
+        enterprise["assessment"]["assessment"]["steel_processes"][0]["intensity"],
+        "440"
+    );
+
+    // Two megabytes of zeros packed into a few kilobytes: over the 1 MiB limit unpacked.
+    let mut bomb = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    bomb.start_file(
+        "xl/worksheets/sheet1.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut bomb, &vec![b'0'; 2 << 20]).unwrap();
+    let bomb = bomb.finish().unwrap().into_inner();
+    assert!(bomb.len() < 64 << 10);
+    let refused = import(bomb).await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(
+        refused.text().contains("unpacks to more than"),
+        "{}",
+        refused.text()
+    );
+    let not_a_book = import(b"PK not really".to_vec()).await;
+    assert_eq!(not_a_book.status, 422, "{}", not_a_book.text());
+}
