@@ -503,6 +503,20 @@ async fn a_population_billed_by_reference_costs_what_it_costs_given_in_full() {
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// A good row of the workbook test: classified from a date cell, assessed with numbers.
+const GOOD_ROW: [&str; 10] = [
+    "X-1",
+    "甲",
+    "steel",
+    "date:2020-01-01",
+    "restricted",
+    "list",
+    "2019",
+    "blast_furnace:440",
+    "1000",
+    "audit",
+];
+
 /// A workbook of one sheet: a header row, then `rows` (numbers as numbers, `date:` cells as
 /// Excel dates, the rest as text).
 fn workbook(header: &[&str], rows: &[&[&str]]) -> Vec<u8> {
@@ -553,18 +567,7 @@ async fn an_excel_registry_file_is_read_like_its_csv_and_a_bomb_is_refused() {
     let bad = workbook(
         &header,
         &[
-            &[
-                "X-1",
-                "甲",
-                "steel",
-                "date:2020-01-01",
-                "restricted",
-                "list",
-                "2019",
-                "blast_furnace:440",
-                "1000",
-                "audit",
-            ],
+            &GOOD_ROW,
             &[
                 "X-2",
                 "乙",
@@ -584,21 +587,7 @@ async fn an_excel_registry_file_is_read_like_its_csv_and_a_bomb_is_refused() {
     assert_eq!(refused.json()["errors"][0]["pointer"], "/rows/3");
     assert_eq!(refused.json()["errors"][0]["column"], "class_from");
 
-    let good = workbook(
-        &header,
-        &[&[
-            "X-1",
-            "甲",
-            "steel",
-            "date:2020-01-01",
-            "restricted",
-            "list",
-            "2019",
-            "blast_furnace:440",
-            "1000",
-            "audit",
-        ]],
-    );
+    let good = workbook(&header, &[&GOOD_ROW]);
     let imported = import(good).await;
     assert_eq!(imported.status, 200, "{}", imported.text());
     assert_eq!(imported.json(), json!({ "enterprises": 1, "changes": 3 }));

@@ -25,6 +25,12 @@ struct Reply {
 }
 
 impl Reply {
+    /// Fails the test unless the status is `status`, showing the body.
+    fn expect(&self, status: u16, context: &str) {
+        let body = String::from_utf8_lossy(&self.body);
+        assert_eq!(self.status, status, "{context}: {body}");
+    }
+
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
@@ -89,12 +95,7 @@ impl Fleet {
         let reply = self
             .send(awc::http::Method::GET, url, &[], Vec::new())
             .await;
-        assert_eq!(
-            reply.status,
-            200,
-            "{url}: {}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.expect(200, url);
         reply.json()
     }
 
@@ -131,22 +132,12 @@ impl Fleet {
                 master.to_string().into_bytes(),
             )
             .await;
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.expect(200, &url);
         let decision = json!({ "from": "2020-01-01", "catalogue_class": "restricted", "document": "fleet list" });
         let reply = self
             .post_json(&format!("{url}/classifications"), &[], &decision)
             .await;
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.expect(200, &url);
     }
 }
 
@@ -168,12 +159,7 @@ async fn every_instance_prices_the_same_bill() {
             let reply = fleet
                 .post_json(&format!("{instance}/v1/bills"), &[], &request)
                 .await;
-            assert_eq!(
-                reply.status,
-                200,
-                "{instance}: {}",
-                String::from_utf8_lossy(&reply.body)
-            );
+            reply.expect(200, instance);
             bills.push(reply.json());
         }
         assert!(bills.windows(2).all(|w| w[0] == w[1]), "{bills:#?}");
