@@ -276,15 +276,9 @@ impl Context {
                             if let Some(issuer) = &self.issuer {
                                 let text = self.request_text(record, columns);
                                 let entry = match written {
-                                    Some((view, json)) => Entry::from_json(
-                                        &text,
-                                        &request,
-                                        &bill,
-                                        tariff,
-                                        issuer,
-                                        &view,
-                                        out[json].to_vec(),
-                                    ),
+                                    Some((view, json)) => {
+                                        Entry::from_json(&text, &request, issuer, &view, &out[json])
+                                    }
                                     None => Entry::new(&text, &request, &bill, tariff, issuer),
                                 };
                                 tally.issued.push(entry);

@@ -74,31 +74,29 @@ impl Entry {
         let view = BillResponse::with_detail(request, bill, tariff, Detail::Lines);
         let mut json = Vec::with_capacity(1536);
         view.write_json(&mut json);
-        Entry::from_json(request_text, request, bill, tariff, issuer, &view, json)
+        Entry::from_json(request_text, request, issuer, &view, &json)
     }
 
-    /// As [`Entry::new`], with the bill's view and its JSON (at `Detail::Lines`) written.
+    /// As [`Entry::new`], from the bill's view and its JSON at `Detail::Lines`, written.
     pub fn from_json(
         request_text: &[u8],
         request: &BillRequest,
-        bill: &Bill,
-        tariff: &Tariff,
         issuer: &Issuer,
         view: &BillResponse<'_>,
-        bill_json: Vec<u8>,
+        bill_json: &[u8],
     ) -> Entry {
         Entry {
             bill_id: view.bill_id.to_string(),
             enterprise_id: request.enterprise.id.clone(),
             period_start: request.period.start(),
             period_end: request.period.end(),
-            surcharge: bill.totals.surcharge,
-            total: bill.totals.total,
-            tariff_id: tariff.id().to_string(),
-            tariff_digest: tariff.digest.to_string(),
+            surcharge: view.totals.surcharge,
+            total: view.totals.total,
+            tariff_id: view.tariff.id.to_string(),
+            tariff_digest: view.tariff.digest.to_string(),
             registry_version: request.registry_version,
             request: String::from_utf8_lossy(request_text).into_owned(),
-            bill: String::from_utf8(bill_json).expect("the JSON writer writes UTF-8"),
+            bill: String::from_utf8_lossy(bill_json).into_owned(),
             issued_at: issuer.at,
             issued_by: issuer.name.clone(),
             idempotency_key: None,

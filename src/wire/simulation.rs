@@ -180,9 +180,9 @@ pub fn ledger_population(
         }
         let request = BillRequestBody::from_json(text.as_bytes())
             .and_then(|body| fill::request(body, Some(registry)).map_err(ApiError::Invalid))
-            .and_then(|request| {
-                crate::pricing::tariff_for(tariffs, &request)?;
-                Ok(request)
+            .and_then(|request| match tariffs.resolve(request.tariff.as_deref()) {
+                Some(_) => Ok(request),
+                None => Err(ApiError::field("/tariff", unknown_tariff(tariffs))),
             });
         match request {
             Ok(request) => population.members.push(Member { record, request }),
