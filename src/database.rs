@@ -65,6 +65,12 @@ impl Database {
                         sqlx::query("PRAGMA busy_timeout = 5000")
                             .execute(&mut *connection)
                             .await?;
+                        // The ledger's bill ids are hashes: its primary-key index takes
+                        // inserts all over, and a page cache of SQLite's default 2 MB
+                        // would go to disk for nearly every one of them.
+                        sqlx::query("PRAGMA cache_size = -65536")
+                            .execute(&mut *connection)
+                            .await?;
                     }
                     Ok(())
                 })
