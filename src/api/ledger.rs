@@ -19,7 +19,7 @@ use crate::ledger::store::{self, Filter, IssueError, Issued};
 use crate::ledger::{Entry, Issuer};
 use crate::period::parse_iso_date;
 use crate::pricing::{price_request, tariff_for};
-use crate::wire::json::parse_json;
+use crate::wire::json::parse_object;
 use crate::wire::request::BillRequestBody;
 
 /// Bills per page of a listing, unless asked otherwise, and at most.
@@ -377,7 +377,7 @@ pub async fn rebill(
         .unwrap_or(false);
     query.finish()?;
     let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
-    let body: RebillBody = parse_json(&body)?;
+    let body: RebillBody = parse_object(&body)?;
     let ids = body.enterprise_ids;
     if ids.as_ref().is_some_and(|ids| ids.len() > MAX_REBILL_IDS) {
         return Err(ApiError::field(

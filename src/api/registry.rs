@@ -17,7 +17,7 @@ use crate::period::parse_iso_date;
 use crate::registry::store::{self, StoreError};
 use crate::registry::xlsx;
 use crate::registry::{Change, Decision, Effect, History, MasterData, Record, YearAssessment};
-use crate::wire::json::parse_json;
+use crate::wire::json::parse_object;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
@@ -166,7 +166,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
 ) -> Result<T, ApiError> {
     let body = read_body(request, payload, state.limits.body_limit_bytes, state).await?;
-    parse_json(&body)
+    parse_object(&body)
 }
 
 fn document_required(document: &str) -> Result<(), ApiError> {

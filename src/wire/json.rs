@@ -5,6 +5,18 @@ use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
 
+/// Parses a JSON object into `T`, as [`parse_json`]; any other JSON value is a 422 (serde
+/// would read a struct from an array of its fields, in order).
+pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => parse_json(bytes),
+        Some(_) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() => {
+            parse_json(bytes)
+        }
+        Some(_) => Err(ApiError::field("/", "must be a JSON object")),
+    }
+}
+
 /// Parses JSON into `T`: syntax errors are 400, type and value errors 422 with the pointer of
 /// the offending field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

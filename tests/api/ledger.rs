@@ -287,6 +287,19 @@ async fn a_retroactive_decision_lists_and_issues_corrections_and_keeps_the_origi
     )
     .await;
     assert_eq!(bad.status, 422, "{}", bad.text());
+    // serde would read the struct from an array of its fields: only an object is a body.
+    let array = send(
+        &app,
+        "/v1/ledger/rebills",
+        &[BILLER, JSON],
+        &json!([null, null]),
+    )
+    .await;
+    assert_eq!(array.status, 422, "{}", array.text());
+    let decision = json!(["2020-01-01", null, "restricted", false, "none", "list"]);
+    let path = "/v1/enterprises/R-1/classifications";
+    let array = send(&app, path, &[REGISTRAR, JSON], &decision).await;
+    assert_eq!(array.status, 422, "{}", array.text());
 }
 
 #[actix_web::test]
