@@ -127,6 +127,12 @@ impl Database {
     }
 }
 
+/// Now, in whole seconds: the stored text is the same on SQLite and PostgreSQL.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let seconds = chrono::Utc::now().timestamp();
+    chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+}
+
 fn create_parent(url: &str, path: &str) -> Result<(), DatabaseError> {
     let file = path.split('?').next().unwrap_or(path);
     match Path::new(file).parent() {

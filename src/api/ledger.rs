@@ -111,7 +111,7 @@ impl LedgerBill {
 }
 
 fn issuer(request: &HttpRequest) -> Issuer {
-    Issuer::now(Caller::of(request).unwrap_or_else(|| "anonymous".to_string()))
+    Issuer::now(Caller::name(request))
 }
 
 /// The `Idempotency-Key` header, if sent: 1 to 255 visible ASCII characters.

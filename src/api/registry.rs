@@ -134,10 +134,6 @@ pub struct HistoryView {
     pub changes: Vec<ChangeView>,
 }
 
-fn caller(request: &HttpRequest) -> String {
-    Caller::of(request).unwrap_or_else(|| "anonymous".to_string())
-}
-
 /// An enterprise id from the path: 1–64 printable characters.
 fn enterprise_id(path: &str) -> Result<String, ApiError> {
     let ok = !path.is_empty() && path.len() <= 64 && !path.chars().any(char::is_control);
@@ -209,7 +205,7 @@ pub async fn put_enterprise(
         &state.database,
         &id,
         Record::Master { data },
-        &caller(&request),
+        &Caller::name(&request),
     )
     .await?;
     Ok(recorded(id, change, Vec::new()))
@@ -256,7 +252,7 @@ pub async fn post_classification(
     let history = known(&state, &id).await?;
     let effects = history.effects_of(&decision);
     let record = Record::Classification { decision };
-    let change = store::append(&state.database, &id, record, &caller(&request)).await?;
+    let change = store::append(&state.database, &id, record, &Caller::name(&request)).await?;
     Ok(recorded(id, change, effects))
 }
 
@@ -304,7 +300,7 @@ pub async fn put_assessment(
         year,
         assessment: Box::new(assessment),
     };
-    let change = store::append(&state.database, &id, record, &caller(&request)).await?;
+    let change = store::append(&state.database, &id, record, &Caller::name(&request)).await?;
     Ok(recorded(id, change, Vec::new()))
 }
 
@@ -480,7 +476,7 @@ pub async fn import_enterprises(
     if !unknown.is_empty() {
         return Err(ApiError::Invalid(unknown));
     }
-    store::append_all(&state.database, &records, &caller(&request)).await?;
+    store::append_all(&state.database, &records, &Caller::name(&request)).await?;
     Ok(HttpResponse::Ok().json(Imported {
         enterprises: ids.len(),
         changes: records.len(),

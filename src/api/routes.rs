@@ -400,6 +400,11 @@ impl Caller {
     pub fn of(request: &HttpRequest) -> Option<String> {
         request.extensions().get::<Caller>().map(|c| c.0.clone())
     }
+
+    /// The key name a record is written under: `anonymous` when no key was needed.
+    pub fn name(request: &HttpRequest) -> String {
+        Caller::of(request).unwrap_or_else(|| "anonymous".to_string())
+    }
 }
 
 /// The route pattern a request reached, for logs and metrics.

@@ -52,12 +52,10 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    /// Whole seconds: the stored text is the same on SQLite and PostgreSQL.
     pub fn now(name: impl Into<String>) -> Issuer {
-        let at = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
         Issuer {
             name: name.into(),
-            at,
+            at: crate::database::now(),
         }
     }
 }

@@ -190,8 +190,7 @@ pub async fn count(db: &Database) -> Result<i64, StoreError> {
 fn entry(row: &AnyRow) -> Result<Entry, StoreError> {
     let bill_id: String = row.try_get("bill_id")?;
     let corrupt = |message: String| StoreError::Corrupt {
-        enterprise_id: bill_id.clone(),
-        version: 0,
+        record: bill_id.clone(),
         message,
     };
     let date = |column: &str| -> Result<NaiveDate, StoreError> {

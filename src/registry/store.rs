@@ -14,12 +14,9 @@ use crate::database::Database;
 pub enum StoreError {
     #[error("the database is unavailable: {0}")]
     Unavailable(#[from] sqlx::Error),
-    #[error("stored record {enterprise_id} v{version} cannot be read: {message}")]
-    Corrupt {
-        enterprise_id: String,
-        version: i64,
-        message: String,
-    },
+    /// A stored row that no longer reads: `record` names it (`XZ-0001 v3`, a bill id).
+    #[error("stored record {record} cannot be read: {message}")]
+    Corrupt { record: String, message: String },
     #[error("enterprise {0}: too many concurrent writes; try again")]
     Contended(String),
 }
@@ -75,8 +72,11 @@ pub async fn count(db: &Database) -> Result<i64, StoreError> {
 fn change(row: &sqlx::any::AnyRow) -> Result<Change, StoreError> {
     let version: i64 = row.try_get("version")?;
     let corrupt = |message: String| StoreError::Corrupt {
-        enterprise_id: row.try_get("enterprise_id").unwrap_or_default(),
-        version,
+        record: format!(
+            "{} v{version}",
+            row.try_get::<String, _>("enterprise_id")
+                .unwrap_or_default()
+        ),
         message,
     };
     let kind: String = row.try_get("kind")?;
@@ -174,11 +174,6 @@ where
     }
 }
 
-/// Whole seconds keep the stored text the same on SQLite and PostgreSQL.
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default()
-}
-
 /// Appends `record` as the enterprise's next version; returns the change as stored. On
 /// PostgreSQL two racing writers may take the same version: the loser goes again.
 pub async fn append(
@@ -188,7 +183,7 @@ pub async fn append(
     recorded_by: &str,
 ) -> Result<Change, StoreError> {
     let row = Stored::of(&record);
-    let recorded_at = now();
+    let recorded_at = crate::database::now();
     for attempt in 0..16 {
         if let Some(version) =
             insert(db.pool(), enterprise_id, &row, &recorded_at, recorded_by).await?
@@ -216,7 +211,7 @@ pub async fn append_all(
     records: &[(String, Record)],
     recorded_by: &str,
 ) -> Result<(), StoreError> {
-    let recorded_at = now();
+    let recorded_at = crate::database::now();
     for attempt in 0..8 {
         match try_append_all(db, records, &recorded_at, recorded_by).await {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
