@@ -44,6 +44,9 @@ pub struct SimulationSettings {
     pub max_population: u64,
     /// Largest JSON body of a simulation with its population inline.
     pub body_limit_bytes: usize,
+    /// Memory all populations kept for simulations (`POST /v1/populations`) may hold
+    /// together; past it the least recently used are let go.
+    pub kept_populations_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,7 +102,7 @@ pub struct LogSettings {
 }
 
 /// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
-const DEFAULTS: [(&str, &str); 21] = [
+const DEFAULTS: [(&str, &str); 22] = [
     ("server.host", "127.0.0.1"),
     ("server.port", "8080"),
     ("server.workers", "0"),
@@ -109,6 +112,7 @@ const DEFAULTS: [(&str, &str); 21] = [
     ("batch.max_lines", "10000000"),
     ("simulation.max_population", "2000000"),
     ("simulation.body_limit_bytes", "268435456"),
+    ("simulation.kept_populations_bytes", "2147483648"),
     ("auth.enabled", "true"),
     ("limits.max_concurrent_heavy", "4"),
     ("limits.retry_after_seconds", "1"),

@@ -86,6 +86,9 @@ impl Application {
             metrics,
             database,
             registry: Default::default(),
+            populations: crate::simulation::kept::Kept::new(
+                settings.simulation.kept_populations_bytes,
+            ),
         });
         let reloader = state.clone();
         let mut server = HttpServer::new(move || {

@@ -35,6 +35,9 @@ pub struct Metrics {
     pub issued: IntCounterVec,
     /// Batches and simulations running now.
     pub heavy_in_flight: prometheus::IntGauge,
+    /// Memory held by kept populations, and how many were let go to make room.
+    pub populations_kept_bytes: prometheus::IntGauge,
+    pub populations_evicted: prometheus::IntCounter,
     requests: IntCounterVec,
     latency: HistogramVec,
 }
@@ -94,6 +97,14 @@ impl Metrics {
             "tariffd_heavy_in_flight",
             "Batches and simulations running now",
         )?;
+        let populations_kept_bytes = prometheus::IntGauge::new(
+            "tariffd_populations_kept_bytes",
+            "Memory held by populations kept for simulations",
+        )?;
+        let populations_evicted = prometheus::IntCounter::new(
+            "tariffd_populations_evicted_total",
+            "Kept populations let go to make room for newer ones",
+        )?;
         let labels = ["route", "method", "status"];
         let requests = IntCounterVec::new(
             Opts::new("tariffd_http_requests_total", "Requests answered"),
@@ -115,6 +126,8 @@ impl Metrics {
         registry.register(Box::new(reloads.clone()))?;
         registry.register(Box::new(issued.clone()))?;
         registry.register(Box::new(heavy_in_flight.clone()))?;
+        registry.register(Box::new(populations_kept_bytes.clone()))?;
+        registry.register(Box::new(populations_evicted.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         Ok(Metrics {
@@ -127,6 +140,8 @@ impl Metrics {
             reloads,
             issued,
             heavy_in_flight,
+            populations_kept_bytes,
+            populations_evicted,
             requests,
             latency,
         })

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod ledger;
 pub mod metrics;
 pub mod ops;
+pub mod populations;
 pub mod problem;
 pub mod query;
 pub mod registry;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub database: crate::database::Database,
     /// The registry as batches and simulations read it.
     pub registry: crate::registry::cache::Cache,
+    /// Populations kept for simulations.
+    pub populations: crate::simulation::kept::Kept,
 }
 
 impl AppState {
@@ -137,7 +140,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// writes it (built by the same code), so a client sees the shape it will get.
 fn show_problems(doc: &mut utoipa::openapi::OpenApi) {
     for item in doc.paths.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.put, &mut item.post];
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+        ];
         for operation in operations.into_iter().flatten() {
             for (status, response) in operation.responses.responses.iter_mut() {
                 let utoipa::openapi::RefOr::T(response) = response else {
@@ -181,7 +189,7 @@ fn sample_problem(status: &str) -> Option<ApiError> {
 
 /// Every endpoint but health and documentation needs an API key (`Authorization: Bearer`,
 /// the scheme in any case, or `X-API-Key`); which role each needs: `reader` tariffs and
-/// surcharges, `biller` bills and batches, `analyst` simulations and validation, `admin`
+/// surcharges, `biller` bills and batches, `analyst` simulations, kept populations and validation, `admin`
 /// reloads (and everything else). Missing or wrong key: 401; key without the role: 403.
 /// Every operation with a body can also answer 408, 413 and 415.
 struct ApiKeys;

@@ -12,7 +12,8 @@ use utoipa::openapi::OpenApi;
 
 use super::problem::ApiError;
 use super::{
-    admin, batch, bills, ledger, ops, registry, simulations, surcharges, tariffs, AppState,
+    admin, batch, bills, ledger, ops, populations, registry, simulations, surcharges, tariffs,
+    AppState,
 };
 use crate::access::{Need, Role};
 
@@ -51,7 +52,7 @@ pub struct Part {
 }
 
 /// Every route of the service but the documentation pages.
-pub static ROUTES: [Route; 24] = [
+pub static ROUTES: [Route; 28] = [
     Route {
         method: Method::POST,
         path: "/v1/bills",
@@ -125,6 +126,43 @@ pub static ROUTES: [Route; 24] = [
                 ]),
             },
         ],
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/populations",
+        need: Need::Role(Role::Analyst),
+        handler: || web::route().to(populations::keep_population),
+        document: documented::<populations::__path_keep_population>,
+        examples: &[Example {
+            content_type: "application/x-ndjson",
+            name: "ndjson",
+            summary: "Three enterprises kept for simulations (a bad record is left out and reported)",
+            body: ExampleBody::File(include_str!("../../examples/batch.ndjson")),
+        }],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/populations",
+        need: Need::Role(Role::Analyst),
+        handler: || web::route().to(populations::list_populations),
+        document: documented::<populations::__path_list_populations>,
+        examples: &[],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/populations/{population_id}",
+        need: Need::Role(Role::Analyst),
+        handler: || web::route().to(populations::get_population),
+        document: documented::<populations::__path_get_population>,
+        examples: &[],
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/v1/populations/{population_id}",
+        need: Need::Role(Role::Analyst),
+        handler: || web::route().to(populations::delete_population),
+        document: documented::<populations::__path_delete_population>,
+        examples: &[],
     },
     Route {
         method: Method::POST,

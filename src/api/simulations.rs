@@ -14,11 +14,13 @@ use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::batch::{self, Format};
 use crate::simulation::intake;
+use crate::simulation::kept::KeptPopulation;
 use crate::simulation::{Population, Report, Scenario, Spec};
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::json::parse_json;
 use crate::wire::simulation::{
-    inline_population, invalid, ledger_population, LedgerPopulationBody, Simulation, SimulationBody,
+    inline_population, invalid, ledger_population, LedgerPopulationBody, Simulation,
+    SimulationBody, Source,
 };
 
 /// A simulation whose population is streamed as a second part (how a large one is sent).
@@ -87,25 +89,19 @@ pub async fn create_simulation(
         let Simulation {
             target,
             spec,
-            inline,
-            ledger,
+            source,
         } = body.into_spec(&tariffs)?;
         let max = state.simulation_limits.max_population;
-        let population = match (inline, ledger) {
-            (Some(inline), None) => {
+        let population = match source {
+            Some(Source::Inline(inline)) => {
                 let registry = state.registry_now().await;
-                inline_population(inline, &tariffs, max, registry.as_deref())?
+                Held::Owned(inline_population(inline, &tariffs, max, registry.as_deref())?)
             }
-            (None, Some(wanted)) => from_ledger(&state, &tariffs, &wanted).await?,
-            (Some(_), Some(_)) => {
-                return Err(ApiError::field(
-                    "/ledger",
-                    "give the population inline or from the ledger, not both",
-                ))
-            }
-            (None, None) => return Err(ApiError::field(
+            Some(Source::Ledger(wanted)) => Held::Owned(from_ledger(&state, &tariffs, &wanted).await?),
+            Some(Source::Kept(id)) => Held::Kept(super::populations::kept(&state, &id)?),
+            None => return Err(ApiError::field(
                 "/population",
-                "missing: give the population inline, from the `ledger`, or stream it as the multipart part `population`",
+                "missing: give the population inline, from the `ledger`, as a kept `population_id`, or stream it as the multipart part `population`",
             )),
         };
         (target, spec, population)
@@ -122,10 +118,11 @@ pub async fn create_simulation(
     let metrics = state.metrics.clone();
     let report = web::block(move || {
         let _permit = permit;
+        let population = population.population();
         let report = Scenario {
             tariffs: &tariffs,
             baseline: &target,
-            population: &population,
+            population,
             cancel: Some(&cancelled),
         }
         .run(&spec);
@@ -151,6 +148,21 @@ pub async fn create_simulation(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// A simulation's population: its own, or one kept on the server.
+enum Held {
+    Owned(Population),
+    Kept(Arc<KeptPopulation>),
+}
+
+impl Held {
+    fn population(&self) -> &Population {
+        match self {
+            Held::Owned(population) => population,
+            Held::Kept(kept) => &kept.population,
+        }
+    }
+}
+
 /// Raises its flag when dropped before the work is done.
 #[derive(Default)]
 struct CancelOnDrop(Arc<AtomicBool>);
@@ -162,7 +174,7 @@ impl Drop for CancelOnDrop {
 }
 
 /// The population of a month's ledger bills on the registry as of a day.
-async fn from_ledger(
+pub async fn from_ledger(
     state: &AppState,
     tariffs: &TariffSet,
     wanted: &LedgerPopulationBody,
@@ -186,7 +198,7 @@ async fn streamed(
     mut multipart: Multipart,
     state: &AppState,
     tariffs: &Arc<TariffSet>,
-) -> Result<(Arc<Tariff>, Spec, Population), ApiError> {
+) -> Result<(Arc<Tariff>, Spec, Held), ApiError> {
     let mut field = multipart
         .next()
         .await
@@ -212,13 +224,12 @@ async fn streamed(
     let Simulation {
         target,
         spec,
-        inline,
-        ledger,
+        source,
     } = body.into_spec(tariffs)?;
-    if inline.is_some() || ledger.is_some() {
+    if source.is_some() {
         return Err(ApiError::field(
             "/population",
-            "give the population one way: inline, from the `ledger`, or as the `population` part",
+            "give the population one way: inline, from the `ledger`, as a kept `population_id`, or as the `population` part",
         ));
     }
     let field = multipart
@@ -236,7 +247,7 @@ async fn streamed(
     let population = spawn_blocking(move || intake::read(format, limits, tariffs, registry, input))
         .await
         .map_err(|_| ApiError::Internal)??;
-    Ok((target, spec, population))
+    Ok((target, spec, Held::Owned(population)))
 }
 
 /// A multipart body that could not be read: 408 when the client went quiet, else 400.

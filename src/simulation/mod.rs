@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod intake;
+pub mod kept;
 pub mod reform;
 pub mod render;
 pub mod report;

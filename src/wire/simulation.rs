@@ -36,6 +36,9 @@ pub struct SimulationBody {
     pub population: Option<Vec<BillRequestBody>>,
     /// The population from the ledger and the registry, in place of `population`.
     pub ledger: Option<LedgerPopulationBody>,
+    /// A population kept on the server (`POST /v1/populations`), in place of `population`.
+    #[schema(example = "pop-5f0c8e0d4b7a4b0f9f0a3c2b")]
+    pub population_id: Option<String>,
     pub sweep: Option<SweepBody>,
     pub goal: Option<GoalBody>,
     /// How many of the enterprises whose totals change most to list (default 20, at most 1000).
@@ -72,6 +75,13 @@ pub struct LedgerPopulationBody {
     pub region: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub as_of: Option<NaiveDate>,
+}
+
+/// A population to keep, from the ledger and the registry (`POST /v1/populations` as JSON).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationSource {
+    pub ledger: LedgerPopulationBody,
 }
 
 /// One parameter over `from, from + step, … ≤ to`: the revenue curve.
@@ -199,14 +209,40 @@ pub struct Simulation {
     /// The tariff the reform changes.
     pub target: Arc<Tariff>,
     pub spec: Spec,
-    /// The population, if it came inline.
-    pub inline: Option<Vec<BillRequestBody>>,
-    /// The population from the ledger, if asked for.
-    pub ledger: Option<LedgerPopulationBody>,
+    /// Where the population comes from, if the document says.
+    pub source: Option<Source>,
+}
+
+/// A population as a simulation document names it.
+pub enum Source {
+    Inline(Vec<BillRequestBody>),
+    Ledger(LedgerPopulationBody),
+    /// A `population_id`.
+    Kept(String),
+}
+
+impl Source {
+    /// The one way the document gives its population, if any.
+    fn of(body: &mut SimulationBody) -> Result<Option<Source>, ApiError> {
+        let given = [
+            body.population.take().map(Source::Inline),
+            body.ledger.take().map(Source::Ledger),
+            body.population_id.take().map(Source::Kept),
+        ];
+        let mut given: Vec<Source> = given.into_iter().flatten().collect();
+        match given.len() {
+            0 | 1 => Ok(given.pop()),
+            _ => Err(ApiError::field(
+                "/population",
+                "give the population one way: inline, from the `ledger`, or as a kept `population_id`",
+            )),
+        }
+    }
 }
 
 impl SimulationBody {
-    pub fn into_spec(self, tariffs: &TariffSet) -> Result<Simulation, ApiError> {
+    pub fn into_spec(mut self, tariffs: &TariffSet) -> Result<Simulation, ApiError> {
+        let source = Source::of(&mut self)?;
         let target = tariffs
             .resolve(self.tariff.as_deref())
             .ok_or_else(|| ApiError::field("/tariff", unknown_tariff(tariffs)))?
@@ -249,8 +285,7 @@ impl SimulationBody {
         Ok(Simulation {
             target,
             spec,
-            inline: self.population,
-            ledger: self.ledger,
+            source,
         })
     }
 }
@@ -330,6 +365,7 @@ pub fn body_from_toml(
             },
             population: None,
             ledger: None,
+            population_id: None,
             sweep: None,
             goal: None,
             top: None,

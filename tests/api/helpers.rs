@@ -132,6 +132,16 @@ impl TestApp {
         Self::reply(request.send().await).await
     }
 
+    pub async fn delete(&self, path: &str) -> Reply {
+        Self::reply(
+            self.client
+                .delete(format!("{}{path}", self.address))
+                .send()
+                .await,
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         Self::reply(
             self.client

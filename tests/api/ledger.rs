@@ -342,4 +342,19 @@ async fn a_simulation_runs_over_a_months_ledger_on_the_registry_as_of_a_day() {
     // Before anyone was recorded, the registry knew none of them.
     let before = simulate(json!({ "month": "2020-10", "as_of": "2020-01-01" })).await;
     assert_eq!(before["population"]["excluded"], 2, "{before}");
+
+    // The same month kept as a population simulates as the ledger does.
+    let analyst = ("authorization", "Bearer analyst-key");
+    let source = json!({ "ledger": { "month": "2020-10", "region": "north" } });
+    let kept = send(app, "/v1/populations", &[analyst, JSON], &source).await;
+    assert_eq!(kept.status, 201, "{}", kept.text());
+    assert_eq!(kept.json()["records"], 1);
+    let id = kept.json()["population_id"].clone();
+    let body = json!({
+        "reform": { "name": "restricted at 0.20", "parameters": { "electricity.differential.steel.restricted": "0.20" } },
+        "population_id": id,
+    });
+    let from_kept = send(app, "/v1/simulations", &[analyst, JSON], &body).await;
+    assert_eq!(from_kept.status, 200, "{}", from_kept.text());
+    assert_eq!(from_kept.json(), north);
 }

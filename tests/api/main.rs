@@ -17,6 +17,7 @@ mod ledger;
 mod lookups;
 mod openapi;
 mod operations;
+mod populations;
 mod registry;
 mod reload;
 mod schema_names;

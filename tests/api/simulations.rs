@@ -38,7 +38,7 @@ fn reform(parameters: Value) -> Value {
     json!({ "reform": { "name": "test", "parameters": parameters }, "population": small_population() })
 }
 
-fn multipart(simulation: &Value, population: &[u8], content_type: &str) -> Vec<u8> {
+pub fn multipart(simulation: &Value, population: &[u8], content_type: &str) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(b"--XyZ\r\nContent-Disposition: form-data; name=\"simulation\"\r\nContent-Type: application/json\r\n\r\n");
     body.extend_from_slice(simulation.to_string().as_bytes());
