@@ -65,6 +65,7 @@ fn simulation(c: &mut Criterion) {
         baseline: &baseline,
         population: &million,
         cancel: None,
+        incremental: true,
     };
     group.bench_function("baseline_plus_reform_1m", |b| {
         b.iter(|| black_box(scenario.run(&reform).expect("the reform is valid")))
@@ -88,6 +89,7 @@ fn simulation(c: &mut Criterion) {
         baseline: &baseline,
         population: &hundred_thousand,
         cancel: None,
+        incremental: true,
     };
     group.bench_function("sweep_20_points_100k", |b| {
         b.iter(|| {

@@ -18,7 +18,7 @@ use super::routes::Caller;
 use super::AppState;
 use crate::batch::{self, Format};
 use crate::simulation::kept::{KeptPopulation, Lookup};
-use crate::simulation::{intake, Excluded, Population};
+use crate::simulation::{intake, Baseline, Excluded, Population, Scenario};
 use crate::wire::json::parse_object;
 use crate::wire::simulation::PopulationSource;
 
@@ -146,8 +146,8 @@ pub async fn keep_population(
             max_line_bytes: state.batch_limits.max_line_bytes,
             max_lines: state.simulation_limits.max_population,
         };
+        let tariffs = tariffs.clone();
         spawn_blocking(move || {
-            let _permit = permit;
             let mut digest = Xxh3::new();
             if let Some(registry) = &registry {
                 digest.update(&registry.changes.to_le_bytes());
@@ -163,7 +163,23 @@ pub async fn keep_population(
         .await
         .map_err(|_| ApiError::Internal)??
     };
-    let kept = KeptPopulation::new(population, digest, Caller::name(&request));
+    // The baseline under the default tariff, priced now: the first what-if is fast too.
+    let creator = Caller::name(&request);
+    let target = tariffs.resolve(None).cloned().ok_or(ApiError::Internal)?;
+    let kept = spawn_blocking(move || {
+        let _permit = permit;
+        let scenario = Scenario {
+            tariffs: &tariffs,
+            baseline: &target,
+            population: &population,
+            cancel: None,
+            incremental: true,
+        };
+        let baseline = Baseline::price(&scenario);
+        KeptPopulation::new(population, baseline, digest, creator)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
     let keeping = state
         .populations
         .keep(kept)

@@ -15,7 +15,7 @@ use super::AppState;
 use crate::batch::{self, Format};
 use crate::simulation::intake;
 use crate::simulation::kept::KeptPopulation;
-use crate::simulation::{Population, Report, Scenario, Spec};
+use crate::simulation::{Baseline, Population, Report, Scenario, Spec};
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::json::parse_json;
 use crate::wire::simulation::{
@@ -118,14 +118,14 @@ pub async fn create_simulation(
     let metrics = state.metrics.clone();
     let report = web::block(move || {
         let _permit = permit;
-        let population = population.population();
-        let report = Scenario {
+        let scenario = Scenario {
             tariffs: &tariffs,
             baseline: &target,
-            population,
+            population: population.population(),
             cancel: Some(&cancelled),
-        }
-        .run(&spec);
+            incremental: true,
+        };
+        let report = population.run(&scenario, &spec);
         let outcome = if cancelled.load(Ordering::Relaxed) {
             metrics.simulations_cancelled.inc();
             tracing::info!("simulation stopped: its client went away");
@@ -133,7 +133,7 @@ pub async fn create_simulation(
         } else if report.is_ok() {
             metrics
                 .simulated_enterprises
-                .inc_by(population.members.len() as u64);
+                .inc_by(population.population().members.len() as u64);
             "completed"
         } else {
             "invalid"
@@ -160,6 +160,28 @@ impl Held {
             Held::Owned(population) => population,
             Held::Kept(kept) => &kept.population,
         }
+    }
+
+    /// Runs `spec`; a kept population's baseline is priced only when its tariffs changed
+    /// (and is then kept for the next run).
+    fn run(
+        &self,
+        scenario: &Scenario,
+        spec: &Spec,
+    ) -> Result<Report, Vec<crate::simulation::Problem>> {
+        let Held::Kept(kept) = self else {
+            return scenario.run(spec);
+        };
+        let reformed = scenario.reformed(&spec.reform)?;
+        let key = Baseline::key(scenario.tariffs, scenario.baseline);
+        let baseline = kept.baseline(&key).unwrap_or_else(|| {
+            let baseline = Arc::new(Baseline::price(scenario));
+            if !scenario.cancelled() {
+                kept.remember(baseline.clone());
+            }
+            baseline
+        });
+        scenario.run_on(spec, reformed, &baseline)
     }
 }
 

@@ -120,6 +120,8 @@ pub struct Bill {
     pub totals: Totals,
     pub warnings: Vec<Warning>,
     pub trace: Option<Trace>,
+    /// Every parameter the bill looked up: only a change to one of them can change it.
+    pub read: ParamSet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -172,8 +174,9 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
     if !not_assessed.is_empty() {
         warnings.push(Warning::ProcessNotAssessed(not_assessed));
     }
-    let trace = options.trace.then(|| Trace {
-        parameters: reader.into_log(),
+    let (log, read) = reader.finish();
+    let trace = options.trace.then_some(Trace {
+        parameters: log,
         days,
     });
     Ok(Bill {
@@ -182,6 +185,7 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
         totals,
         warnings,
         trace,
+        read,
     })
 }
 

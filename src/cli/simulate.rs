@@ -42,6 +42,7 @@ pub fn simulate(
             baseline: &target,
             population: &population,
             cancel: None,
+            incremental: true,
         };
         let report = scenario.run(&spec).map_err(|problems| {
             let lines: Vec<String> = problems

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 
 use crate::assessment::{CementPlant, Processes};
 use crate::enterprise::{CatalogueClass, Industry};
-use crate::tariff::{Entry, EntryRef, ParamId, Tariff};
+use crate::tariff::{Entry, EntryRef, ParamId, ParamSet, Tariff};
 
 /// The policy's price measures, in the order that breaks ties (POLICY.md decision 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -261,6 +261,9 @@ pub struct Reader<'t> {
     /// 1 January of the assessment year: the day parameters chosen by it are read on.
     assessed_on: NaiveDate,
     log: Option<Vec<EntryRef>>,
+    /// Every parameter looked up, found in force or not: what a change of the tariff must
+    /// touch to change this bill.
+    read: ParamSet,
 }
 
 impl<'t> Reader<'t> {
@@ -269,6 +272,7 @@ impl<'t> Reader<'t> {
             tariff,
             assessed_on,
             log: trace.then(Vec::new),
+            read: ParamSet::default(),
         }
     }
 
@@ -278,6 +282,9 @@ impl<'t> Reader<'t> {
         slot: Option<ParamId>,
         date: NaiveDate,
     ) -> Option<(EntryRef, &'t Entry)> {
+        if let Some(slot) = slot {
+            self.read.insert(slot);
+        }
         let by_year = slot.is_some_and(|s| self.tariff.by_assessment_year.contains(s));
         let date = if by_year { self.assessed_on } else { date };
         let found = self.tariff.at(slot, date);
@@ -289,8 +296,9 @@ impl<'t> Reader<'t> {
         found
     }
 
-    /// Every value read so far, in reading order.
-    pub fn into_log(self) -> Vec<EntryRef> {
-        self.log.unwrap_or_default()
+    /// Every value read so far, in reading order (with the trace on), and every parameter
+    /// looked up.
+    pub fn finish(self) -> (Vec<EntryRef>, ParamSet) {
+        (self.log.unwrap_or_default(), self.read)
     }
 }

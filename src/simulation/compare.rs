@@ -11,7 +11,7 @@ use crate::bill::{price, BillError, BillRequest, LineKind, Options};
 use crate::enterprise::{CatalogueClass, Industry};
 use crate::measure::combination::Status;
 use crate::measure::Measure;
-use crate::tariff::Tariff;
+use crate::tariff::{ParamSet, Tariff};
 
 /// What a simulation keeps of one bill.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +28,11 @@ pub struct Outcome {
 
 /// Prices `request` and keeps what a comparison needs.
 pub fn outcome(tariff: &Tariff, request: &BillRequest) -> Result<Outcome, BillError> {
+    reading(tariff, request).map(|(outcome, _)| outcome)
+}
+
+/// [`outcome`], and every parameter the bill looked up.
+pub fn reading(tariff: &Tariff, request: &BillRequest) -> Result<(Outcome, ParamSet), BillError> {
     let bill = price(tariff, request, Options::default())?;
     let mut outcome = Outcome {
         surcharge: fen(bill.totals.surcharge),
@@ -49,7 +54,7 @@ pub fn outcome(tariff: &Tariff, request: &BillRequest) -> Result<Outcome, BillEr
             .and_then(|r| r.tier().map(Decimal::from).or(r.steps()));
         outcome.tier = outcome.tier.max(tier);
     }
-    Ok(outcome)
+    Ok((outcome, bill.read))
 }
 
 /// An amount with two decimals as whole fen.

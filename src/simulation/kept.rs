@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Member, Population};
+use super::{Baseline, Member, Population};
 
 /// A population kept for simulations.
 #[derive(Debug)]
@@ -19,7 +19,10 @@ pub struct KeptPopulation {
     /// the registry or the ledger, the state they were filled from).
     pub digest: String,
     pub population: Population,
-    /// What it holds in memory, as counted against the budget.
+    /// Its baseline under the tariffs last simulated (first: the default tariff's), so that
+    /// a reform prices only what it changes.
+    baseline: Mutex<Arc<Baseline>>,
+    /// What it holds in memory (with one baseline), as counted against the budget.
     pub bytes: usize,
     pub created_at: DateTime<Utc>,
     /// The key name that sent it.
@@ -27,17 +30,38 @@ pub struct KeptPopulation {
 }
 
 impl KeptPopulation {
-    pub fn new(mut population: Population, digest: u128, created_by: String) -> KeptPopulation {
+    /// `population` with its `baseline` (priced by [`Baseline::price`]).
+    pub fn new(
+        mut population: Population,
+        baseline: Baseline,
+        digest: u128,
+        created_by: String,
+    ) -> KeptPopulation {
         population.members.shrink_to_fit();
         let digest = format!("xxh3:{digest:032x}");
         KeptPopulation {
             id: format!("pop-{}", &digest[5..29]),
             digest,
-            bytes: footprint(&population),
+            bytes: footprint(&population) + baseline.bytes(),
+            baseline: Mutex::new(Arc::new(baseline)),
             population,
             created_at: crate::database::now(),
             created_by,
         }
+    }
+}
+
+impl KeptPopulation {
+    /// The baseline kept under the tariffs `key` names, if it is the one kept.
+    pub fn baseline(&self, key: &str) -> Option<Arc<Baseline>> {
+        let kept = self.baseline.lock().unwrap_or_else(|e| e.into_inner());
+        (kept.key == key).then(|| kept.clone())
+    }
+
+    /// Keeps `baseline` in place of the one kept (the tariffs changed, or another was
+    /// simulated): one baseline per population, so its memory stays what was counted.
+    pub fn remember(&self, baseline: Arc<Baseline>) {
+        *self.baseline.lock().unwrap_or_else(|e| e.into_inner()) = baseline;
     }
 }
 
@@ -253,7 +277,11 @@ mod tests {
             ..Population::default()
         };
         let digest = xxhash_rust::xxh3::xxh3_128(&seed.to_le_bytes());
-        KeptPopulation::new(population, digest, "test".into())
+        let baseline = Baseline {
+            key: String::new(),
+            members: Vec::new(),
+        };
+        KeptPopulation::new(population, baseline, digest, "test".into())
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! repeat the reform pass with one parameter varied. Every bill is priced by the engine
 //! (`bill::price`); nothing here knows a rule of the policy.
 
+pub mod baseline;
 pub mod compare;
 pub mod intake;
 pub mod kept;
@@ -19,7 +20,9 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use crate::bill::BillRequest;
-use crate::tariff::{Tariff, TariffSet};
+use crate::tariff::{ParamSet, Tariff, TariffSet};
+pub use baseline::Baseline;
+use baseline::Known;
 use compare::{outcome, Outcome, Tally};
 pub use reform::{Override, Reform};
 pub use report::Report;
@@ -132,7 +135,7 @@ impl Population {
 }
 
 /// Members per unit of parallel work.
-const CHUNK: usize = 2048;
+pub(crate) const CHUNK: usize = 2048;
 
 /// The baseline and reformed tariffs a population is priced under. Members that name
 /// another loaded tariff are priced by it on both sides.
@@ -143,29 +146,39 @@ pub struct Scenario<'a> {
     /// Raised when nobody waits for the answer any more: the rest of the work is skipped,
     /// and what `run` answers then is incomplete.
     pub cancel: Option<&'a AtomicBool>,
+    /// Re-price under a reform only the members whose baseline bill looked up a parameter
+    /// it changes (the answer is the same either way; off, every member is priced again).
+    pub incremental: bool,
 }
 
-/// A member's baseline totals (fen), or `None` where it could not be priced.
-type Baselines = Vec<Option<(i128, i128)>>;
-
 impl Scenario<'_> {
-    fn cancelled(&self) -> bool {
+    pub fn cancelled(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// Runs the whole simulation `spec` describes.
     pub fn run(&self, spec: &Spec) -> Result<Report, Vec<Problem>> {
         let reformed = self.reformed(&spec.reform)?;
-        let (tally, failures, baselines) = self.compare(&reformed, spec.top);
+        self.run_on(spec, reformed, &Baseline::price(self))
+    }
+
+    /// Runs `spec` on the population's `baseline` priced before (under the same tariffs).
+    pub fn run_on(
+        &self,
+        spec: &Spec,
+        reformed: Tariff,
+        baseline: &Baseline,
+    ) -> Result<Report, Vec<Problem>> {
+        let (tally, failures) = self.compare(&reformed, spec.top, baseline);
         let sweep = spec
             .sweep
             .as_ref()
-            .map(|s| search::sweep(self, &spec.reform, s, &baselines))
+            .map(|s| search::sweep(self, &spec.reform, s, baseline))
             .transpose()?;
         let goal = spec
             .goal
             .as_ref()
-            .map(|g| search::goal(self, &spec.reform, g, &baselines))
+            .map(|g| search::goal(self, &spec.reform, g, baseline))
             .transpose()?;
         Ok(Report::new(
             self,
@@ -194,84 +207,94 @@ impl Scenario<'_> {
         }
     }
 
-    /// Both bills of one member (the baseline is reused where the reform does not reach).
-    fn both(&self, request: &BillRequest, reformed: &Tariff) -> Result<(Outcome, Outcome), String> {
-        let (tariff, reached) = self.tariff_of(request);
-        let baseline = outcome(tariff, request).map_err(|e| format!("baseline: {e}"))?;
-        let reform = if reached {
-            outcome(reformed, request).map_err(|e| format!("reform: {e}"))?
-        } else {
-            baseline
-        };
-        Ok((baseline, reform))
+    /// What `reformed` changes, if only some members need pricing again.
+    fn touched(&self, reformed: &Tariff) -> Option<ParamSet> {
+        self.incremental
+            .then(|| baseline::touched(self.baseline, reformed))
+            .flatten()
     }
 
-    /// Compares every member's bills; keeps each member's baseline totals for sweeps.
-    fn compare(&self, reformed: &Tariff, top: usize) -> (Tally, Vec<Excluded>, Baselines) {
-        let parts: Vec<(Tally, Vec<Excluded>, Baselines)> = self
-            .population
-            .members
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let mut tally = Tally::new(top);
-                let mut failures = Vec::new();
-                let mut baselines = Vec::with_capacity(chunk.len());
-                if self.cancelled() {
-                    return (tally, failures, baselines);
-                }
-                for (i, member) in chunk.iter().enumerate() {
-                    match self.both(&member.request, reformed) {
-                        Ok((b, r)) => {
-                            tally.add(c * CHUNK + i, &member.request, b, r);
-                            baselines.push(Some((b.surcharge, b.total)));
-                        }
-                        Err(message) => {
-                            failures.push(Excluded {
-                                record: member.record,
-                                message,
-                            });
-                            baselines.push(None);
-                        }
-                    }
-                }
-                (tally, failures, baselines)
-            })
-            .collect();
-        let mut tally = Tally::new(top);
-        let mut failures = Vec::new();
-        let mut baselines = Vec::with_capacity(self.population.members.len());
-        for (t, f, b) in parts {
-            tally = tally.merge(t);
-            failures.extend(f);
-            baselines.extend(b);
+    /// A member's reformed bill: its baseline where the reform does not reach it or changes
+    /// nothing it looked up, else priced again.
+    fn reform_of(
+        reformed: &Tariff,
+        touched: Option<&ParamSet>,
+        member: &Member,
+        known: &Known,
+    ) -> Result<Outcome, crate::bill::BillError> {
+        let untouched = touched.is_some_and(|t| !t.intersects(&known.read));
+        if !known.reached || untouched {
+            return Ok(known.outcome);
         }
-        (tally, failures, baselines)
+        outcome(reformed, &member.request)
     }
 
-    /// The reform's totals against the baseline's, over members priced on both sides.
-    fn point(&self, reformed: &Tariff, baselines: &[Option<(i128, i128)>]) -> search::Point {
+    /// Compares every member's bills.
+    fn compare(
+        &self,
+        reformed: &Tariff,
+        top: usize,
+        baseline: &Baseline,
+    ) -> (Tally, Vec<Excluded>) {
+        let touched = self.touched(reformed);
         self.population
             .members
             .par_chunks(CHUNK)
-            .zip(baselines.par_chunks(CHUNK))
-            .map(|(members, baselines)| {
+            .zip(baseline.members.par_chunks(CHUNK))
+            .enumerate()
+            .map(|(c, (chunk, known))| {
+                let mut tally = Tally::new(top);
+                let mut failures = Vec::new();
+                if self.cancelled() {
+                    return (tally, failures);
+                }
+                for (i, (member, known)) in chunk.iter().zip(known).enumerate() {
+                    let both = match known {
+                        Ok(known) => Self::reform_of(reformed, touched.as_ref(), member, known)
+                            .map(|r| (known.outcome, r))
+                            .map_err(|e| format!("reform: {e}")),
+                        Err(e) => Err(format!("baseline: {e}")),
+                    };
+                    match both {
+                        Ok((b, r)) => tally.add(c * CHUNK + i, &member.request, b, r),
+                        Err(message) => failures.push(Excluded {
+                            record: member.record,
+                            message,
+                        }),
+                    }
+                }
+                (tally, failures)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(
+                (Tally::new(top), Vec::new()),
+                |(a, mut failures), (b, more)| {
+                    failures.extend(more);
+                    (a.merge(b), failures)
+                },
+            )
+    }
+
+    /// The reform's totals against the baseline's, over members priced on both sides.
+    fn point(&self, reformed: &Tariff, baseline: &Baseline) -> search::Point {
+        let touched = self.touched(reformed);
+        self.population
+            .members
+            .par_chunks(CHUNK)
+            .zip(baseline.members.par_chunks(CHUNK))
+            .map(|(members, known)| {
                 let mut point = search::Point::default();
                 if self.cancelled() {
                     return point;
                 }
-                for (member, baseline) in members.iter().zip(baselines) {
-                    let Some((surcharge, total)) = *baseline else {
+                for (member, known) in members.iter().zip(known) {
+                    let Ok(known) = known else {
                         continue;
                     };
-                    let (_, reached) = self.tariff_of(&member.request);
-                    let reform = if reached {
-                        outcome(reformed, &member.request).map(|o| (o.surcharge, o.total))
-                    } else {
-                        Ok((surcharge, total))
-                    };
-                    match reform {
-                        Ok(reform) => point.add((surcharge, total), reform),
+                    let b = &known.outcome;
+                    match Self::reform_of(reformed, touched.as_ref(), member, known) {
+                        Ok(r) => point.add((b.surcharge, b.total), (r.surcharge, r.total)),
                         Err(_) => point.failed += 1,
                     }
                 }

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use super::compare::Fen;
 use super::report::{GoalReport, PointReport, SweepReport};
-use super::{Goal, Metric, Problem, Reform, Scenario, Sweep, MAX_SWEEP_POINTS};
+use super::{Baseline, Goal, Metric, Problem, Reform, Scenario, Sweep, MAX_SWEEP_POINTS};
 
 /// Totals of one reform pass against the baseline, over members priced on both sides.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,8 +71,6 @@ impl Point {
     }
 }
 
-type Baselines = [Option<(i128, i128)>];
-
 /// Prices the population under `reform` with `key` set to `value`.
 fn evaluate(
     scenario: &Scenario,
@@ -80,10 +78,10 @@ fn evaluate(
     key: &str,
     value: Decimal,
     effective: Option<chrono::NaiveDate>,
-    baselines: &Baselines,
+    baseline: &Baseline,
 ) -> Result<Point, Vec<Problem>> {
     let reformed = scenario.reformed(&reform.with(key, value, effective))?;
-    Ok(scenario.point(&reformed, baselines))
+    Ok(scenario.point(&reformed, baseline))
 }
 
 /// The values `from, from + step, … ≤ to`, or where the range is wrong.
@@ -111,7 +109,7 @@ pub fn sweep(
     scenario: &Scenario,
     reform: &Reform,
     sweep: &Sweep,
-    baselines: &Baselines,
+    baseline: &Baseline,
 ) -> Result<SweepReport, Vec<Problem>> {
     let steps = grid(sweep.from, sweep.to, sweep.step, "/sweep").map_err(|p| vec![p])?;
     if steps >= MAX_SWEEP_POINTS {
@@ -132,7 +130,7 @@ pub fn sweep(
             &sweep.key,
             value,
             sweep.effective,
-            baselines,
+            baseline,
         )
         .map_err(|p| at_sweep(p, "/sweep/parameter", value))?;
         points.push(point.report(value));
@@ -159,23 +157,16 @@ pub fn goal(
     scenario: &Scenario,
     reform: &Reform,
     goal: &Goal,
-    baselines: &Baselines,
+    baseline: &Baseline,
 ) -> Result<GoalReport, Vec<Problem>> {
     let steps = grid(goal.lo, goal.hi, goal.step, "/goal").map_err(|p| vec![p])?;
     let mut evaluations = 0u32;
     let mut at = |k: u64| {
         evaluations += 1;
         let value = goal.lo + goal.step * Decimal::from(k);
-        evaluate(
-            scenario,
-            reform,
-            &goal.key,
-            value,
-            goal.effective,
-            baselines,
-        )
-        .map(|p| (value, p))
-        .map_err(|p| at_sweep(p, "/goal/parameter", value))
+        evaluate(scenario, reform, &goal.key, value, goal.effective, baseline)
+            .map(|p| (value, p))
+            .map_err(|p| at_sweep(p, "/goal/parameter", value))
     };
     let target = super::compare::fen(goal.target.round_dp(2));
     let (lo_value, lo) = at(0)?;

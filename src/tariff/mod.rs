@@ -109,6 +109,11 @@ impl ParamSet {
         self.0.iter().all(|w| *w == 0)
     }
 
+    /// Whether the two share a parameter.
+    pub fn intersects(&self, other: &ParamSet) -> bool {
+        self.0.iter().zip(&other.0).any(|(a, b)| a & b != 0)
+    }
+
     pub fn contains(&self, id: ParamId) -> bool {
         let id = usize::from(id);
         self.0[id / 64] & (1 << (id % 64)) != 0

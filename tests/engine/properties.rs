@@ -16,7 +16,7 @@ use tariffd::measure::water::Water;
 use tariffd::money::prorate;
 use tariffd::period::Period;
 use tariffd::simulation::compare::Fen;
-use tariffd::simulation::{Member, Override, Population, Reform, Report, Scenario, Spec};
+use tariffd::simulation::{Member, Override, Population, Reform, Report, Scenario, Spec, Sweep};
 use tariffd::tariff::grammar::Raw;
 use tariffd::tariff::TariffSet;
 use tariffd::wire::json::parse_json;
@@ -271,6 +271,15 @@ proptest! {
 }
 
 fn simulate(requests: Vec<BillRequest>, overrides: Vec<Override>) -> Report {
+    simulate_with(requests, overrides, None, true)
+}
+
+fn simulate_with(
+    requests: Vec<BillRequest>,
+    overrides: Vec<Override>,
+    sweep: Option<Sweep>,
+    incremental: bool,
+) -> Report {
     let population = Population {
         members: requests
             .into_iter()
@@ -288,6 +297,7 @@ fn simulate(requests: Vec<BillRequest>, overrides: Vec<Override>) -> Report {
         baseline: set.resolve(None).unwrap(),
         population: &population,
         cancel: None,
+        incremental,
     };
     let reform = Reform {
         name: "property".into(),
@@ -298,13 +308,68 @@ fn simulate(requests: Vec<BillRequest>, overrides: Vec<Override>) -> Report {
         .run(&Spec {
             reform,
             top: 5,
+            sweep,
             ..Spec::default()
         })
         .unwrap()
 }
 
+/// Number parameters of the fixture tariffs a reform may change, and the scale of a value.
+const REFORMABLE: [(&str, u32); 8] = [
+    ("electricity.differential.steel.eliminated", 2),
+    ("electricity.differential.steel.restricted", 2),
+    ("electricity.differential.general.eliminated", 2),
+    ("electricity.differential.cement.restricted", 2),
+    ("electricity.tiered.steel.limits.blast_furnace", 0),
+    ("electricity.tiered.steel.limits.converter", 0),
+    ("electricity.tiered.cement.limits.clinker.existing", 0),
+    ("electricity.punitive.within_double", 2),
+];
+
+fn overrides() -> impl Strategy<Value = Vec<Override>> {
+    let one = (0..REFORMABLE.len(), 0i64..2000, prop::option::of(0u32..40)).prop_map(
+        |(i, value, month)| {
+            let (key, scale) = REFORMABLE[i];
+            // From a month of 2019–2022 on, or replacing every dated value.
+            let from = month
+                .map(|m| NaiveDate::from_ymd_opt(2019 + (m / 12) as i32, m % 12 + 1, 1).unwrap());
+            Override {
+                key: key.into(),
+                value: Raw::Number(Decimal::new(value, scale)),
+                from,
+            }
+        },
+    );
+    prop::collection::vec(one, 0..3).prop_map(|mut overrides| {
+        overrides.sort_by(|a, b| a.key.cmp(&b.key));
+        overrides.dedup_by(|a, b| a.key == b.key);
+        overrides
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Re-pricing only the bills that looked up a changed parameter answers exactly what
+    /// re-pricing every bill answers, sweep included.
+    #[test]
+    fn pricing_only_what_a_reform_touches_changes_nothing_in_the_answer(
+        requests in prop::collection::vec(request(), 0..24),
+        overrides in overrides(),
+        swept in 0..REFORMABLE.len(),
+    ) {
+        let (key, scale) = REFORMABLE[swept];
+        let sweep = Sweep {
+            key: key.into(),
+            from: Decimal::new(10, scale),
+            to: Decimal::new(40, scale),
+            step: Decimal::new(10, scale),
+            effective: None,
+        };
+        let full = simulate_with(requests.clone(), overrides.clone(), Some(sweep.clone()), false);
+        let incremental = simulate_with(requests, overrides, Some(sweep), true);
+        prop_assert_eq!(serde_json::to_value(&incremental).unwrap(), serde_json::to_value(&full).unwrap());
+    }
 
     #[test]
     fn simulation_sums_hold_together_for_any_reform_and_population(
