@@ -19,6 +19,7 @@ use super::AppState;
 use crate::batch::{self, Format};
 use crate::simulation::kept::{KeptPopulation, Lookup};
 use crate::simulation::{intake, Baseline, Excluded, Population, Scenario};
+use crate::tariff::{Tariff, TariffSet};
 use crate::wire::json::parse_object;
 use crate::wire::simulation::PopulationSource;
 
@@ -107,75 +108,29 @@ pub async fn keep_population(
     super::query::Query::parse(&request, &[])?.finish()?;
     let permit = state.heavy_permit("simulations")?;
     let tariffs = state.tariffs.current();
-    let essence = content_type(&request).to_ascii_lowercase();
-    let (population, digest) = if essence.starts_with("application/json") {
-        let limit = state.limits.body_limit_bytes;
-        let body = read_body(&request, payload, limit, &state).await?;
-        let source: PopulationSource = parse_object(&body)?;
-        let population = super::simulations::from_ledger(&state, &tariffs, &source.ledger).await?;
-        let mut digest = Xxh3::new();
-        digest.update(&body);
-        digest.update(
-            &state
-                .registry
-                .current(&state.database)
-                .await?
-                .changes
-                .to_le_bytes(),
-        );
-        digest.update(
-            &crate::ledger::store::count(&state.database)
-                .await?
-                .to_le_bytes(),
-        );
-        (population, digest.digest128())
-    } else {
-        let format = Format::from_content_type(&essence).ok_or_else(|| {
-            ApiError::UnsupportedMediaType(format!(
-                "`{essence}` is not a population format; send application/x-ndjson, text/csv or application/json"
-            ))
-        })?;
-        let body = Body::new(
-            &request,
-            payload.into_inner(),
-            state.limits.body_idle_timeout,
-        )?;
-        let input = Blocking::pump(body);
-        let registry = state.registry_now().await;
-        let limits = batch::Limits {
-            max_line_bytes: state.batch_limits.max_line_bytes,
-            max_lines: state.simulation_limits.max_population,
-        };
-        let tariffs = tariffs.clone();
-        spawn_blocking(move || {
-            let mut digest = Xxh3::new();
-            if let Some(registry) = &registry {
-                digest.update(&registry.changes.to_le_bytes());
-            }
-            let input = input.inspect(|piece| {
-                if let Ok(bytes) = piece {
-                    digest.update(bytes);
-                }
-            });
-            let population = intake::read(format, limits, tariffs, registry, input)?;
-            Ok::<(Population, u128), ApiError>((population, digest.digest128()))
-        })
-        .await
-        .map_err(|_| ApiError::Internal)??
-    };
-    // The baseline under the default tariff, priced now: the first what-if is fast too.
-    let creator = Caller::name(&request);
     let target = tariffs.resolve(None).cloned().ok_or(ApiError::Internal)?;
+    let essence = content_type(&request).to_ascii_lowercase();
+    let (population, baseline, digest) = if essence.starts_with("application/json") {
+        let (population, digest) = from_ledger(&request, payload, &state, &tariffs).await?;
+        (population, None, digest)
+    } else {
+        let target = target.clone();
+        streamed(&request, payload, &state, &essence, &tariffs, target).await?
+    };
+    // Its baseline under the default tariff (priced as it was read, when streamed): the
+    // first what-if is fast too.
+    let creator = Caller::name(&request);
     let kept = spawn_blocking(move || {
         let _permit = permit;
-        let scenario = Scenario {
-            tariffs: &tariffs,
-            baseline: &target,
-            population: &population,
-            cancel: None,
-            incremental: true,
-        };
-        let baseline = Baseline::price(&scenario);
+        let baseline = baseline.unwrap_or_else(|| {
+            Baseline::price(&Scenario {
+                tariffs: &tariffs,
+                baseline: &target,
+                population: &population,
+                cancel: None,
+                incremental: true,
+            })
+        });
         KeptPopulation::new(population, baseline, digest, creator)
     })
     .await
@@ -199,6 +154,72 @@ pub async fn keep_population(
             .json(view),
         false => HttpResponse::Ok().json(view),
     })
+}
+
+/// Everyone billed in a month (`{"ledger": {…}}`), and its digest: of the request, the
+/// registry's and the ledger's size (both only grow).
+async fn from_ledger(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    tariffs: &TariffSet,
+) -> Result<(Population, u128), ApiError> {
+    let body = read_body(request, payload, state.limits.body_limit_bytes, state).await?;
+    let source: PopulationSource = parse_object(&body)?;
+    let population = super::simulations::from_ledger(state, tariffs, &source.ledger).await?;
+    let registry = state.registry.current(&state.database).await?;
+    let bills = crate::ledger::store::count(&state.database).await?;
+    let mut digest = Xxh3::new();
+    digest.update(&body);
+    digest.update(&registry.changes.to_le_bytes());
+    digest.update(&bills.to_le_bytes());
+    Ok((population, digest.digest128()))
+}
+
+/// NDJSON or CSV records read as they arrive, their baseline under `target` priced as they
+/// are read; the digest is of the bytes (and the registry's size, records by reference
+/// being filled from it).
+async fn streamed(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    essence: &str,
+    tariffs: &Arc<TariffSet>,
+    target: Arc<Tariff>,
+) -> Result<(Population, Option<Baseline>, u128), ApiError> {
+    let format = Format::from_content_type(essence).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(format!(
+            "`{essence}` is not a population format; send application/x-ndjson, text/csv or application/json"
+        ))
+    })?;
+    let body = Body::new(
+        request,
+        payload.into_inner(),
+        state.limits.body_idle_timeout,
+    )?;
+    let input = Blocking::pump(body);
+    let registry = state.registry_now().await;
+    let limits = batch::Limits {
+        max_line_bytes: state.batch_limits.max_line_bytes,
+        max_lines: state.simulation_limits.max_population,
+    };
+    let tariffs = tariffs.clone();
+    spawn_blocking(move || {
+        let mut digest = Xxh3::new();
+        if let Some(registry) = &registry {
+            digest.update(&registry.changes.to_le_bytes());
+        }
+        let input = input.inspect(|piece| {
+            if let Ok(bytes) = piece {
+                digest.update(bytes);
+            }
+        });
+        let (population, baseline) =
+            intake::read(format, limits, tariffs, registry, Some(target), input)?;
+        Ok((population, baseline, digest.digest128()))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
 }
 
 /// The kept populations.

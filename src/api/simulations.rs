@@ -151,13 +151,15 @@ pub async fn create_simulation(
 /// A simulation's population: its own, or one kept on the server.
 enum Held {
     Owned(Population),
+    /// Streamed, its baseline priced as it was read.
+    Streamed(Population, Baseline),
     Kept(Arc<KeptPopulation>),
 }
 
 impl Held {
     fn population(&self) -> &Population {
         match self {
-            Held::Owned(population) => population,
+            Held::Owned(population) | Held::Streamed(population, _) => population,
             Held::Kept(kept) => &kept.population,
         }
     }
@@ -169,8 +171,12 @@ impl Held {
         scenario: &Scenario,
         spec: &Spec,
     ) -> Result<Report, Vec<crate::simulation::Problem>> {
-        let Held::Kept(kept) = self else {
-            return scenario.run(spec);
+        let kept = match self {
+            Held::Owned(_) => return scenario.run(spec),
+            Held::Streamed(_, baseline) => {
+                return scenario.run_on(spec, scenario.reformed(&spec.reform)?, baseline)
+            }
+            Held::Kept(kept) => kept,
         };
         let reformed = scenario.reformed(&spec.reform)?;
         let key = Baseline::key(scenario.tariffs, scenario.baseline);
@@ -266,10 +272,16 @@ async fn streamed(
     };
     let input = Blocking::pump(field.map(|piece| piece.map_err(multipart_error)));
     let (tariffs, registry) = (tariffs.clone(), state.registry_now().await);
-    let population = spawn_blocking(move || intake::read(format, limits, tariffs, registry, input))
+    let priced_under = Some(target.clone());
+    let read = move || intake::read(format, limits, tariffs, registry, priced_under, input);
+    let (population, baseline) = spawn_blocking(read)
         .await
         .map_err(|_| ApiError::Internal)??;
-    Ok((target, spec, Held::Owned(population)))
+    let held = match baseline {
+        Some(baseline) => Held::Streamed(population, baseline),
+        None => Held::Owned(population),
+    };
+    Ok((target, spec, held))
 }
 
 /// A multipart body that could not be read: 408 when the client went quiet, else 400.

@@ -34,8 +34,8 @@ pub fn simulate(
             max_lines: settings.simulation.max_population,
         };
         let input = crate::batch::run::pieces(open_input(&files.population)?);
-        let population = crate::simulation::intake::read(format, limits, set.clone(), None, input)
-            .map_err(|e| e.to_string())?;
+        let read = crate::simulation::intake::read(format, limits, set.clone(), None, None, input);
+        let (population, _) = read.map_err(|e| e.to_string())?;
         let started = std::time::Instant::now();
         let scenario = crate::simulation::Scenario {
             tariffs: &set,

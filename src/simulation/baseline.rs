@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::compare::{reading, Outcome};
 use super::{Scenario, CHUNK};
+use crate::bill::BillRequest;
 use crate::tariff::{ParamSet, Tariff, TariffSet};
 
 /// One member's baseline bill.
@@ -25,6 +26,41 @@ pub struct Baseline {
     /// The tariffs it was priced under (see [`Baseline::key`]).
     pub key: String,
     pub members: Vec<Result<Known, Box<str>>>,
+}
+
+impl Known {
+    /// Prices `request`'s baseline: under the tariff it names if that is another loaded
+    /// one (the reform of `target` does not reach it), else under `target`.
+    pub fn price(
+        tariffs: &TariffSet,
+        target: &Tariff,
+        request: &BillRequest,
+    ) -> Result<Known, Box<str>> {
+        let (tariff, reached) = tariff_of(tariffs, target, request);
+        reading(tariff, request)
+            .map(|(outcome, read)| Known {
+                outcome,
+                read,
+                reached,
+            })
+            .map_err(|e| e.to_string().into_boxed_str())
+    }
+}
+
+/// The tariff a member is priced by under the baseline, and whether a reform of `target`
+/// reaches it.
+pub fn tariff_of<'a>(
+    tariffs: &'a TariffSet,
+    target: &'a Tariff,
+    request: &BillRequest,
+) -> (&'a Tariff, bool) {
+    match request.tariff.as_deref() {
+        Some(id) if id != target.id() => match tariffs.get(id) {
+            Some(other) => (other, false),
+            None => (target, true),
+        },
+        _ => (target, true),
+    }
 }
 
 impl Baseline {
@@ -47,18 +83,9 @@ impl Baseline {
             .par_chunks(CHUNK)
             .flat_map_iter(|chunk| {
                 let cancelled = scenario.cancelled();
-                chunk.iter().map(move |member| {
-                    if cancelled {
-                        return Err("cancelled".into());
-                    }
-                    let (tariff, reached) = scenario.tariff_of(&member.request);
-                    reading(tariff, &member.request)
-                        .map(|(outcome, read)| Known {
-                            outcome,
-                            read,
-                            reached,
-                        })
-                        .map_err(|e| e.to_string().into_boxed_str())
+                chunk.iter().map(move |member| match cancelled {
+                    true => Err("cancelled".into()),
+                    false => Known::price(scenario.tariffs, scenario.baseline, &member.request),
                 })
             })
             .collect();

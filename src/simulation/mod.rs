@@ -196,17 +196,6 @@ impl Scenario<'_> {
         reform::apply(self.baseline, &loaded, reform)
     }
 
-    /// The tariff a member is priced by under the baseline, and whether the reform reaches it.
-    fn tariff_of(&self, request: &BillRequest) -> (&Tariff, bool) {
-        match request.tariff.as_deref() {
-            Some(id) if id != self.baseline.id() => match self.tariffs.get(id) {
-                Some(other) => (other, false),
-                None => (self.baseline, true),
-            },
-            _ => (self.baseline, true),
-        }
-    }
-
     /// What `reformed` changes, if only some members need pricing again.
     fn touched(&self, reformed: &Tariff) -> Option<ParamSet> {
         self.incremental
