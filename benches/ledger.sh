@@ -10,10 +10,42 @@
 #                                                           same bills given in full
 #   benches/ledger.sh import    [ENTERPRISES=100000] [RUNS=3]  a registry file recorded
 #                                                           (a fresh database each run)
+#   benches/ledger.sh floor     [ROWS=1000000]              SQLite alone on this disk (the
+#                                                           sqlite3 shell, no tariffd): ledger
+#                                                           rows as stored, and rows of 150 B,
+#                                                           each in one transaction with the
+#                                                           bill-id key: the most any ledger
+#                                                           on SQLite could issue here
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-issue}
 records=${2:-$([ "$mode" = import ] && echo 100000 || echo 1000000)}
+if [ "$mode" = floor ]; then
+  command -v sqlite3 > /dev/null || { echo "needs the sqlite3 shell (apt-get install sqlite3)" >&2; exit 1; }
+  db=$(mktemp -d)/floor.db
+  # insert BILL_BYTES: seconds to insert $records rows shaped as the ledger's (random bill ids).
+  insert() {
+    rm -f "$db"*
+    sqlite3 "$db" "PRAGMA journal_mode = WAL;" > /dev/null
+    sqlite3 "$db" < migrations/0002_ledger.sql
+    local start end
+    start=$(date +%s.%N)
+    sqlite3 "$db" "PRAGMA cache_size = -65536; BEGIN;
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $records)
+      INSERT INTO ledger_bills SELECT 'bill-' || lower(hex(randomblob(16))), printf('SYN-%08d', i),
+        '2020-10-01', '2020-10-31', '0.00', '154391.19', 'cn-sx-xinzhou', 'sha256:' || lower(hex(randomblob(32))),
+        NULL, zeroblob(340), zeroblob($1), '2026-12-01T08:00:00Z', 'bench', NULL, '', NULL, NULL FROM n;
+      COMMIT;"
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
+  }
+  as_stored=$(insert 1050)
+  small=$(insert 0)
+  printf "SQLite alone, %d rows in one transaction: as the ledger stores them (request + bill, ~2.2 KB) %.0f rows/s; without the bill's JSON %.0f rows/s\n" \
+    "$records" "$(echo "$records / $as_stored" | bc -l)" "$(echo "$records / $small" | bc -l)"
+  rm -rf "$(dirname "$db")"
+  exit 0
+fi
 runs=${3:-$([ "$mode" = reference ] && echo 5 || echo 3)}
 . benches/common.sh
 . benches/server.sh
