@@ -171,23 +171,16 @@ impl Held {
         scenario: &Scenario,
         spec: &Spec,
     ) -> Result<Report, Vec<crate::simulation::Problem>> {
-        let kept = match self {
-            Held::Owned(_) => return scenario.run(spec),
+        match self {
+            Held::Owned(_) => scenario.run(spec),
             Held::Streamed(_, baseline) => {
-                return scenario.run_on(spec, scenario.reformed(&spec.reform)?, baseline)
+                scenario.run_on(spec, scenario.reformed(&spec.reform)?, baseline)
             }
-            Held::Kept(kept) => kept,
-        };
-        let reformed = scenario.reformed(&spec.reform)?;
-        let key = Baseline::key(scenario.tariffs, scenario.baseline);
-        let baseline = kept.baseline(&key).unwrap_or_else(|| {
-            let baseline = Arc::new(Baseline::price(scenario));
-            if !scenario.cancelled() {
-                kept.remember(baseline.clone());
+            Held::Kept(kept) => {
+                let reformed = scenario.reformed(&spec.reform)?;
+                scenario.run_on(spec, reformed, &kept.baseline_for(scenario))
             }
-            baseline
-        });
-        scenario.run_on(spec, reformed, &baseline)
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Baseline, Member, Population};
+use super::{Baseline, Member, Population, Scenario};
 
 /// A population kept for simulations.
 #[derive(Debug)]
@@ -52,16 +52,24 @@ impl KeptPopulation {
 }
 
 impl KeptPopulation {
-    /// The baseline kept under the tariffs `key` names, if it is the one kept.
-    pub fn baseline(&self, key: &str) -> Option<Arc<Baseline>> {
-        let kept = self.baseline.lock().unwrap_or_else(|e| e.into_inner());
-        (kept.key == key).then(|| kept.clone())
-    }
-
-    /// Keeps `baseline` in place of the one kept (the tariffs changed, or another was
-    /// simulated): one baseline per population, so its memory stays what was counted.
-    pub fn remember(&self, baseline: Arc<Baseline>) {
-        *self.baseline.lock().unwrap_or_else(|e| e.into_inner()) = baseline;
+    /// Its baseline under `scenario`'s tariffs (this population's): the one kept, or priced
+    /// now and kept in its place (the tariffs changed, or another was simulated). One
+    /// baseline per population, so its memory stays what was counted.
+    pub fn baseline_for(&self, scenario: &Scenario) -> Arc<Baseline> {
+        let key = Baseline::key(scenario.tariffs, scenario.baseline);
+        let kept = self
+            .baseline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if kept.key == key {
+            return kept;
+        }
+        let baseline = Arc::new(Baseline::price(scenario));
+        if !scenario.cancelled() {
+            *self.baseline.lock().unwrap_or_else(|e| e.into_inner()) = baseline.clone();
+        }
+        baseline
     }
 }
 

@@ -101,6 +101,24 @@ async fn a_kept_population_simulates_as_the_same_population_streamed() {
         assert_eq!(reply.json(), streamed.json());
     }
 
+    // Reforming another tariff than the default prices its baseline then, and keeps it.
+    let mut national = simulation.clone();
+    national["tariff"] = json!("cn");
+    let streamed = app
+        .post_with(
+            "/v1/simulations",
+            &[("content-type", "multipart/form-data; boundary=XyZ")],
+            crate::simulations::multipart(&national, &body, "application/x-ndjson"),
+        )
+        .await;
+    assert_eq!(streamed.status, 200, "{}", streamed.text());
+    national["population_id"] = json!(id);
+    for _ in 0..2 {
+        let reply = simulate(&app, &national).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json(), streamed.json());
+    }
+
     // The same records as CSV: the same enterprises, another file.
     let csv = keep(&app, &[("content-type", "text/csv")], csv_body(&records)).await;
     assert_eq!(csv.status, 201, "{}", csv.text());
