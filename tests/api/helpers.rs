@@ -184,12 +184,35 @@ pub fn population(n: usize) -> Vec<Value> {
         .collect()
 }
 
-/// A fresh SQLite file for one app (removed with the temp directory's other leftovers).
+/// A fresh SQLite file for one app, in a directory of this test process. The apps keep
+/// their files open until the process ends, so each run removes what earlier, finished runs
+/// left behind instead.
 fn scratch_database() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(remove_finished_runs_databases);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("tariffd-tests-{}", std::process::id()));
     format!("sqlite://{}/app-{n}.db", dir.display())
+}
+
+/// Removes `tariffd-tests-<pid>` directories whose process is gone (Linux: no `/proc/<pid>`).
+fn remove_finished_runs_databases() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("tariffd-tests-")) else {
+            continue;
+        };
+        let finished = pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if finished {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// One request per line.
