@@ -16,7 +16,7 @@ use super::body::{content_type, read_body, Blocking, Body};
 use super::problem::{ApiError, Problem};
 use super::routes::Caller;
 use super::AppState;
-use crate::batch::{self, Format};
+use crate::batch::Format;
 use crate::simulation::kept::{KeptPopulation, Lookup};
 use crate::simulation::{intake, Baseline, Excluded, Population, Scenario};
 use crate::tariff::{Tariff, TariffSet};
@@ -139,11 +139,11 @@ pub async fn keep_population(
         .populations
         .keep(kept)
         .map_err(|over| ApiError::field("/", over.to_string()))?;
-    let metrics = &state.metrics;
-    metrics.populations_evicted.inc_by(keeping.evicted as u64);
-    metrics
-        .populations_kept_bytes
-        .set(state.populations.list().1 as i64);
+    state
+        .metrics
+        .populations_evicted
+        .inc_by(keeping.evicted as u64);
+    gauge_kept_bytes(&state);
     let view = KeptPopulationView::of(&keeping.population);
     Ok(match keeping.new {
         true => HttpResponse::Created()
@@ -199,10 +199,7 @@ async fn streamed(
     )?;
     let input = Blocking::pump(body);
     let registry = state.registry_now().await;
-    let limits = batch::Limits {
-        max_line_bytes: state.batch_limits.max_line_bytes,
-        max_lines: state.simulation_limits.max_population,
-    };
+    let limits = state.population_limits();
     let tariffs = tariffs.clone();
     spawn_blocking(move || {
         let mut digest = Xxh3::new();
@@ -229,10 +226,14 @@ async fn streamed(
     responses((status = 200, description = "Every kept population, most recently used first", body = KeptPopulations)),
 )]
 pub async fn list_populations(state: web::Data<AppState>) -> HttpResponse {
-    let (list, bytes) = state.populations.list();
     HttpResponse::Ok().json(KeptPopulations {
-        populations: list.iter().map(|p| KeptPopulationView::of(p)).collect(),
-        bytes,
+        populations: state
+            .populations
+            .list()
+            .iter()
+            .map(|p| KeptPopulationView::of(p))
+            .collect(),
+        bytes: state.populations.used(),
         budget_bytes: state.populations.budget(),
     })
 }
@@ -271,12 +272,16 @@ pub async fn delete_population(
 ) -> Result<HttpResponse, ApiError> {
     match state.populations.remove(&path) {
         Lookup::Kept(_) => {
-            let bytes = state.populations.list().1;
-            state.metrics.populations_kept_bytes.set(bytes as i64);
+            gauge_kept_bytes(&state);
             Ok(HttpResponse::NoContent().finish())
         }
         gone => Err(not_kept(&state, &path, gone)),
     }
+}
+
+fn gauge_kept_bytes(state: &AppState) {
+    let bytes = state.populations.used();
+    state.metrics.populations_kept_bytes.set(bytes as i64);
 }
 
 /// The kept population `id`, or a 404 saying whether it was let go to make room.

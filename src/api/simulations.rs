@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::body::{content_type, read_body, Blocking, Body};
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::batch::{self, Format};
+use crate::batch::Format;
 use crate::simulation::intake;
 use crate::simulation::kept::KeptPopulation;
 use crate::simulation::{Baseline, Population, Report, Scenario, Spec};
@@ -260,10 +260,7 @@ async fn streamed(
         .ok_or_else(|| ApiError::field("/", "missing the `population` part"))?
         .map_err(multipart_error)?;
     let format = population_format(&field)?;
-    let limits = batch::Limits {
-        max_line_bytes: state.batch_limits.max_line_bytes,
-        max_lines: state.simulation_limits.max_population,
-    };
+    let limits = state.population_limits();
     let input = Blocking::pump(field.map(|piece| piece.map_err(multipart_error)));
     let (tariffs, registry) = (tariffs.clone(), state.registry_now().await);
     let priced_under = Some(target.clone());

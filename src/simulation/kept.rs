@@ -49,9 +49,7 @@ impl KeptPopulation {
             created_by,
         }
     }
-}
 
-impl KeptPopulation {
     /// Its baseline under `scenario`'s tariffs (this population's): the one kept, or priced
     /// now and kept in its place (the tariffs changed, or another was simulated). One
     /// baseline per population, so its memory stays what was counted.
@@ -207,8 +205,7 @@ impl Kept {
         let mut state = self.state();
         match state.touch(id) {
             Some(population) => Lookup::Kept(population),
-            None if state.evicted.iter().any(|e| e == id) => Lookup::Evicted,
-            None => Lookup::Unknown,
+            None => state.gone(id),
         }
     }
 
@@ -220,22 +217,33 @@ impl Kept {
                 state.used -= entry.population.bytes;
                 Lookup::Kept(entry.population)
             }
-            None if state.evicted.iter().any(|e| e == id) => Lookup::Evicted,
-            None => Lookup::Unknown,
+            None => state.gone(id),
         }
     }
 
-    /// Every kept population, most recently used first, and the bytes they hold.
-    pub fn list(&self) -> (Vec<Arc<KeptPopulation>>, usize) {
+    /// Every kept population, most recently used first.
+    pub fn list(&self) -> Vec<Arc<KeptPopulation>> {
         let state = self.state();
         let mut entries: Vec<&Entry> = state.kept.values().collect();
         entries.sort_by_key(|e| std::cmp::Reverse(e.used_at));
-        let list = entries.iter().map(|e| e.population.clone()).collect();
-        (list, state.used)
+        entries.iter().map(|e| e.population.clone()).collect()
+    }
+
+    /// The bytes the kept populations hold together.
+    pub fn used(&self) -> usize {
+        self.state().used
     }
 }
 
 impl State {
+    /// What became of `id`, not kept.
+    fn gone(&self, id: &str) -> Lookup {
+        match self.evicted.iter().any(|e| e == id) {
+            true => Lookup::Evicted,
+            false => Lookup::Unknown,
+        }
+    }
+
     fn touch(&mut self, id: &str) -> Option<Arc<KeptPopulation>> {
         self.clock += 1;
         let clock = self.clock;
@@ -308,7 +316,7 @@ mod tests {
         assert!(matches!(kept.get(&a_id), Lookup::Kept(_)));
         assert!(matches!(kept.get(&c_id), Lookup::Kept(_)));
         assert!(matches!(kept.get("pop-none"), Lookup::Unknown));
-        let (list, used) = kept.list();
+        let (list, used) = (kept.list(), kept.used());
         assert_eq!(list.len(), 2);
         assert_eq!(used, list.iter().map(|p| p.bytes).sum::<usize>());
         assert!(used <= kept.budget());
@@ -320,13 +328,12 @@ mod tests {
         assert!(kept.keep(population(10, 1)).unwrap().new);
         let again = kept.keep(population(10, 1)).unwrap();
         assert!(!again.new);
-        assert_eq!(kept.list().0.len(), 1);
+        assert_eq!(kept.list().len(), 1);
         let over = kept.keep(population(20, 2)).unwrap_err();
         assert!(over.bytes > over.budget);
         assert!(matches!(kept.remove(&again.population.id), Lookup::Kept(_)));
         assert!(matches!(kept.remove(&again.population.id), Lookup::Unknown));
-        let (list, used) = kept.list();
-        assert!(list.is_empty());
-        assert_eq!(used, 0);
+        assert!(kept.list().is_empty());
+        assert_eq!(kept.used(), 0);
     }
 }
