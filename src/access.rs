@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use crate::wire::problem::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Tariffs, parameters, surcharge look-ups.
@@ -24,6 +24,14 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Reader,
+        Role::Biller,
+        Role::Analyst,
+        Role::Registrar,
+        Role::Admin,
+    ];
+
     pub fn as_str(self) -> &'static str {
         crate::names::name_of(&self)
     }
@@ -85,6 +93,29 @@ impl Access {
         self.keys.len()
     }
 
+    /// The roles of the key presented (none for an unknown one); every role when access
+    /// control is off.
+    pub fn roles_of(&self, presented: Option<&str>) -> Vec<Role> {
+        match (self.enabled, presented.and_then(|p| self.find(p))) {
+            (false, _) => Role::ALL.to_vec(),
+            (true, Some(key)) => key.roles.clone(),
+            (true, None) => Vec::new(),
+        }
+    }
+
+    /// The key whose hash is the presented key's. Every stored hash is compared, in
+    /// constant time, whichever matches.
+    fn find(&self, presented: &str) -> Option<&Key> {
+        let hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let mut found = None;
+        for key in &self.keys {
+            if bool::from(key.hash.ct_eq(&hash)) {
+                found = Some(key);
+            }
+        }
+        found
+    }
+
     /// Checks the key a request presents (if any) against what its route needs.
     /// Lets the caller through if its key may do what `need` says; answers the key's name
     /// (none where no key was asked for), for the access log.
@@ -98,15 +129,9 @@ impl Access {
         let presented = presented.ok_or_else(|| {
             ApiError::Unauthorized("send an API key: `Authorization: Bearer <key>`".into())
         })?;
-        let hash: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        // Every stored hash is compared, in constant time, whichever matches.
-        let mut found = None;
-        for key in &self.keys {
-            if bool::from(key.hash.ct_eq(&hash)) {
-                found = Some(key);
-            }
-        }
-        let key = found.ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+        let key = self
+            .find(presented)
+            .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
         match need {
             Need::Role(role) if !key.roles.iter().any(|r| *r == role || *r == Role::Admin) => {
                 Err(ApiError::Forbidden(format!(

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod configuration;
 pub mod database;
 pub mod enterprise;
+pub mod export;
 pub mod ledger;
 pub mod lookup;
 pub mod measure;

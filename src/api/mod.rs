@@ -4,7 +4,9 @@ pub mod admin;
 pub mod batch;
 pub mod bills;
 pub mod body;
+pub mod caller;
 pub mod connection;
+pub mod exports;
 pub mod ledger;
 pub mod metrics;
 pub mod ops;
@@ -16,6 +18,7 @@ pub mod routes;
 pub mod simulations;
 pub mod surcharges;
 pub mod tariffs;
+pub mod workbench;
 
 use std::sync::Arc;
 
@@ -129,7 +132,8 @@ impl AppState {
         (name = "surcharges", description = "Quick look-up of adders by class of enterprise"),
         (name = "registry", description = "Enterprises, their dated classification decisions and yearly assessments, as published"),
         (name = "ledger", description = "Bills issued, stored with what they were priced on; rebills after a retroactive change"),
-        (name = "operations", description = "Health and metrics"),
+        (name = "exports", description = "Tables as XLSX workbooks or CSV files for spreadsheets"),
+        (name = "operations", description = "Health, metrics and who the caller is"),
     )
 )]
 struct ApiDoc;
@@ -261,7 +265,7 @@ impl utoipa::Modify for ApiKeys {
 /// Mounts every route, and the documentation.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::configure(cfg);
-    cfg.route("/", web::get().to(ops::home))
-        .route("/docs", web::get().to(ops::docs_redirect))
+    workbench::configure(cfg);
+    cfg.route("/docs", web::get().to(ops::docs_redirect))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi()));
 }

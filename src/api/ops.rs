@@ -64,13 +64,6 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// The root leads a newcomer to the documentation (for now the API's own pages).
-pub async fn home() -> HttpResponse {
-    HttpResponse::TemporaryRedirect()
-        .insert_header(("location", "/docs/"))
-        .finish()
-}
-
 /// `/docs` without the slash leads to the page.
 pub async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()

@@ -12,8 +12,8 @@ use utoipa::openapi::OpenApi;
 
 use super::problem::ApiError;
 use super::{
-    admin, batch, bills, ledger, ops, populations, registry, simulations, surcharges, tariffs,
-    AppState,
+    admin, batch, bills, caller, exports, ledger, ops, populations, registry, simulations,
+    surcharges, tariffs, AppState,
 };
 use crate::access::{Need, Role};
 
@@ -52,7 +52,7 @@ pub struct Part {
 }
 
 /// Every route of the service but the documentation pages.
-pub static ROUTES: [Route; 28] = [
+pub static ROUTES: [Route; 30] = [
     Route {
         method: Method::POST,
         path: "/v1/bills",
@@ -351,6 +351,28 @@ pub static ROUTES: [Route; 28] = [
         examples: &[],
     },
     Route {
+        method: Method::POST,
+        path: "/v1/exports",
+        // It reads no data: any key may turn the tables it was given into a file.
+        need: Need::AnyKey,
+        handler: || web::route().to(exports::create_export),
+        document: documented::<exports::__path_create_export>,
+        examples: &[Example {
+            content_type: "application/json",
+            name: "simulation_by_industry",
+            summary: "A simulation's breakdown by industry as a workbook",
+            body: ExampleBody::File(include_str!("../../examples/export.json")),
+        }],
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/caller",
+        need: Need::AnyKey,
+        handler: || web::route().to(caller::get_caller),
+        document: documented::<caller::__path_get_caller>,
+        examples: &[],
+    },
+    Route {
         method: Method::GET,
         path: "/health/live",
         need: Need::Public,
@@ -562,7 +584,7 @@ fn authorize(need: Need, request: &HttpRequest) -> Result<Option<String>, ApiErr
 }
 
 /// `Authorization: Bearer <key>` (the scheme in any case) or `X-API-Key: <key>`.
-fn presented(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn presented(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let (scheme, token) = value.trim().split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
@@ -635,7 +657,7 @@ mod tests {
     }
 
     #[test]
-    fn only_health_is_public_and_only_metrics_takes_any_key() {
+    fn only_health_is_public_and_only_metrics_the_caller_and_exports_take_any_key() {
         for route in &ROUTES {
             let expected_public = route.path.starts_with("/health/");
             assert_eq!(
@@ -646,7 +668,7 @@ mod tests {
             );
             assert_eq!(
                 route.need == Need::AnyKey,
-                route.path == "/metrics",
+                ["/metrics", "/v1/caller", "/v1/exports"].contains(&route.path),
                 "{}",
                 route.path
             );

@@ -3,6 +3,7 @@
 //! the batch, the simulation intake and the command line all speak through it.
 
 pub mod csv;
+pub mod export;
 pub mod json;
 pub mod problem;
 pub mod request;

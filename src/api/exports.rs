@@ -1,0 +1,68 @@
+//! `POST /v1/exports`: a client's tables as an XLSX workbook or a CSV file, so any table the
+//! service answered (a simulation's breakdowns, a bill's lines, a parameter's timeline) can be
+//! taken to a meeting. The workbench's export buttons call it like any client.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::body::read_body;
+use super::problem::{ApiError, Problem};
+use super::AppState;
+use crate::export;
+use crate::wire::export::{ExportBody, ExportFormat};
+use crate::wire::json::parse_json;
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Tables as a spreadsheet: XLSX (one sheet per table, a bold frozen header row, numbers as
+/// numeric cells, yuan as `#,##0.00`) or CSV (one table, UTF-8 with a byte-order mark so
+/// Excel shows Chinese). Text is never a formula: XLSX writes it as string cells, CSV puts
+/// `'` before a cell that starts like one.
+#[utoipa::path(
+    post, path = "/v1/exports",
+    tag = "exports",
+    request_body(content = ExportBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The file, as an attachment", content(
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "text/csv"),
+        )),
+        (status = 422, description = "A bad sheet, row or cell, each named by its pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_export(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
+    let (format, name, tables) = parse_json::<ExportBody>(&body)?.into_tables()?;
+    // A large workbook takes seconds of a core: it shares the batches' permits.
+    let permit = state.heavy_permit("exports")?;
+    let (content_type, extension, bytes) = match format {
+        ExportFormat::Xlsx => {
+            let bytes = web::block(move || {
+                let _permit = permit;
+                export::xlsx(&tables)
+            })
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot write a workbook");
+                ApiError::Internal
+            })?;
+            (XLSX, "xlsx", bytes)
+        }
+        ExportFormat::Csv => {
+            drop(permit);
+            ("text/csv; charset=utf-8", "csv", export::csv(&tables[0]))
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{name}.{extension}\""),
+        ))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .body(bytes))
+}

@@ -1,0 +1,492 @@
+//! The analyst's workbench in a real browser: each page driven as an analyst would, the
+//! figures it shows compared with the API's own answers to the same inputs, its exports
+//! read back, its console free of errors, and a screenshot kept (`target/browser/`).
+
+use std::path::Path;
+
+use calamine::{Data, Reader, Xlsx};
+use serde_json::{json, Value};
+use tariffd::access::Role;
+
+use crate::browser::Browser;
+use crate::helpers::{ndjson, population, TestApp};
+
+const KEYS: [(&str, Role); 4] = [
+    ("reader-key", Role::Reader),
+    ("biller-key", Role::Biller),
+    ("analyst-key", Role::Analyst),
+    ("admin-key", Role::Admin),
+];
+
+/// The app and a browser signed in with `key`, or `None` where there is no browser.
+async fn signed_in(key: &str) -> Option<(TestApp, Browser)> {
+    let app = TestApp::spawn_with_keys(&KEYS).await;
+    let browser = Browser::start().await?;
+    browser.goto(&format!("{}/", app.address)).await;
+    browser.fill("#api-key", key).await;
+    browser.click("#sign-in button").await;
+    let name = key.trim_end_matches("-key");
+    browser
+        .wait_text("#signed-in", |t| t.contains(&format!(": {name} (")))
+        .await;
+    Some((app, browser))
+}
+
+async fn api_get(app: &TestApp, path: &str, key: &str) -> Value {
+    let bearer = format!("Bearer {key}");
+    let reply = app.get_with(path, &[("authorization", &bearer)]).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    reply.json()
+}
+
+async fn api_post(app: &TestApp, path: &str, key: &str, body: &Value) -> Value {
+    let bearer = format!("Bearer {key}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let reply = app
+        .post_with(path, &headers, serde_json::to_vec(body).unwrap())
+        .await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    reply.json()
+}
+
+/// A decimal string as the pages show yuan: `¥1,234.50`, `−¥…` below zero.
+fn yuan(decimal: &str) -> String {
+    let (sign, digits) = match decimal.strip_prefix('-') {
+        Some(rest) => ("−", rest),
+        None => ("", decimal),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let fraction = match fraction.is_empty() {
+        true => String::new(),
+        false => format!(".{fraction}"),
+    };
+    format!("{sign}¥{grouped}{fraction}")
+}
+
+fn sheet(path: &Path, name: &str) -> calamine::Range<Data> {
+    let mut book: Xlsx<_> = calamine::open_workbook(path).unwrap();
+    book.worksheet_range(name)
+        .unwrap_or_else(|e| panic!("{name}: {e}; sheets {:?}", book.sheet_names()))
+}
+
+fn number(decimal: &Value) -> Data {
+    Data::Float(decimal.as_str().unwrap().parse().unwrap())
+}
+
+#[actix_web::test]
+async fn a_reader_finds_a_rate_with_its_timeline_and_sources_and_no_what_if() {
+    let Some((app, browser)) = signed_in("reader-key").await else {
+        return;
+    };
+    // The key lives in this tab's session storage only: never in the address or kept on disk.
+    let (href, local) = {
+        let script = "return [location.href, localStorage.length]";
+        let answer = browser.client.execute(script, vec![]).await.unwrap();
+        (answer[0].to_string(), answer[1].as_u64().unwrap())
+    };
+    assert!(!href.contains("reader-key") && local == 0, "{href}");
+    // Only what a reader may call is offered.
+    assert_eq!(browser.count("#nav a.hidden[href='#/whatif']").await, 1);
+    assert_eq!(browser.count("#nav a.hidden[href='#/bill']").await, 1);
+    assert_eq!(browser.count("#nav a.hidden[href='#/tariffs']").await, 0);
+
+    let tariff = browser
+        .find("#tariff")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let date = browser
+        .find("#date")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = api_get(
+        &app,
+        &format!("/v1/tariffs/{tariff}/parameters?date={date}"),
+        "reader-key",
+    )
+    .await;
+    let parameters = answer["parameters"].as_array().unwrap();
+    browser
+        .wait_text("#parameters p", |t| {
+            t.starts_with(&format!("{0} / {0}", parameters.len()))
+        })
+        .await;
+    // Search by a document's number: what the page keeps is what the API says cites it.
+    browser.fill("#search", "2803").await;
+    let citing = parameters
+        .iter()
+        .filter(|p| p["source"].as_str().unwrap_or("").contains("2803"))
+        .count();
+    assert!(citing > 0);
+    browser
+        .wait_text("#parameters p", |t| {
+            t.starts_with(&format!("{citing} / {}", parameters.len()))
+        })
+        .await;
+
+    // A parameter's timeline: the chart and every dated value with its document.
+    let path = "electricity.differential.steel.eliminated";
+    let row = browser
+        .find(&format!(
+            "[data-table^=parameters] tbody tr:nth-child({})",
+            {
+                let shown: Vec<&Value> = parameters
+                    .iter()
+                    .filter(|p| p["source"].as_str().unwrap_or("").contains("2803"))
+                    .collect();
+                shown.iter().position(|p| p["path"] == path).unwrap() + 1
+            }
+        ))
+        .await;
+    assert!(row.text().await.unwrap().starts_with(path));
+    row.click().await.unwrap();
+    browser
+        .wait_text("#timeline-title", |t| t.ends_with(path))
+        .await;
+    let timeline = api_get(
+        &app,
+        &format!("/v1/tariffs/{tariff}/parameters/{path}"),
+        "reader-key",
+    )
+    .await;
+    let values = timeline["values"].as_array().unwrap();
+    assert_eq!(browser.count("#timeline tbody tr").await, values.len());
+    assert!(browser.count("#timeline .chart svg path").await > 0);
+    let first = browser.text("#timeline tbody tr:first-child").await;
+    let number = values[0]["document"]["number"].as_str().unwrap();
+    assert!(
+        first.contains(values[0]["display"].as_str().unwrap()) && first.contains(number),
+        "{first}"
+    );
+    browser.screenshot("tariffs").await;
+
+    // The timeline as a workbook: the same values, as numbers.
+    browser.click("#timeline [data-export=xlsx]").await;
+    let file = browser.downloaded("xlsx").await;
+    let name = format!("timeline-{path}");
+    let rows = sheet(&file, &name[..31]);
+    assert_eq!(rows.height(), values.len() + 1);
+    assert_eq!(rows.get((0, 2)), Some(&Data::String("取值 Value".into())));
+    for (i, value) in values.iter().enumerate() {
+        assert_eq!(
+            rows.get((i + 1, 0)),
+            Some(&Data::String(value["from"].as_str().unwrap().into()))
+        );
+        assert_eq!(
+            rows.get((i + 1, 2)),
+            Some(&Data::String(value["display"].as_str().unwrap().into()))
+        );
+    }
+    // …and as CSV with a byte-order mark, so Excel shows the Chinese headers.
+    browser.click("#parameters [data-export=csv]").await;
+    let csv = std::fs::read(browser.downloaded("csv").await).unwrap();
+    assert!(csv.starts_with("\u{feff}参数 Parameter".as_bytes()));
+
+    // A page the key may not use says so instead of failing on a call.
+    browser.goto(&format!("{}/ui/#/whatif", app.address)).await;
+    browser
+        .wait_text("#main", |t| t.contains("may not use"))
+        .await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+#[actix_web::test]
+async fn a_bill_priced_in_the_page_is_the_bill_the_api_answers_and_its_link_reproduces_it() {
+    let Some((app, browser)) = signed_in("biller-key").await else {
+        return;
+    };
+    browser.goto(&format!("{}/ui/#/bill", app.address)).await;
+    browser.click("#price").await;
+    let id = browser
+        .wait_text("#bill-id", |t| t.starts_with("bill-"))
+        .await;
+    let sent = browser
+        .client
+        .execute("return document.getElementById('f-json').value", vec![])
+        .await
+        .unwrap();
+    let request: Value = serde_json::from_str(sent.as_str().unwrap()).unwrap();
+    let bill = api_post(&app, "/v1/bills", "biller-key", &request).await;
+    assert_eq!(id, bill["bill_id"].as_str().unwrap());
+    assert_eq!(
+        browser.text("[data-figure=total]").await,
+        yuan(bill["totals"]["total"].as_str().unwrap())
+    );
+    assert_eq!(
+        browser.text("[data-figure=surcharge]").await,
+        yuan(bill["totals"]["surcharge"].as_str().unwrap())
+    );
+    let lines = bill["line_items"].as_array().unwrap();
+    assert_eq!(browser.count("#bill-result tbody tr").await, lines.len());
+    let first = browser.text("#bill-result tbody tr:first-child").await;
+    assert!(
+        first.contains(&yuan(lines[0]["amount"].as_str().unwrap())),
+        "{first}"
+    );
+    assert_eq!(
+        browser.text("#bill-digest").await,
+        bill["tariff"]["digest"].as_str().unwrap()
+    );
+    browser.screenshot("bill").await;
+
+    // The link prices the same request on the same tariff, again.
+    let link = browser.find("#reproduce").await.attr("href").await.unwrap();
+    browser.execute_clear("#bill-result").await;
+    browser
+        .goto(&format!("{}/ui/{}", app.address, link.unwrap()))
+        .await;
+    assert_eq!(
+        browser
+            .wait_text("#bill-id", |t| t.starts_with("bill-"))
+            .await,
+        id
+    );
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+#[actix_web::test]
+async fn a_what_if_in_the_page_shows_the_simulation_the_api_answers_with_its_curve_and_workbook() {
+    let Some((app, browser)) = signed_in("analyst-key").await else {
+        return;
+    };
+    let file = browser.downloads.with_file_name("population.ndjson");
+    std::fs::write(&file, ndjson(&population(400))).unwrap();
+    browser.goto(&format!("{}/ui/#/whatif", app.address)).await;
+    browser
+        .find("#population-file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .wait_text("#population", |t| t.starts_with("pop-"))
+        .await;
+    let parameter = "electricity.differential.steel.eliminated";
+    for (field, value) in [
+        ("#sweep-parameter", parameter),
+        ("#sweep-from", "0.5"),
+        ("#sweep-to", "1.0"),
+        ("#sweep-step", "0.1"),
+    ] {
+        browser.fill(field, value).await;
+    }
+    browser.click("#run").await;
+    browser
+        .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
+        .await;
+
+    // The same inputs, straight to the API: every figure shown is the API's.
+    let sent = browser.text("#whatif-trace pre").await;
+    let sent = match sent.is_empty() {
+        // A closed <details> hides its text from WebDriver: read it from the DOM.
+        true => browser
+            .client
+            .execute(
+                "return document.querySelector('#whatif-trace pre').textContent",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string(),
+        false => sent,
+    };
+    let body: Value = serde_json::from_str(&sent).unwrap();
+    assert_eq!(body["sweep"]["parameter"], parameter);
+    let report = api_post(&app, "/v1/simulations", "analyst-key", &body).await;
+    let delta = report["delta"]["surcharge"].as_str().unwrap();
+    assert!(!delta.starts_with('-') && delta != "0.00", "{delta}");
+    assert_eq!(
+        browser.text("[data-figure=delta-surcharge]").await,
+        format!("+{}", yuan(delta))
+    );
+    assert_eq!(
+        browser.text("[data-figure=baseline-surcharge]").await,
+        yuan(report["baseline"]["surcharge"].as_str().unwrap())
+    );
+    let changes = &report["changes"];
+    assert_eq!(
+        browser.text("[data-figure=changes]").await,
+        format!(
+            "{} / {} / {}",
+            changes["more"], changes["less"], changes["same"]
+        )
+    );
+    // Charts drawn: the three breakdowns, the histogram and the sweep's curve.
+    for chart in [
+        "by_industry",
+        "by_catalogue_class",
+        "by_measure",
+        "histogram",
+        "sweep",
+    ] {
+        let drawn = browser
+            .count(&format!("[data-chart={chart}] svg path"))
+            .await;
+        assert!(drawn > 0, "{chart} has no chart");
+    }
+    browser.screenshot("whatif").await;
+
+    // A goal on the curve: the value the API finds is marked and named.
+    let points = report["sweep"]["points"].as_array().unwrap();
+    let target = points[2]["delta_surcharge"].as_str().unwrap();
+    for (field, value) in [
+        ("#goal-parameter", parameter),
+        ("#goal-target", target),
+        ("#goal-lo", "0.5"),
+        ("#goal-hi", "1.0"),
+    ] {
+        browser.fill(field, value).await;
+    }
+    browser.click("#run").await;
+    let goal = browser.wait_text("#goal", |t| t.contains("=")).await;
+    let mut with_goal = body.clone();
+    with_goal["goal"] = json!({"parameter": parameter, "target": target, "lo": "0.5", "hi": "1.0"});
+    let sought = api_post(&app, "/v1/simulations", "analyst-key", &with_goal).await;
+    let value = sought["goal"]["value"].as_str().unwrap();
+    assert!(goal.contains(&format!("= {value}")), "{goal} vs {value}");
+    browser.screenshot("whatif-goal").await;
+
+    // The workbook: a sheet per breakdown, the figures as numbers.
+    browser
+        .click("#whatif-result > .exports [data-export=xlsx]")
+        .await;
+    let book = browser.downloaded("xlsx").await;
+    let summary = sheet(&book, "概要 Summary");
+    assert_eq!(
+        summary.get((1, 1)),
+        Some(&number(&sought["baseline"]["surcharge"]))
+    );
+    assert_eq!(
+        summary.get((1, 3)),
+        Some(&number(&sought["delta"]["surcharge"]))
+    );
+    let industries = sheet(&book, "按行业 By industry");
+    let steel = (1..industries.height())
+        .find(|r| industries.get((*r, 0)) == Some(&Data::String("steel".into())))
+        .expect("a steel row");
+    assert_eq!(
+        industries.get((steel, 3)),
+        Some(&number(
+            &sought["reform"]["by_industry"]["steel"]["surcharge"]
+        ))
+    );
+    let curve = sheet(&book, "扫描 Sweep");
+    assert_eq!(curve.height(), points.len() + 1);
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+#[actix_web::test]
+async fn a_batch_uploaded_in_the_page_shows_the_summary_the_api_answers() {
+    let Some((app, browser)) = signed_in("biller-key").await else {
+        return;
+    };
+    let file = crate::support::root().join("examples/batch.ndjson");
+    browser.goto(&format!("{}/ui/#/batch", app.address)).await;
+    browser
+        .find("#batch-file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    browser.click("#start-batch").await;
+    browser
+        .wait_text("[data-figure=billed]", |t| !t.is_empty())
+        .await;
+    let bearer = "Bearer biller-key";
+    let reply = app
+        .post_with(
+            "/v1/bills/batch",
+            &[
+                ("authorization", bearer),
+                ("content-type", "application/x-ndjson"),
+            ],
+            std::fs::read(&file).unwrap(),
+        )
+        .await;
+    let last = reply.text().lines().last().unwrap().to_string();
+    let summary: Value = serde_json::from_str(&last).unwrap();
+    let summary = &summary["summary"];
+    assert_eq!(
+        browser.text("[data-figure=billed]").await,
+        summary["billed"].to_string()
+    );
+    assert_eq!(
+        browser.text("[data-figure=total]").await,
+        yuan(summary["total"].as_str().unwrap())
+    );
+    assert_eq!(
+        browser.count("[data-table=batch-failures] tbody tr").await,
+        summary["failed"].as_u64().unwrap() as usize
+    );
+    let link = browser.find("#download-bills").await;
+    assert!(link
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap()
+        .starts_with("blob:"));
+    browser.screenshot("batch").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+/// Not a test but the measure behind the README's figure (`benches/workbench.sh`): against
+/// a running server (`WORKBENCH_ADDRESS`, `WORKBENCH_KEY` of role analyst), the time from
+/// choosing the file `WORKBENCH_POPULATION` to the population shown, then from pressing Run
+/// to the figures and charts drawn, `WORKBENCH_RUNS` times.
+#[actix_web::test]
+#[ignore = "a measurement, run by benches/workbench.sh"]
+async fn what_if_in_the_page_over_a_large_population() {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("set {name}"));
+    let (address, key, file) = (
+        var("WORKBENCH_ADDRESS"),
+        var("WORKBENCH_KEY"),
+        var("WORKBENCH_POPULATION"),
+    );
+    let runs: usize = var("WORKBENCH_RUNS").parse().unwrap();
+    let browser = Browser::start().await.expect("a browser");
+    browser.goto(&format!("{address}/")).await;
+    browser.fill("#api-key", &key).await;
+    browser.click("#sign-in button").await;
+    browser.wait_text("#signed-in", |t| !t.is_empty()).await;
+    browser.goto(&format!("{address}/ui/#/whatif")).await;
+    let input = browser.find("#population-file").await;
+    let started = std::time::Instant::now();
+    input.send_keys(&file).await.unwrap();
+    let shown = browser
+        .wait_text("#population", |t| t.starts_with("pop-"))
+        .await;
+    println!("kept: {:.3} s ({shown})", started.elapsed().as_secs_f64());
+    for _ in 0..runs {
+        browser.execute_clear("#whatif-result").await;
+        let started = std::time::Instant::now();
+        browser.click("#run").await;
+        browser
+            .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
+            .await;
+        browser.find("[data-chart=histogram] svg path").await;
+        println!("run: {:.3} s", started.elapsed().as_secs_f64());
+    }
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
