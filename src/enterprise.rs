@@ -37,6 +37,21 @@ impl Industry {
         crate::names::name_of(&self)
     }
 
+    /// The name the notices use.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Industry::Steel => "钢铁",
+            Industry::Cement => "水泥",
+            Industry::ElectrolyticAluminum => "电解铝",
+            Industry::Ferroalloy => "铁合金",
+            Industry::CalciumCarbide => "电石",
+            Industry::CausticSoda => "烧碱",
+            Industry::YellowPhosphorus => "黄磷",
+            Industry::ZincSmelting => "锌冶炼",
+            Industry::Other => "其他",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Industry> {
         crate::names::parse_name(s)
     }

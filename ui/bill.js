@@ -2,7 +2,7 @@
 // edited as JSON for assessments and water); the answer shows every line with its basis,
 // superseded lines struck through, warnings, and a link that reproduces the bill.
 
-import { api, el, field, dataTable, yuan, showProblem, exportButtons, tariffChoice } from "./lib.js";
+import { api, el, field, named, dataTable, yuan, showProblem, exportButtons, tariffChoice } from "./lib.js";
 
 const INDUSTRIES = ["steel", "cement", "electrolytic_aluminum", "ferroalloy", "calcium_carbide", "caustic_soda", "yellow_phosphorus", "zinc_smelting", "other"];
 const CLASSES = ["", "encouraged", "permitted", "restricted", "eliminated"];
@@ -24,7 +24,7 @@ export async function render(main, { params, may }) {
   const digest = params.get("tariff_digest");
 
   const input = (id, value, attrs = {}) => el("input", Object.assign({ id, value: value ?? "" }, attrs));
-  const choose = (id, options, value) => el("select", { id }, options.map(o => el("option", { value: o, selected: o === value }, o || "—")));
+  const choose = (id, options, value) => el("select", { id }, options.map(o => el("option", { value: o, selected: o === value }, o ? named(o) : "—")));
   const e = request.enterprise || {};
   const form = {
     tariff: await tariffChoice("f-tariff", request.tariff, may),
@@ -94,7 +94,7 @@ function showBill(where, request, bill) {
         el("div", { class: "value", "data-figure": label.split(" ").pop().toLowerCase() }, yuan(value)))));
   const lines = [
     { title: "规则 Rule", value: l => l.rule },
-    { title: "措施 Kind", value: l => l.kind },
+    { title: "措施 Kind", value: l => named(l.kind) },
     { title: "状态 Status", value: l => l.status },
     { title: "起 From", value: l => l.from },
     { title: "止 To", value: l => l.to },

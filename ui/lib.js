@@ -65,6 +65,16 @@ export function signedYuan(decimal) {
   return sign + yuan(text);
 }
 
+// The Chinese beside the API's names for industries, classes and measures.
+const ZH = {
+  steel: "钢铁", cement: "水泥", electrolytic_aluminum: "电解铝", ferroalloy: "铁合金", calcium_carbide: "电石",
+  caustic_soda: "烧碱", yellow_phosphorus: "黄磷", zinc_smelting: "锌冶炼", other: "其他",
+  encouraged: "鼓励类", permitted: "允许类", restricted: "限制类", eliminated: "淘汰类",
+  differential: "差别电价", tiered: "阶梯电价", punitive: "惩罚性电价", water_progressive: "超定额累进加价",
+  base_electricity: "基础电费", base_water: "基础水费",
+};
+export function named(name) { return ZH[name] ? `${ZH[name]} ${name}` : name; }
+
 // ---- DOM ----
 
 export function el(tag, attrs, ...children) {
@@ -169,7 +179,8 @@ export function chart(container, option) {
   container.append(node);
   const instance = echarts.init(node, null, { renderer: "svg" });
   instance.setOption(Object.assign({ animation: false, tooltip: { trigger: "axis" }, grid: { left: 90, right: 20, top: 40, bottom: 40 } }, option));
-  window.addEventListener("resize", () => instance.resize());
+  // Follows its box: a grid cell narrows as more charts join the grid.
+  new ResizeObserver(() => instance.resize()).observe(node);
   return instance;
 }
 

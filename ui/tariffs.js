@@ -9,7 +9,7 @@ export async function render(main) {
   const select = el("select", { id: "tariff" },
     list.tariffs.map(t => el("option", { value: t.id, selected: t.id === list.default }, `${t.id} — ${t.name}`)));
   const date = el("input", { type: "date", id: "date", value: new Date().toISOString().slice(0, 10) });
-  const search = el("input", { type: "search", id: "search", placeholder: "路径、说明或文件 path, text or document", size: 36 });
+  const search = el("input", { type: "search", id: "search", placeholder: "路径、名称、说明或文件 path, name, text or document", size: 36 });
   const about = el("div", { id: "tariff-about" });
   const table = el("div", { id: "parameters" });
   const timeline = el("div", { id: "timeline" });
@@ -21,11 +21,12 @@ export async function render(main) {
   const show = () => {
     const words = search.value.trim().toLowerCase();
     const shown = parameters.filter(p => !words ||
-      [p.path, p.description, p.source, p.source_title, p.note].some(t => t && t.toLowerCase().includes(words)));
+      [p.path, p.name_zh, p.description, p.source, p.source_title, p.note].some(t => t && t.toLowerCase().includes(words)));
     table.replaceChildren(
       el("p", { class: "muted" }, `${shown.length} / ${parameters.length} 个参数 parameters；点击一行查看沿革 click a row for its timeline`),
       dataTable(`parameters-${select.value}-${date.value}`, [
         { title: "参数 Parameter", value: p => p.path },
+        { title: "名称 Name", value: p => p.name_zh },
         { title: "说明 Description", value: p => p.description },
         { title: "取值 Value", value: p => p.value === null ? "—" : (typeof p.value === "string" ? p.value : JSON.stringify(p.value)) },
         { title: "单位 Unit", value: p => p.unit },
@@ -57,7 +58,7 @@ export async function render(main) {
 async function showTimeline(where, tariff, path) {
   try {
     const p = await api("GET", `/v1/tariffs/${encodeURIComponent(tariff)}/parameters/${encodeURIComponent(path)}`);
-    where.replaceChildren(el("h3", { id: "timeline-title" }, `沿革 Timeline: ${p.path}`),
+    where.replaceChildren(el("h3", { id: "timeline-title" }, `沿革 Timeline: ${p.name_zh} ${p.path}`),
       el("p", { class: "muted" }, `${p.description} (${p.unit || "—"})`));
     const numeric = p.values.every(v => v.value === null || /^-?\d+(\.\d+)?$/.test(String(v.value)));
     if (numeric && p.values.length) {

@@ -4,7 +4,7 @@
 // the top movers and the sweep's revenue curve. Every result names its reform, population
 // and tariff digests, so a chart can be traced back.
 
-import { api, el, field, dataTable, yuan, signedYuan, group, chart, plot, showProblem, exportButtons, tariffChoice } from "./lib.js";
+import { api, el, field, named, dataTable, yuan, signedYuan, group, chart, plot, showProblem, exportButtons, tariffChoice } from "./lib.js";
 
 const INDUSTRIES = ["", "steel", "cement", "electrolytic_aluminum", "ferroalloy", "calcium_carbide", "caustic_soda", "yellow_phosphorus", "zinc_smelting", "other"];
 
@@ -123,7 +123,7 @@ function breakdown(report, key) {
     const v = report[side][key][n];
     return v === undefined ? "0.00" : (typeof v === "string" ? v : v.surcharge);
   };
-  return names.map(n => ({ name: n, baseline: amount("baseline", n), reform: amount("reform", n), delta: amount("delta", n),
+  return names.map(n => ({ name: named(n), baseline: amount("baseline", n), reform: amount("reform", n), delta: amount("delta", n),
     enterprises: typeof report.baseline[key][n] === "object" ? report.baseline[key][n].enterprises : null }));
 }
 
@@ -157,7 +157,8 @@ function showReport(where, body, report, population, millis) {
     const box = el("div", { "data-chart": key }, el("h3", {}, `加价 Surcharge ${title}`));
     charts.append(box);
     chart(box, {
-      legend: { top: 0 }, xAxis: { type: "category", data: rows.map(r => r.name) }, yAxis: { type: "value", name: "元" },
+      legend: { top: 0 }, grid: { left: 90, right: 20, top: 40, bottom: 80 },
+      xAxis: { type: "category", data: rows.map(r => r.name), axisLabel: { interval: 0, rotate: 30 } }, yAxis: { type: "value", name: "元" },
       series: [{ name: "基准 Baseline", type: "bar", data: rows.map(r => plot(r.baseline)) }, { name: "改革 Reform", type: "bar", data: rows.map(r => plot(r.reform)) }],
     });
     tables.push({ name: title, columns: [
@@ -202,8 +203,8 @@ function showReport(where, body, report, population, millis) {
   const movers = {
     name: "变动最大 Top movers", columns: [
       { title: "企业 Enterprise", value: e => e.enterprise_id },
-      { title: "行业 Industry", value: e => e.industry },
-      { title: "类别 Class", value: e => e.catalogue_class },
+      { title: "行业 Industry", value: e => named(e.industry) },
+      { title: "类别 Class", value: e => named(e.catalogue_class) },
       { title: "基准加价 Baseline (元)", kind: "money", value: e => e.baseline.surcharge },
       { title: "改革加价 Reform (元)", kind: "money", value: e => e.reform.surcharge },
       { title: "变动 Delta (元)", kind: "money", value: e => e.delta },

@@ -77,6 +77,8 @@ pub struct ParameterListing {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParameterInForce {
     pub description: String,
+    /// The parameter's name in the notices' terms (e.g. 钢铁淘汰类差别电价加价).
+    pub name_zh: String,
     #[serde(flatten)]
     pub value: ParameterRead,
 }
@@ -168,6 +170,7 @@ pub async fn list_parameters(
             );
             Some(ParameterInForce {
                 description: p.description.clone(),
+                name_zh: name_zh(&p.path),
                 value,
             })
         })
@@ -192,6 +195,8 @@ pub struct ParameterHistory {
     pub digest: String,
     pub path: String,
     pub description: String,
+    /// The parameter's name in the notices' terms.
+    pub name_zh: String,
     pub unit: String,
     /// `billing_day`: each day of a bill reads the value in force on it; `assessment_year`:
     /// read on 1 January of the assessment year, never splitting a bill.
@@ -262,6 +267,7 @@ pub async fn parameter_history(
         digest: tariff.digest.clone(),
         path: parameter.path.clone(),
         description: parameter.description.clone(),
+        name_zh: name_zh(&parameter.path),
         unit: parameter.unit.to_string(),
         read_on: if by_year {
             "assessment_year"
@@ -270,6 +276,10 @@ pub async fn parameter_history(
         },
         values,
     }))
+}
+
+fn name_zh(path: &str) -> String {
+    crate::tariff::schema::spec(path).map_or_else(String::new, |s| s.name_zh.clone())
 }
 
 /// What a draft tariff file would load as, or everything wrong with it.

@@ -31,6 +31,8 @@ pub struct Spec {
     pub kind: Kind,
     pub unit: &'static str,
     pub about: &'static str,
+    /// The parameter's name in the notices' terms, for people who search by it.
+    pub name_zh: String,
 }
 
 pub const COMBINATION: &str = "electricity.combination";
@@ -102,7 +104,14 @@ pub fn closest(path: &str, n: usize) -> Vec<&'static str> {
 static SCHEMA: LazyLock<BTreeMap<String, Spec>> = LazyLock::new(|| {
     let mut s = BTreeMap::new();
     let mut add = |path: String, kind: Kind, unit: &'static str, about: &'static str| {
-        s.insert(path, Spec { kind, unit, about });
+        let name_zh = name_zh(&path);
+        let spec = Spec {
+            kind,
+            unit,
+            about,
+            name_zh,
+        };
+        s.insert(path, spec);
     };
     add(
         COMBINATION.into(),
@@ -225,6 +234,67 @@ static SCHEMA: LazyLock<BTreeMap<String, Spec>> = LazyLock::new(|| {
     s
 });
 
+/// The Chinese name of the parameter at `path`: fixed, or made of its parts (industry and
+/// class, steel process, cement plant and age).
+fn name_zh(path: &str) -> String {
+    let fixed = match path {
+        COMBINATION => "加价叠加方式（就高不重复）",
+        DIFFERENTIAL_INDUSTRIES => "实行差别电价的行业",
+        STEEL_SCHEDULE => "钢铁阶梯电价加价标准",
+        CEMENT_SCHEDULE => "水泥阶梯电价加价标准",
+        CEMENT_NEW_PLANTS_FROM => "水泥新建企业限额适用投产日",
+        ALUMINUM_SCHEDULE => "电解铝阶梯电价加价标准",
+        PUNITIVE_WITHIN_DOUBLE => "惩罚性电价加价（超限额一倍以内）",
+        PUNITIVE_OVER_DOUBLE => "惩罚性电价加价（超限额一倍以上）",
+        PUNITIVE_EXEMPT => "不执行惩罚性电价的行业",
+        WATER_INDUSTRIES => "实行超定额累进加价的行业",
+        WATER_SCHEDULE => "超定额累进加价倍数",
+        WATER_SUPPLY_RESTRICTED_FROM => "限制或停止供水的超定额比例",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.to_string();
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    match parts[..] {
+        ["electricity", "differential", group, class] => {
+            let industry = Industry::parse(group).map_or("各行业", Industry::name_zh);
+            let class = if class == "restricted" {
+                "限制类"
+            } else {
+                "淘汰类"
+            };
+            format!("{industry}{class}差别电价加价")
+        }
+        ["electricity", "tiered", "steel", "limits", process] => {
+            let at = STEEL_LIMIT_NAMES.iter().position(|n| *n == process);
+            let process = at.map_or(process, |i| STEEL_PROCESSES_ZH[i]);
+            format!("钢铁{process}工序能耗限定值")
+        }
+        ["electricity", "tiered", "cement", "limits", plant, age] => {
+            let plant = if plant == "clinker" {
+                "熟料"
+            } else {
+                "粉磨"
+            };
+            let age = if age == "new" { "新建" } else { "现有" };
+            format!("{age}水泥{plant}企业可比电耗限定值")
+        }
+        _ => String::new(),
+    }
+}
+
+/// `STEEL_LIMIT_NAMES` as the standard names the processes.
+const STEEL_PROCESSES_ZH: [&str; 7] = [
+    "烧结",
+    "球团",
+    "焦化",
+    "高炉",
+    "转炉",
+    "电炉",
+    "电炉（特钢）",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +314,21 @@ mod tests {
         .is_none());
         assert!(spec(&cement_limit(CementPlant::Grinding, true)).is_some());
         assert!(spec(&steel_limit("converter")).is_some());
+    }
+
+    #[test]
+    fn every_parameter_has_a_chinese_name_of_its_own() {
+        let mut names: Vec<&str> = SCHEMA.values().map(|s| s.name_zh.as_str()).collect();
+        assert!(names.iter().all(|n| !n.is_empty()), "{names:?}");
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), SCHEMA.len());
+        assert_eq!(
+            spec("electricity.differential.steel.eliminated")
+                .unwrap()
+                .name_zh,
+            "钢铁淘汰类差别电价加价"
+        );
     }
 
     #[test]

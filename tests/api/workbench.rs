@@ -126,31 +126,46 @@ async fn a_reader_finds_a_rate_with_its_timeline_and_sources_and_no_what_if() {
             t.starts_with(&format!("{0} / {0}", parameters.len()))
         })
         .await;
-    // Search by a document's number: what the page keeps is what the API says cites it.
-    browser.fill("#search", "2803").await;
-    let citing = parameters
-        .iter()
-        .filter(|p| p["source"].as_str().unwrap_or("").contains("2803"))
-        .count();
-    assert!(citing > 0);
-    browser
-        .wait_text("#parameters p", |t| {
-            t.starts_with(&format!("{citing} / {}", parameters.len()))
-        })
-        .await;
+    // Search as the page does (path, Chinese name, description, document, note): what it
+    // keeps is what the API's answer holds.
+    let matching = |words: &str| -> Vec<&Value> {
+        parameters
+            .iter()
+            .filter(|p| {
+                [
+                    "path",
+                    "name_zh",
+                    "description",
+                    "source",
+                    "source_title",
+                    "note",
+                ]
+                .iter()
+                .any(|f| p[f].as_str().unwrap_or("").contains(words))
+            })
+            .collect()
+    };
+    for words in ["2803", "钢铁淘汰类"] {
+        browser.fill("#search", words).await;
+        let kept = matching(words).len();
+        assert!(kept > 0, "{words}");
+        browser
+            .wait_text("#parameters p", |t| {
+                t.starts_with(&format!("{kept} / {}", parameters.len()))
+            })
+            .await;
+    }
 
     // A parameter's timeline: the chart and every dated value with its document.
     let path = "electricity.differential.steel.eliminated";
+    let at = matching("钢铁淘汰类")
+        .iter()
+        .position(|p| p["path"] == path)
+        .unwrap();
     let row = browser
         .find(&format!(
             "[data-table^=parameters] tbody tr:nth-child({})",
-            {
-                let shown: Vec<&Value> = parameters
-                    .iter()
-                    .filter(|p| p["source"].as_str().unwrap_or("").contains("2803"))
-                    .collect();
-                shown.iter().position(|p| p["path"] == path).unwrap() + 1
-            }
+            at + 1
         ))
         .await;
     assert!(row.text().await.unwrap().starts_with(path));
@@ -381,7 +396,7 @@ async fn a_what_if_in_the_page_shows_the_simulation_the_api_answers_with_its_cur
     );
     let industries = sheet(&book, "按行业 By industry");
     let steel = (1..industries.height())
-        .find(|r| industries.get((*r, 0)) == Some(&Data::String("steel".into())))
+        .find(|r| industries.get((*r, 0)) == Some(&Data::String("钢铁 steel".into())))
         .expect("a steel row");
     assert_eq!(
         industries.get((steel, 3)),
