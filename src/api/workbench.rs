@@ -1,42 +1,25 @@
 //! The analyst's workbench: pages under `/ui/`, every asset (scripts, styles, the chart
-//! library) compiled into the binary, so it works with no internet. The pages hold no data:
+//! library, the font) compiled into the binary, so it works with no internet. The pages hold no data:
 //! they call the public API with the key the analyst signs in with, so they need none here.
 
 use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
+use include_dir::{include_dir, Dir};
 
-struct Asset {
-    path: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
+/// Everything under `ui/`, compiled in: pages, scripts, styles, the chart library and the
+/// font, each vendored from its registry package with its licence.
+static UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/ui");
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, extension)| extension) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("woff2") => "font/woff2",
+        _ => "text/plain; charset=utf-8",
+    }
 }
-
-macro_rules! asset {
-    ($path:literal, $type:expr) => {
-        Asset {
-            path: $path,
-            content_type: $type,
-            body: include_bytes!(concat!("../../ui/", $path)),
-        }
-    };
-}
-
-const JS: &str = "text/javascript; charset=utf-8";
-
-static ASSETS: [Asset; 12] = [
-    asset!("index.html", "text/html; charset=utf-8"),
-    asset!("favicon.svg", "image/svg+xml"),
-    asset!("style.css", "text/css; charset=utf-8"),
-    asset!("app.js", JS),
-    asset!("lib.js", JS),
-    asset!("tariffs.js", JS),
-    asset!("bill.js", JS),
-    asset!("whatif.js", JS),
-    asset!("batch.js", JS),
-    asset!("vendor/echarts/echarts.min.js", JS),
-    asset!("vendor/echarts/LICENSE", "text/plain; charset=utf-8"),
-    asset!("vendor/echarts/NOTICE", "text/plain; charset=utf-8"),
-];
 
 /// Scripts and styles from this server only; no frames, no form posts elsewhere. ECharts
 /// sizes its elements through inline styles, hence `style-src 'unsafe-inline'`.
@@ -67,24 +50,25 @@ async fn asset(request: HttpRequest) -> HttpResponse {
     } else {
         wanted
     };
-    let Some(asset) = ASSETS.iter().find(|a| a.path == wanted) else {
+    // Looked up in the embedded tree: no path reaches the file system.
+    let Some(asset) = UI.get_file(wanted) else {
         // Answered as problem+json by the bare-errors middleware.
         return HttpResponse::NotFound().finish();
     };
-    // The chart library's path names its version: it may be kept; our own files are
+    // Vendored files change only with their version: they may be kept; our own files are
     // checked again on each load, so a new binary's pages are seen at once.
-    let cache = match asset.path.starts_with("vendor/") {
+    let cache = match wanted.starts_with("vendor/") {
         true => "public, max-age=86400",
         false => "no-cache",
     };
     HttpResponse::Ok()
-        .content_type(asset.content_type)
+        .content_type(content_type(wanted))
         .insert_header((header::CACHE_CONTROL, cache))
         .insert_header((header::CONTENT_SECURITY_POLICY, POLICY))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .body(asset.body)
+        .body(asset.contents())
 }
 
 #[cfg(test)]
@@ -92,17 +76,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_module_a_page_imports_is_served() {
-        let served: Vec<&str> = ASSETS.iter().map(|a| a.path).collect();
-        for asset in &ASSETS {
-            let text = String::from_utf8_lossy(asset.body);
-            for (_, rest) in text
-                .match_indices("from \"./")
-                .map(|(i, _)| text.split_at(i + 8))
-            {
-                let module = &rest[..rest.find('"').unwrap()];
-                assert!(served.contains(&module), "{} imports {module}", asset.path);
+    fn every_module_a_page_imports_and_every_font_a_style_names_is_served() {
+        fn files<'a>(dir: &'a Dir<'a>) -> Vec<&'a include_dir::File<'a>> {
+            let nested = dir.dirs().flat_map(files);
+            dir.files().chain(nested).collect()
+        }
+        for file in files(&UI) {
+            let text = String::from_utf8_lossy(file.contents());
+            let dir = file.path().parent().unwrap();
+            let named = text
+                .split("from \"./")
+                .skip(1)
+                .chain(text.split("url(./").skip(1))
+                .map(|rest| &rest[..rest.find(['"', ')']).unwrap()]);
+            for name in named {
+                let path = dir.join(name);
+                assert!(
+                    UI.get_file(&path).is_some(),
+                    "{}: {name}",
+                    file.path().display()
+                );
             }
         }
+    }
+
+    #[test]
+    fn the_pages_are_typed_and_fenced() {
+        assert_eq!(
+            content_type("vendor/noto-sans-sc/files/x.woff2"),
+            "font/woff2"
+        );
+        assert!(POLICY.contains("script-src 'self';"));
+        assert!(UI.get_file("index.html").is_some());
     }
 }

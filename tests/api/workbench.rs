@@ -189,6 +189,10 @@ async fn a_reader_finds_a_rate_with_its_timeline_and_sources_and_no_what_if() {
         "{first}"
     );
     browser.screenshot("tariffs").await;
+    // The Chinese is drawn in the font the server itself sends (no system font needed).
+    let script = "return [...document.fonts].filter(f => f.family.includes('Noto Sans SC') && f.status === 'loaded').length";
+    let loaded = browser.client.execute(script, vec![]).await.unwrap();
+    assert!(loaded.as_u64().unwrap() > 0, "no Noto Sans SC face loaded");
 
     // The timeline as a workbook: the same values, as numbers.
     browser.click("#timeline [data-export=xlsx]").await;
