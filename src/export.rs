@@ -36,6 +36,25 @@ pub enum Cell {
     Number(Decimal),
 }
 
+/// Excel's limit on the text of a cell, in UTF-16 units.
+pub const MAX_TEXT: usize = 32_767;
+
+/// Why Excel would refuse `name` for a sheet, if it would: blank, over 31 UTF-16 units, one
+/// of `[ ] : * ? / \`, an apostrophe at either end, or the reserved `History`.
+pub fn sheet_name_problem(name: &str) -> Option<String> {
+    if name.eq_ignore_ascii_case("history") {
+        return Some("`History` is reserved by Excel".into());
+    }
+    rust_xlsxwriter::check_sheet_name(name)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Whether a text fits in a cell.
+pub fn fits_a_cell(text: &str) -> bool {
+    text.len() <= MAX_TEXT || text.encode_utf16().count() <= MAX_TEXT
+}
+
 /// The XLSX workbook: a bold, frozen header row on each sheet, numbers as numeric cells.
 /// A spreadsheet cell holds a binary double: the decimal's nearest one, which shows every
 /// amount of up to 15 significant digits exactly.

@@ -141,7 +141,7 @@ export function sheetOf({ name, columns, rows }) {
 }
 
 export function exportButtons(fileName, sheets) {
-  const safe = fileName.replace(/[^A-Za-z0-9._-]+/g, "_") || "tariffd";
+  const safe = fileName.replace(/["\/\\\x00-\x1f]+/g, "_") || "tariffd";
   const status = el("span", { class: "export-status" });
   const button = format => el("button", { class: "secondary", "data-export": format, onclick: async () => {
     status.replaceChildren();

@@ -59,10 +59,40 @@ pub async fn create_export(
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{name}.{extension}\""),
-        ))
+        .insert_header(("content-disposition", disposition(&name, extension)))
         .insert_header(("x-content-type-options", "nosniff"))
         .body(bytes))
+}
+
+/// An attachment named in ASCII for old clients (others as `_`) and in UTF-8 (RFC 6266 and
+/// 5987) for the rest, so a Chinese name survives.
+fn disposition(name: &str, extension: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    let mut encoded = String::new();
+    for byte in format!("{name}.{extension}").bytes() {
+        match byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            true => encoded.push(byte as char),
+            false => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    format!("attachment; filename=\"{ascii}.{extension}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_chinese_name_survives_in_utf_8_beside_an_ascii_one() {
+        assert_eq!(
+            super::disposition("按行业 a", "csv"),
+            "attachment; filename=\"___ a.csv\"; filename*=UTF-8''%E6%8C%89%E8%A1%8C%E4%B8%9A%20a.csv"
+        );
+    }
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use utoipa::ToSchema;
 
-use crate::export::{Cell, Column, Kind, Table};
+use crate::export::{fits_a_cell, sheet_name_problem, Cell, Column, Kind, Table, MAX_TEXT};
 use crate::wire::problem::{ApiError, FieldError};
 
 /// A workbook of up to this many sheets.
@@ -21,8 +21,8 @@ const MAX_ERRORS: usize = 20;
 #[serde(deny_unknown_fields)]
 pub struct ExportBody {
     pub format: ExportFormat,
-    /// The download's name without extension (letters, digits, `-`, `_`, `.`; others become
-    /// `_`). Default `tariffd`.
+    /// The download's name without extension (Chinese welcome; at most 100 characters, no
+    /// quotes or path separators). Default `tariffd`.
     #[serde(default)]
     pub file_name: Option<String>,
     /// One sheet per table; CSV takes exactly one.
@@ -41,7 +41,8 @@ pub enum ExportFormat {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SheetBody {
-    /// 1–31 characters, none of `[ ] : * ? / \`, unique in the workbook (as Excel requires).
+    /// 1–31 characters, none of `[ ] : * ? / \`, no `'` at either end, not `History`, unique
+    /// in the workbook (as Excel requires).
     pub name: String,
     pub columns: Vec<ColumnBody>,
     /// Each row has one cell per column: a string, a number (a decimal string or a JSON
@@ -103,12 +104,8 @@ impl ExportBody {
 }
 
 fn check_name(errors: &mut Errors, at: &str, name: &str, seen: &mut Vec<String>) {
-    let length = name.chars().count();
-    if length == 0 || length > 31 || name.contains(['[', ']', ':', '*', '?', '/', '\\']) {
-        errors.add(
-            format!("{at}/name"),
-            "1 to 31 characters, none of [ ] : * ? / \\",
-        );
+    if let Some(problem) = sheet_name_problem(name) {
+        errors.add(format!("{at}/name"), problem);
     }
     let folded = name.to_lowercase();
     if seen.contains(&folded) {
@@ -123,6 +120,11 @@ fn table(errors: &mut Errors, at: &str, sheet: SheetBody) -> Table {
             format!("{at}/columns"),
             format!("give 1 to {MAX_COLUMNS} columns"),
         );
+    }
+    for (c, column) in sheet.columns.iter().enumerate() {
+        if !fits_a_cell(&column.title) {
+            errors.add(format!("{at}/columns/{c}/title"), too_long());
+        }
     }
     let columns: Vec<Column> = sheet
         .columns
@@ -176,6 +178,7 @@ fn cell(value: Json, kind: Kind) -> Result<Cell, String> {
         _ => return Err("a string, a number or null".into()),
     };
     match kind {
+        Kind::Text if !fits_a_cell(&text) => Err(too_long()),
         Kind::Text => Ok(Cell::Text(text)),
         Kind::Number | Kind::Money if text.trim().is_empty() => Ok(Cell::Empty),
         Kind::Number | Kind::Money => text
@@ -186,22 +189,22 @@ fn cell(value: Json, kind: Kind) -> Result<Cell, String> {
     }
 }
 
-/// A name safe in a `Content-Disposition` header.
+fn too_long() -> String {
+    format!("over the {MAX_TEXT} characters a spreadsheet cell holds")
+}
+
+/// The download's name: at most 100 characters, no control characters, quotes or path
+/// separators; `tariffd` when nothing is left.
 fn file_name(wanted: Option<&str>) -> String {
     let name: String = wanted
-        .unwrap_or("tariffd")
+        .unwrap_or("")
         .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '/' | '\\'))
         .take(100)
-        .map(
-            |c| match c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                true => c,
-                false => '_',
-            },
-        )
         .collect();
-    match name.trim_matches('.').is_empty() {
+    match name.trim().trim_matches('.').is_empty() {
         true => "tariffd".into(),
-        false => name,
+        false => name.trim().to_string(),
     }
 }
 
@@ -249,7 +252,9 @@ mod tests {
             "format": "xlsx",
             "sheets": [
                 {"name": "a/b", "columns": [{"title": "x", "kind": "money"}], "rows": [["1.5"], ["abc"], [1, 2]]},
-                {"name": "A/B", "columns": [{"title": "y"}], "rows": [[{"no": 1}]]}
+                {"name": "A/B", "columns": [{"title": "y"}], "rows": [[{"no": 1}]]},
+                {"name": "'quoted'", "columns": [{"title": "z"}], "rows": [["x".repeat(32_768)]]},
+                {"name": "history", "columns": [{"title": "w"}], "rows": []}
             ]
         }))
         .into_tables()
@@ -267,7 +272,10 @@ mod tests {
                 "/sheets/0/rows/2",
                 "/sheets/1/name",
                 "/sheets/1/name",
-                "/sheets/1/rows/0/0"
+                "/sheets/1/rows/0/0",
+                "/sheets/2/name",
+                "/sheets/2/rows/0/0",
+                "/sheets/3/name"
             ]
         );
     }
@@ -276,13 +284,13 @@ mod tests {
     fn numbers_are_read_exactly_and_file_names_made_safe() {
         let (format, name, tables) = body(serde_json::json!({
             "format": "csv",
-            "file_name": "模拟 report\r\n.xlsx",
+            "file_name": " 模拟 \"report\"/\r\n.xlsx",
             "sheets": [{"name": "s", "columns": [{"title": "n", "kind": "number"}], "rows": [[0.1], ["12345678901234567890.01"], [null]]}]
         }))
         .into_tables()
         .unwrap();
         assert_eq!(format, ExportFormat::Csv);
-        assert_eq!(name, "___report__.xlsx");
+        assert_eq!(name, "模拟 report.xlsx");
         assert_eq!(
             tables[0].rows,
             [

@@ -13,6 +13,7 @@ mod batch;
 mod bills;
 mod browser;
 mod examples;
+mod exports;
 mod helpers;
 mod ledger;
 mod lookups;
