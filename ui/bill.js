@@ -40,6 +40,28 @@ export async function render(main, { params, may }) {
   const json = el("textarea", { id: "f-json", spellcheck: "false" });
   json.value = JSON.stringify(request, null, 2);
   const fromRegistry = el("p", { class: "muted" }, "留空行业即按登记簿填充分类与考核。Leave the industry empty to have the registry fill the classification and assessment.");
+  // Picking an enterprise from the registry (a key that may read it): what the registry holds
+  // on the period's first day, and a request that leaves the rest to it.
+  const registry = el("div", { id: "registry-record" });
+  const lookUp = may("reader") ? el("button", { class: "secondary", id: "look-up", onclick: async () => {
+    try {
+      const day = form.start.value ? `?date=${form.start.value}` : "";
+      const record = await api("GET", `/v1/enterprises/${encodeURIComponent(form.id.value.trim())}${day}`);
+      const c = record.classification;
+      registry.replaceChildren(el("p", {},
+        `登记簿 Registry v${record.version}: ${record.master.name || ""} · ${named(record.master.industry)}`,
+        c ? ` · ${named(c.decision.catalogue_class)}（${c.decision.document}，v${c.version}）` : " · 无分类决定 no classification decision",
+        record.assessment ? ` · ${record.assessment.year} 年考核 assessment v${record.assessment.version}` : ""));
+      form.name.value = record.master.name || "";
+      form.industry.value = "";
+      form.catalogue_class.value = "";
+      let current;
+      try { current = JSON.parse(json.value); } catch (_) { current = {}; }
+      delete current.assessment;
+      json.value = JSON.stringify(current);
+      sync();
+    } catch (error) { showProblem(registry, error); }
+  } }, "从登记簿选取 Pick from the registry") : null;
 
   const sync = () => {
     let current;
@@ -74,12 +96,12 @@ export async function render(main, { params, may }) {
 
   main.append(el("h2", {}, "单户计费 Price one enterprise"),
     el("div", { class: "row" },
-      field("电价 Tariff", form.tariff), field("企业编号 Enterprise id", form.id), field("名称 Name", form.name),
+      field("电价 Tariff", form.tariff), field("企业编号 Enterprise id", form.id), lookUp, field("名称 Name", form.name),
       field("行业 Industry", form.industry), field("目录类别 Catalogue class", form.catalogue_class)),
     el("div", { class: "row" },
       field("起 Start", form.start), field("止 End", form.end),
       field("用电量 kWh", form.kwh), field("基础电价 Base price (元/kWh)", form.base_price)),
-    fromRegistry,
+    fromRegistry, registry,
     el("details", {}, el("summary", {}, "请求 JSON（可编辑：考核、用水等）Request as JSON (edit for assessments, water…)"), json),
     price, result);
   if (params.get("request")) price.click();

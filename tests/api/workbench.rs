@@ -509,3 +509,63 @@ async fn what_if_in_the_page_over_a_large_population() {
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
     browser.close().await;
 }
+
+#[actix_web::test]
+async fn an_enterprise_picked_from_the_registry_is_billed_on_what_the_registry_holds() {
+    let Some((app, browser)) = signed_in("admin-key").await else {
+        return;
+    };
+    let bearer = "Bearer admin-key";
+    let json_headers = [
+        ("authorization", bearer),
+        ("content-type", "application/json"),
+    ];
+    let examples = crate::support::root().join("examples");
+    let read = |name: &str| std::fs::read(examples.join(name)).unwrap();
+    let writes = [
+        ("PUT", "/v1/enterprises/XZ-0001", "enterprise.json"),
+        (
+            "POST",
+            "/v1/enterprises/XZ-0001/classifications",
+            "classification.json",
+        ),
+        (
+            "PUT",
+            "/v1/enterprises/XZ-0001/assessments/2019",
+            "assessment.json",
+        ),
+    ];
+    for (method, path, file) in writes {
+        let reply = match method {
+            "PUT" => app.put_with(path, &json_headers, read(file)).await,
+            _ => app.post_with(path, &json_headers, read(file)).await,
+        };
+        assert!(reply.status < 300, "{path}: {}", reply.text());
+    }
+    browser.goto(&format!("{}/ui/#/bill", app.address)).await;
+    browser.click("#look-up").await;
+    let record = browser
+        .wait_text("#registry-record", |t| t.contains("忻发改价格"))
+        .await;
+    assert!(record.contains("限制类 restricted"), "{record}");
+    browser.click("#price").await;
+    let id = browser
+        .wait_text("#bill-id", |t| t.starts_with("bill-"))
+        .await;
+    // The request the page sent leaves the classification to the registry.
+    let sent = browser
+        .client
+        .execute("return document.getElementById('f-json').value", vec![])
+        .await
+        .unwrap();
+    let request: Value = serde_json::from_str(sent.as_str().unwrap()).unwrap();
+    assert!(request["enterprise"].get("industry").is_none(), "{request}");
+    let bill = api_post(&app, "/v1/bills", "admin-key", &request).await;
+    assert_eq!(id, bill["bill_id"].as_str().unwrap());
+    assert_eq!(
+        browser.text("[data-figure=surcharge]").await,
+        yuan(bill["totals"]["surcharge"].as_str().unwrap())
+    );
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
