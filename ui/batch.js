@@ -32,8 +32,16 @@ function run(f, detail, upload, answered, result) {
       xhr.setRequestHeader(name, value);
     }
     xhr.upload.onprogress = e => { if (e.lengthComputable) { upload.max = e.total; upload.value = e.loaded; } };
-    xhr.onprogress = () => { answered.textContent = `已返回 answered: ${group(String(count(xhr.responseText)))} 行 lines`; };
+    // Lines counted as they arrive: only the new part of the answer is scanned each time.
+    let seen = 0, lines = 0;
+    xhr.onprogress = () => {
+      const text = xhr.responseText;
+      lines += count(text, seen);
+      seen = text.length;
+      answered.textContent = `已返回 answered: ${group(String(lines))} 行 lines`;
+    };
     xhr.onload = () => {
+      xhr.onprogress();
       upload.value = upload.max;
       if (xhr.status !== 200) {
         let body = {};
@@ -49,9 +57,9 @@ function run(f, detail, upload, answered, result) {
   });
 }
 
-function count(text) {
+function count(text, from) {
   let n = 0;
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+  for (let i = text.indexOf("\n", from); i !== -1; i = text.indexOf("\n", i + 1)) n++;
   return n;
 }
 

@@ -442,7 +442,13 @@ async fn a_batch_uploaded_in_the_page_shows_the_summary_the_api_answers() {
             std::fs::read(&file).unwrap(),
         )
         .await;
-    let last = reply.text().lines().last().unwrap().to_string();
+    let answer = reply.text();
+    let answered = browser.text("#answered").await;
+    assert_eq!(
+        answered,
+        format!("已返回 answered: {} 行 lines", answer.lines().count())
+    );
+    let last = answer.lines().last().unwrap().to_string();
     let summary: Value = serde_json::from_str(&last).unwrap();
     let summary = &summary["summary"];
     assert_eq!(
