@@ -120,6 +120,12 @@ impl Browser {
         input.send_keys(text).await.unwrap();
     }
 
+    /// The text a script returns.
+    pub async fn script(&self, script: &str) -> String {
+        let value = self.client.execute(script, vec![]).await.unwrap();
+        value.as_str().unwrap_or_default().to_string()
+    }
+
     /// Empties an element, so what appears in it next is new.
     pub async fn execute_clear(&self, css: &str) {
         let script = "document.querySelector(arguments[0]).replaceChildren()";

@@ -73,6 +73,18 @@ fn yuan(decimal: &str) -> String {
     format!("{sign}¥{grouped}{fraction}")
 }
 
+/// Presses Price on the Bill page: the bill id shown and the request the page sent.
+async fn priced_in_the_page(browser: &Browser) -> (String, Value) {
+    browser.click("#price").await;
+    let id = browser
+        .wait_text("#bill-id", |t| t.starts_with("bill-"))
+        .await;
+    let sent = browser
+        .script("return document.getElementById('f-json').value")
+        .await;
+    (id, serde_json::from_str(&sent).unwrap())
+}
+
 fn sheet(path: &Path, name: &str) -> calamine::Range<Data> {
     let mut book: Xlsx<_> = calamine::open_workbook(path).unwrap();
     book.worksheet_range(name)
@@ -231,16 +243,7 @@ async fn a_bill_priced_in_the_page_is_the_bill_the_api_answers_and_its_link_repr
         return;
     };
     browser.goto(&format!("{}/ui/#/bill", app.address)).await;
-    browser.click("#price").await;
-    let id = browser
-        .wait_text("#bill-id", |t| t.starts_with("bill-"))
-        .await;
-    let sent = browser
-        .client
-        .execute("return document.getElementById('f-json').value", vec![])
-        .await
-        .unwrap();
-    let request: Value = serde_json::from_str(sent.as_str().unwrap()).unwrap();
+    let (id, request) = priced_in_the_page(&browser).await;
     let bill = api_post(&app, "/v1/bills", "biller-key", &request).await;
     assert_eq!(id, bill["bill_id"].as_str().unwrap());
     assert_eq!(
@@ -312,22 +315,10 @@ async fn a_what_if_in_the_page_shows_the_simulation_the_api_answers_with_its_cur
         .await;
 
     // The same inputs, straight to the API: every figure shown is the API's.
-    let sent = browser.text("#whatif-trace pre").await;
-    let sent = match sent.is_empty() {
-        // A closed <details> hides its text from WebDriver: read it from the DOM.
-        true => browser
-            .client
-            .execute(
-                "return document.querySelector('#whatif-trace pre').textContent",
-                vec![],
-            )
-            .await
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string(),
-        false => sent,
-    };
+    // A closed <details> hides its text from WebDriver: read it from the DOM.
+    let sent = browser
+        .script("return document.querySelector('#whatif-trace pre').textContent")
+        .await;
     let body: Value = serde_json::from_str(&sent).unwrap();
     assert_eq!(body["sweep"]["parameter"], parameter);
     let report = api_post(&app, "/v1/simulations", "analyst-key", &body).await;
@@ -554,17 +545,8 @@ async fn an_enterprise_picked_from_the_registry_is_billed_on_what_the_registry_h
         .wait_text("#registry-record", |t| t.contains("忻发改价格"))
         .await;
     assert!(record.contains("限制类 restricted"), "{record}");
-    browser.click("#price").await;
-    let id = browser
-        .wait_text("#bill-id", |t| t.starts_with("bill-"))
-        .await;
+    let (id, request) = priced_in_the_page(&browser).await;
     // The request the page sent leaves the classification to the registry.
-    let sent = browser
-        .client
-        .execute("return document.getElementById('f-json').value", vec![])
-        .await
-        .unwrap();
-    let request: Value = serde_json::from_str(sent.as_str().unwrap()).unwrap();
     assert!(request["enterprise"].get("industry").is_none(), "{request}");
     let bill = api_post(&app, "/v1/bills", "admin-key", &request).await;
     assert_eq!(id, bill["bill_id"].as_str().unwrap());
