@@ -150,7 +150,8 @@ impl Access {
 pub enum Need {
     /// Health and documentation.
     Public,
-    /// Any valid key (metrics, and unrouted paths, which then answer 404 or 405).
+    /// Any valid key (metrics, the caller, exports, and unrouted paths, which then answer 404
+    /// or 405).
     AnyKey,
     Role(Role),
 }

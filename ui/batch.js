@@ -2,7 +2,7 @@
 // answer watched as they go, the bills kept for download (as the service wrote them) and
 // the failures listed with their lines.
 
-import { el, field, dataTable, yuan, group, showProblem, authHeaders } from "./lib.js";
+import { el, field, figures, dataTable, yuan, group, showProblem, authHeaders } from "./lib.js";
 
 export async function render(main) {
   const file = el("input", { type: "file", id: "batch-file", accept: ".csv,.ndjson,.jsonl,text/csv,application/x-ndjson" });
@@ -68,11 +68,8 @@ function show(where, name, text, csv) {
   const base = name.replace(/\.[^.]*$/, "");
   const blob = new Blob([text], { type: csv ? "text/csv" : "application/x-ndjson" });
   where.replaceChildren(
-    el("div", { class: "figures" },
-      [["行 Lines", group(String(summary.lines))], ["已计费 Billed", group(String(summary.billed))], ["失败 Failed", group(String(summary.failed))],
-       ["加价 Surcharge", yuan(summary.surcharge)], ["合计 Total", yuan(summary.total)]]
-        .map(([label, value]) => el("div", { class: "figure" }, el("div", { class: "label" }, label),
-          el("div", { class: "value", "data-figure": label.split(" ").pop().toLowerCase() }, value)))),
+    figures([["行 Lines", group(String(summary.lines))], ["已计费 Billed", group(String(summary.billed))],
+      ["失败 Failed", group(String(summary.failed))], ["加价 Surcharge", yuan(summary.surcharge)], ["合计 Total", yuan(summary.total)]]),
     el("p", {}, el("a", { id: "download-bills", href: URL.createObjectURL(blob), download: `${base}-bills.${csv ? "csv" : "ndjson"}` }, "下载账单 Download the bills")),
     failures.length ? dataTable("batch-failures", [
       { title: "行 Line", kind: "number", value: f => String(f.line) },

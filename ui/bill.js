@@ -2,9 +2,8 @@
 // edited as JSON for assessments and water); the answer shows every line with its basis,
 // superseded lines struck through, warnings, and a link that reproduces the bill.
 
-import { api, el, field, named, dataTable, yuan, showProblem, exportButtons, tariffChoice } from "./lib.js";
+import { api, el, field, figures, named, INDUSTRIES, dataTable, yuan, showProblem, exportButtons, tariffChoice } from "./lib.js";
 
-const INDUSTRIES = ["steel", "cement", "electrolytic_aluminum", "ferroalloy", "calcium_carbide", "caustic_soda", "yellow_phosphorus", "zinc_smelting", "other"];
 const CLASSES = ["", "encouraged", "permitted", "restricted", "eliminated"];
 
 const EXAMPLE = {
@@ -109,11 +108,9 @@ export async function render(main, { params, may }) {
 
 function showBill(where, request, bill) {
   const t = bill.totals;
-  const figures = el("div", { class: "figures" },
-    [["加价合计 Surcharge", t.surcharge], ["电费加价 Electricity surcharge", t.electricity_surcharge],
-     ["水费加价 Water surcharge", t.water_surcharge], ["基础 Base", t.base], ["合计 Total", t.total]]
-      .map(([label, value]) => el("div", { class: "figure" }, el("div", { class: "label" }, label),
-        el("div", { class: "value", "data-figure": label.split(" ").pop().toLowerCase() }, yuan(value)))));
+  const headline = figures([["加价合计 Surcharge", t.surcharge], ["电费加价 Electricity surcharge", t.electricity_surcharge],
+    ["水费加价 Water surcharge", t.water_surcharge], ["基础 Base", t.base], ["合计 Total", t.total]]
+    .map(([label, value]) => [label, yuan(value)]));
   const lines = [
     { title: "规则 Rule", value: l => l.rule },
     { title: "措施 Kind", value: l => named(l.kind) },
@@ -130,7 +127,7 @@ function showBill(where, request, bill) {
   const link = `#/bill?request=${encodeURIComponent(encode(request))}&tariff_digest=${encodeURIComponent(bill.tariff.digest)}`;
   where.replaceChildren(
     el("h3", {}, `账单 Bill ${bill.enterprise_id} · ${bill.period.start} – ${bill.period.end}`),
-    figures,
+    headline,
     (bill.warnings || []).map(w => el("div", { class: "warning" }, typeof w === "string" ? w : (w.message || JSON.stringify(w)))),
     dataTable(`bill-${bill.bill_id}`, lines, bill.line_items, { rowClass: l => l.status === "applied" ? "" : "superseded" }),
     el("h3", {}, "复现 Reproduce"),

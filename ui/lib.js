@@ -60,10 +60,11 @@ export function yuan(decimal) {
 }
 
 export function signedYuan(decimal) {
-  const text = String(decimal);
-  const sign = text.startsWith("-") ? "" : (/^0(\.0+)?$/.test(text) ? "" : "+");
-  return sign + yuan(text);
+  return (tone(decimal) === "up" ? "+" : "") + yuan(decimal);
 }
+
+// The industries the API names (its `Industry` schema).
+export const INDUSTRIES = ["steel", "cement", "electrolytic_aluminum", "ferroalloy", "calcium_carbide", "caustic_soda", "yellow_phosphorus", "zinc_smelting", "other"];
 
 // The Chinese beside the API's names for industries, classes and measures.
 const ZH = {
@@ -90,6 +91,20 @@ export function el(tag, attrs, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+// Headline figures, each [label, text shown, id?, tone?]: the id (`data-figure`) defaults to
+// the label's last English word; the tone is "up" or "down" for a change.
+export function figures(items) {
+  return el("div", { class: "figures" }, items.map(([label, shown, id, tone]) =>
+    el("div", { class: "figure" }, el("div", { class: "label" }, label),
+      el("div", { class: ["value", tone].filter(Boolean).join(" "), "data-figure": id || label.split(" ").pop().toLowerCase() }, shown))));
+}
+
+// "up" for a rise, "down" for a fall, nothing for none.
+export function tone(decimal) {
+  const text = String(decimal);
+  return text.startsWith("-") ? "down" : /^0(\.0+)?$/.test(text) ? "" : "up";
 }
 
 export function field(labelText, input) { return el("label", {}, labelText, input); }

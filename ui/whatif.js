@@ -4,9 +4,8 @@
 // the top movers and the sweep's revenue curve. Every result names its reform, population
 // and tariff digests, so a chart can be traced back.
 
-import { api, el, field, named, dataTable, yuan, signedYuan, group, chart, plot, showProblem, exportButtons, tariffChoice } from "./lib.js";
+import { api, el, field, figures, named, INDUSTRIES, tone, dataTable, yuan, signedYuan, group, chart, plot, showProblem, exportButtons, tariffChoice } from "./lib.js";
 
-const INDUSTRIES = ["", "steel", "cement", "electrolytic_aluminum", "ferroalloy", "calcium_carbide", "caustic_soda", "yellow_phosphorus", "zinc_smelting", "other"];
 
 export async function render(main, { may }) {
   const state = { population: null };
@@ -14,7 +13,7 @@ export async function render(main, { may }) {
   // ---- population ----
   const file = el("input", { type: "file", id: "population-file", accept: ".csv,.ndjson,.jsonl,text/csv,application/x-ndjson" });
   const month = el("input", { type: "month", id: "ledger-month" });
-  const industry = el("select", { id: "ledger-industry" }, INDUSTRIES.map(i => el("option", { value: i }, i || "全部 all")));
+  const industry = el("select", { id: "ledger-industry" }, ["", ...INDUSTRIES].map(i => el("option", { value: i }, i ? named(i) : "全部 all")));
   const region = el("input", { id: "ledger-region", size: 10 });
   const asOf = el("input", { type: "date", id: "ledger-as-of" });
   const kept = el("select", { id: "kept" });
@@ -128,20 +127,17 @@ function breakdown(report, key) {
 }
 
 function showReport(where, body, report, population, millis) {
-  const figure = (label, value, id, signed) => el("div", { class: "figure" }, el("div", { class: "label" }, label),
-    el("div", { class: "value " + (signed && !String(value).startsWith("-") && !/^0(\.0+)?$/.test(value) ? "up" : signed && String(value).startsWith("-") ? "down" : ""), "data-figure": id },
-      signed ? signedYuan(value) : yuan(value)));
   const c = report.changes;
   where.replaceChildren(
     el("h3", {}, `结果 Result: ${report.scenario.name}`),
     el("p", { class: "muted", id: "elapsed" }, `${group(String(report.population.priced))} 户 priced · ${(millis / 1000).toFixed(2)} s`),
-    el("div", { class: "figures" },
-      figure("基准加价 Baseline surcharge", report.baseline.surcharge, "baseline-surcharge"),
-      figure("改革加价 Reform surcharge", report.reform.surcharge, "reform-surcharge"),
-      figure("加价变动 Δ surcharge", report.delta.surcharge, "delta-surcharge", true),
-      figure("合计变动 Δ total", report.delta.total, "delta-total", true),
-      el("div", { class: "figure" }, el("div", { class: "label" }, "多缴 / 少缴 / 不变 More / less / same"),
-        el("div", { class: "value", "data-figure": "changes" }, `${c.more} / ${c.less} / ${c.same}`))),
+    figures([
+      ["基准加价 Baseline surcharge", yuan(report.baseline.surcharge), "baseline-surcharge"],
+      ["改革加价 Reform surcharge", yuan(report.reform.surcharge), "reform-surcharge"],
+      ["加价变动 Δ surcharge", signedYuan(report.delta.surcharge), "delta-surcharge", tone(report.delta.surcharge)],
+      ["合计变动 Δ total", signedYuan(report.delta.total), "delta-total", tone(report.delta.total)],
+      ["多缴 / 少缴 / 不变 More / less / same", `${c.more} / ${c.less} / ${c.same}`, "changes"],
+    ]),
     el("div", { class: "trace", id: "whatif-trace" },
       el("div", {}, `改革 reform: ${report.scenario.name} · ${report.scenario.overrides} 项 overrides${report.scenario.draft ? " · 草案 draft" : ""}`),
       el("div", {}, "基准 baseline: ", `${report.tariff.id} `, el("code", {}, report.tariff.digest)),

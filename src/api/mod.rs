@@ -202,7 +202,8 @@ fn sample_problem(status: &str) -> Option<ApiError> {
 /// Every endpoint but health and documentation needs an API key (`Authorization: Bearer`,
 /// the scheme in any case, or `X-API-Key`); which role each needs: `reader` tariffs and
 /// surcharges, `biller` bills and batches, `analyst` simulations, kept populations and validation, `admin`
-/// reloads (and everything else). Missing or wrong key: 401; key without the role: 403.
+/// reloads (and everything else); any valid key: metrics, the caller and exports. Missing or
+/// wrong key: 401; key without the role: 403.
 /// Every operation with a body can also answer 408, 413 and 415.
 struct ApiKeys;
 

@@ -101,6 +101,21 @@ mod tests {
     }
 
     #[test]
+    fn the_pages_offer_the_industries_the_api_knows() {
+        let lib = String::from_utf8_lossy(UI.get_file("lib.js").unwrap().contents());
+        let line = lib
+            .lines()
+            .find(|l| l.starts_with("export const INDUSTRIES"))
+            .unwrap();
+        let listed: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        let known: Vec<&str> = crate::enterprise::Industry::ALL
+            .iter()
+            .map(|i| i.as_str())
+            .collect();
+        assert_eq!(listed, known);
+    }
+
+    #[test]
     fn the_pages_are_typed_and_fenced() {
         assert_eq!(
             content_type("vendor/noto-sans-sc/files/x.woff2"),
