@@ -73,6 +73,36 @@ fn yuan(decimal: &str) -> String {
     format!("{sign}¥{grouped}{fraction}")
 }
 
+/// XZ-0001 in the registry as `examples/` records it: restricted from 2020, assessed for 2019.
+async fn register_the_example_enterprise(app: &TestApp) {
+    let headers = [
+        ("authorization", "Bearer admin-key"),
+        ("content-type", "application/json"),
+    ];
+    let examples = crate::support::root().join("examples");
+    let read = |name: &str| std::fs::read(examples.join(name)).unwrap();
+    let writes = [
+        ("PUT", "/v1/enterprises/XZ-0001", "enterprise.json"),
+        (
+            "POST",
+            "/v1/enterprises/XZ-0001/classifications",
+            "classification.json",
+        ),
+        (
+            "PUT",
+            "/v1/enterprises/XZ-0001/assessments/2019",
+            "assessment.json",
+        ),
+    ];
+    for (method, path, file) in writes {
+        let reply = match method {
+            "PUT" => app.put_with(path, &headers, read(file)).await,
+            _ => app.post_with(path, &headers, read(file)).await,
+        };
+        assert!(reply.status < 300, "{path}: {}", reply.text());
+    }
+}
+
 /// Presses Price on the Bill page: the bill id shown and the request the page sent.
 async fn priced_in_the_page(browser: &Browser) -> (String, Value) {
     browser.click("#price").await;
@@ -512,33 +542,7 @@ async fn an_enterprise_picked_from_the_registry_is_billed_on_what_the_registry_h
     let Some((app, browser)) = signed_in("admin-key").await else {
         return;
     };
-    let bearer = "Bearer admin-key";
-    let json_headers = [
-        ("authorization", bearer),
-        ("content-type", "application/json"),
-    ];
-    let examples = crate::support::root().join("examples");
-    let read = |name: &str| std::fs::read(examples.join(name)).unwrap();
-    let writes = [
-        ("PUT", "/v1/enterprises/XZ-0001", "enterprise.json"),
-        (
-            "POST",
-            "/v1/enterprises/XZ-0001/classifications",
-            "classification.json",
-        ),
-        (
-            "PUT",
-            "/v1/enterprises/XZ-0001/assessments/2019",
-            "assessment.json",
-        ),
-    ];
-    for (method, path, file) in writes {
-        let reply = match method {
-            "PUT" => app.put_with(path, &json_headers, read(file)).await,
-            _ => app.post_with(path, &json_headers, read(file)).await,
-        };
-        assert!(reply.status < 300, "{path}: {}", reply.text());
-    }
+    register_the_example_enterprise(&app).await;
     browser.goto(&format!("{}/ui/#/bill", app.address)).await;
     browser.click("#look-up").await;
     let record = browser
@@ -553,6 +557,63 @@ async fn an_enterprise_picked_from_the_registry_is_billed_on_what_the_registry_h
     assert_eq!(
         browser.text("[data-figure=surcharge]").await,
         yuan(bill["totals"]["surcharge"].as_str().unwrap())
+    );
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+#[actix_web::test]
+async fn a_what_if_over_a_months_ledger_on_the_registry_is_the_apis() {
+    let Some((app, browser)) = signed_in("admin-key").await else {
+        return;
+    };
+    register_the_example_enterprise(&app).await;
+    let request = json!({"period": {"month": "2020-10"}, "enterprise": {"id": "XZ-0001"}, "electricity": {"kwh": "1000000"}});
+    let bearer = "Bearer admin-key";
+    let headers = [
+        ("authorization", bearer),
+        ("content-type", "application/json"),
+    ];
+    let issued = app
+        .post_with(
+            "/v1/ledger/bills",
+            &headers,
+            serde_json::to_vec(&request).unwrap(),
+        )
+        .await;
+    assert_eq!(issued.status, 201, "{}", issued.text());
+
+    browser.goto(&format!("{}/ui/#/whatif", app.address)).await;
+    // A month field takes its value as the browser shows it; set it as a script would.
+    browser
+        .script("document.getElementById('ledger-month').value = '2020-10'")
+        .await;
+    browser.click("#keep-ledger").await;
+    let shown = browser
+        .wait_text("#population", |t| t.starts_with("pop-"))
+        .await;
+    assert!(shown.contains(" · 1 户 records"), "{shown}");
+    // XZ-0001 is restricted: raise the restricted steel rate.
+    browser
+        .fill(".r-path", "electricity.differential.steel.restricted")
+        .await;
+    browser.fill(".r-value", "0.20").await;
+    browser.click("#run").await;
+    browser
+        .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
+        .await;
+    let body: Value = serde_json::from_str(
+        &browser
+            .script("return document.querySelector('#whatif-trace pre').textContent")
+            .await,
+    )
+    .unwrap();
+    let report = api_post(&app, "/v1/simulations", "admin-key", &body).await;
+    assert_eq!(report["population"]["priced"], 1);
+    assert_eq!(report["delta"]["surcharge"], "100000.00");
+    assert_eq!(
+        browser.text("[data-figure=delta-surcharge]").await,
+        format!("+{}", yuan(report["delta"]["surcharge"].as_str().unwrap()))
     );
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
     browser.close().await;
