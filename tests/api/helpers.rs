@@ -176,9 +176,15 @@ impl TestApp {
 
 /// `n` generated bill requests (Xinzhou, October 2020).
 pub fn population(n: usize) -> Vec<Value> {
-    let tariffs = tariffd::tariff::load_dir(&crate::support::fixture_tariffs()).unwrap();
+    generated(&crate::support::fixture_tariffs(), n, 11)
+}
+
+/// `n` bill requests generated from `seed` on the Xinzhou tariff of the tariffs in `dir`
+/// (October 2020).
+pub fn generated(dir: &std::path::Path, n: usize, seed: u64) -> Vec<Value> {
+    let tariffs = tariffd::tariff::load_dir(dir).unwrap();
     let xinzhou = tariffs.iter().find(|t| t.id() == "cn-sx-xinzhou").unwrap();
-    Generator::new(xinzhou, Period::month(2020, 10).unwrap(), 11)
+    Generator::new(xinzhou, Period::month(2020, 10).unwrap(), seed)
         .take(n)
         .map(|r| request_json(&r))
         .collect()

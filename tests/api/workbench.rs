@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tariffd::access::Role;
 
 use crate::browser::Browser;
-use crate::helpers::{ndjson, population, TestApp};
+use crate::helpers::{generated, ndjson, population, TestApp};
 
 const KEYS: [(&str, Role); 4] = [
     ("reader-key", Role::Reader),
@@ -616,5 +616,79 @@ async fn a_what_if_over_a_months_ledger_on_the_registry_is_the_apis() {
         format!("+{}", yuan(report["delta"]["surcharge"].as_str().unwrap()))
     );
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+/// Not a test but the README's pictures (`docs/screenshots/take.sh`): each page against a
+/// running server on the bundled policy (`WORKBENCH_ADDRESS`, an admin `WORKBENCH_KEY`),
+/// saved as `target/browser/readme-<page>.png`.
+#[actix_web::test]
+#[ignore = "pictures for the README, taken by docs/screenshots/take.sh"]
+async fn screenshots_of_the_bundled_policy() {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("set {name}"));
+    let (address, key) = (var("WORKBENCH_ADDRESS"), var("WORKBENCH_KEY"));
+    let browser = Browser::start().await.expect("a browser");
+    browser.goto(&format!("{address}/")).await;
+    browser.fill("#api-key", &key).await;
+    browser.click("#sign-in button").await;
+    browser.wait_text("#signed-in", |t| !t.is_empty()).await;
+
+    browser.fill("#search", "钢铁淘汰类").await;
+    browser.click("[data-table^=parameters] tbody tr").await;
+    browser.find("#timeline .chart svg path").await;
+    browser.screenshot("readme-tariffs").await;
+
+    browser.goto(&format!("{address}/ui/#/bill")).await;
+    browser.click("#price").await;
+    browser.find("#bill-id").await;
+    browser.screenshot("readme-bill").await;
+
+    browser.goto(&format!("{address}/ui/#/whatif")).await;
+    let population = crate::support::root().join("examples/batch.ndjson");
+    let file = browser.downloads.with_file_name("population.ndjson");
+    let mut lines = std::fs::read(&population).unwrap();
+    let bundled = crate::support::bundled_tariffs();
+    lines.extend(ndjson(&generated(&bundled, 2000, 7)));
+    std::fs::write(&file, lines).unwrap();
+    let input = browser.find("#population-file").await;
+    input.send_keys(file.to_str().unwrap()).await.unwrap();
+    browser
+        .wait_text("#population", |t| t.starts_with("pop-"))
+        .await;
+    let parameter = "electricity.differential.steel.eliminated";
+    for (field, value) in [
+        ("#sweep-parameter", parameter),
+        ("#sweep-from", "0.5"),
+        ("#sweep-to", "1.0"),
+        ("#sweep-step", "0.05"),
+    ] {
+        browser.fill(field, value).await;
+    }
+    browser.click("#run").await;
+    // The goal: the change of surcharge the sweep shows at 0.75 (its sixth point).
+    let cell = "[data-table='扫描 Sweep'] tbody tr:nth-child(6) td:nth-child(4)";
+    let shown = browser.wait_text(cell, |t| t.contains('¥')).await;
+    let target: String = shown
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    for (field, value) in [
+        ("#goal-parameter", parameter),
+        ("#goal-target", &target),
+        ("#goal-lo", "0.5"),
+        ("#goal-hi", "1.0"),
+    ] {
+        browser.fill(field, value).await;
+    }
+    browser.click("#run").await;
+    browser.wait_text("#goal", |t| t.contains('=')).await;
+    browser.screenshot("readme-whatif").await;
+
+    browser.goto(&format!("{address}/ui/#/batch")).await;
+    let input = browser.find("#batch-file").await;
+    input.send_keys(population.to_str().unwrap()).await.unwrap();
+    browser.click("#start-batch").await;
+    browser.find("[data-figure=billed]").await;
+    browser.screenshot("readme-batch").await;
     browser.close().await;
 }
