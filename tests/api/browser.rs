@@ -6,6 +6,7 @@
 //! Without chromedriver the browser tests are skipped with a notice, unless `CI` is set:
 //! `.ci/run` installs the packages, so there a missing browser is a failure.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,7 +41,9 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        // Its own process group, so that the browser it starts goes with it (see `Drop`).
         let driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -208,9 +211,18 @@ impl Browser {
             .collect()
     }
 
-    pub async fn close(mut self) {
+    /// Ends the session; the driver and its browser go when `self` is dropped.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
+    }
+}
+
+/// A test that fails part-way leaves no browser behind: the driver's whole process group
+/// (chromedriver and every Chromium process it started) is killed.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }

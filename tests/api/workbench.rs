@@ -585,6 +585,7 @@ async fn a_what_if_over_a_months_ledger_on_the_registry_is_the_apis() {
 
     browser.goto(&format!("{}/ui/#/whatif", app.address)).await;
     // A month field takes its value as the browser shows it; set it as a script would.
+    browser.find("#ledger-month").await;
     browser
         .script("document.getElementById('ledger-month').value = '2020-10'")
         .await;
