@@ -6,7 +6,6 @@
 
 import { api, el, field, figures, named, INDUSTRIES, tone, dataTable, yuan, signedYuan, group, chart, plot, showProblem, exportButtons, tariffChoice } from "./lib.js";
 
-
 export async function render(main, { may }) {
   const state = { population: null };
 
@@ -44,29 +43,36 @@ export async function render(main, { may }) {
   const fromLedger = el("button", { class: "secondary", id: "keep-ledger", onclick: () => keep({ ledger: Object.fromEntries(Object.entries({
     month: month.value, industry: industry.value, region: region.value.trim(), as_of: asOf.value }).filter(([, v]) => v)) }) }, "取登记簿 Use the registry");
   kept.addEventListener("change", async () => {
-    if (kept.value) choose(await api("GET", `/v1/populations/${encodeURIComponent(kept.value)}`));
+    if (!kept.value) return;
+    // A kept population may have been let go to make room since the list was read.
+    try { choose(await api("GET", `/v1/populations/${encodeURIComponent(kept.value)}`)); } catch (error) { showProblem(chosen, error); }
   });
 
   // ---- reform ----
   const tariff = await tariffChoice("sim-tariff", null, may);
   tariff.placeholder = "默认 default";
+  // The parameter paths offered as one types, where the key may list them.
+  const paths = el("datalist", { id: "parameter-paths" });
+  if (may("reader") && tariff.value) {
+    const listing = await api("GET", `/v1/tariffs/${encodeURIComponent(tariff.value)}/parameters`);
+    paths.append(...listing.parameters.map(p => el("option", { value: p.path }, p.name_zh)));
+  }
   const name = el("input", { id: "reform-name", value: "淘汰类钢铁加价 0.80 eliminated steel at 0.80", size: 40 });
   const rows = el("tbody", { id: "reform-rows" });
   const addRow = (path = "", value = "", from = "") => {
     const tr = el("tr", {},
-      el("td", {}, el("input", { class: "r-path", value: path, size: 44, placeholder: "electricity.differential.steel.eliminated" })),
+      el("td", {}, el("input", { class: "r-path", value: path, size: 44, list: "parameter-paths", placeholder: "electricity.differential.steel.eliminated" })),
       el("td", {}, el("input", { class: "r-value", value, size: 8 })),
       el("td", {}, el("input", { class: "r-from", type: "date", value: from })),
       el("td", {}, el("button", { class: "secondary", onclick: () => tr.remove() }, "删除 Remove")));
     rows.append(tr);
   };
   addRow("electricity.differential.steel.eliminated", "0.80");
-  const draft = el("textarea", { id: "draft", placeholder: "可选：草案电价文件 (TOML) Optional: a draft tariff file (TOML)" });
-  draft.style.minHeight = "4rem";
+  const draft = el("textarea", { id: "draft", class: "short", placeholder: "可选：草案电价文件 (TOML) Optional: a draft tariff file (TOML)" });
 
   // ---- sweep or goal ----
-  const sweep = { parameter: el("input", { id: "sweep-parameter", size: 44 }), from: el("input", { id: "sweep-from", size: 6 }), to: el("input", { id: "sweep-to", size: 6 }), step: el("input", { id: "sweep-step", size: 6 }) };
-  const goal = { parameter: el("input", { id: "goal-parameter", size: 44 }), target: el("input", { id: "goal-target", size: 12 }), lo: el("input", { id: "goal-lo", size: 6 }), hi: el("input", { id: "goal-hi", size: 6 }) };
+  const sweep = { parameter: el("input", { id: "sweep-parameter", size: 44, list: "parameter-paths" }), from: el("input", { id: "sweep-from", size: 6 }), to: el("input", { id: "sweep-to", size: 6 }), step: el("input", { id: "sweep-step", size: 6 }) };
+  const goal = { parameter: el("input", { id: "goal-parameter", size: 44, list: "parameter-paths" }), target: el("input", { id: "goal-target", size: 12 }), lo: el("input", { id: "goal-lo", size: 6 }), hi: el("input", { id: "goal-hi", size: 6 }) };
   const top = el("input", { id: "top", type: "number", value: 20, min: 1, max: 1000, size: 5 });
 
   const result = el("div", { id: "whatif-result" });
@@ -98,7 +104,7 @@ export async function render(main, { may }) {
     }
   });
 
-  main.append(el("h2", {}, "政策模拟 What-if"),
+  main.append(el("h2", {}, "政策模拟 What-if"), paths,
     el("div", { class: "panel" }, el("h3", {}, "1. 人群 Population"),
       el("div", { class: "row" }, field("上传 CSV / NDJSON Upload", file), field("或已保存 Or kept", kept)),
       el("div", { class: "row" }, field("账期 Month", month), field("行业 Industry", industry), field("地区 Region", region), field("登记簿日期 Registry as of", asOf), fromLedger),
