@@ -123,6 +123,13 @@ impl Browser {
         input.send_keys(text).await.unwrap();
     }
 
+    /// Fills each `(field, text)`.
+    pub async fn fill_all(&self, fields: &[(&str, &str)]) {
+        for (css, text) in fields {
+            self.fill(css, text).await;
+        }
+    }
+
     /// The text a script returns.
     pub async fn script(&self, script: &str) -> String {
         let value = self.client.execute(script, vec![]).await.unwrap();

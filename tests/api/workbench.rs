@@ -103,6 +103,42 @@ async fn register_the_example_enterprise(app: &TestApp) {
     }
 }
 
+/// Chooses `file` as the What-if page's population; answers what the page shows of it.
+async fn keep_in_the_page(browser: &Browser, file: &Path) -> String {
+    let input = browser.find("#population-file").await;
+    input.send_keys(file.to_str().unwrap()).await.unwrap();
+    browser
+        .wait_text("#population", |t| t.starts_with("pop-"))
+        .await
+}
+
+const STEEL_ELIMINATED: &str = "electricity.differential.steel.eliminated";
+
+/// The What-if page's sweep: the eliminated steel rate from 0.5 to 1.0 by `step`.
+async fn sweep_in_the_page(browser: &Browser, step: &str) {
+    browser
+        .fill_all(&[
+            ("#sweep-parameter", STEEL_ELIMINATED),
+            ("#sweep-from", "0.5"),
+            ("#sweep-to", "1.0"),
+            ("#sweep-step", step),
+        ])
+        .await;
+}
+
+/// The What-if page's goal: the eliminated steel rate between 0.5 and 1.0 that changes the
+/// surcharge by `target` yuan.
+async fn goal_in_the_page(browser: &Browser, target: &str) {
+    browser
+        .fill_all(&[
+            ("#goal-parameter", STEEL_ELIMINATED),
+            ("#goal-target", target),
+            ("#goal-lo", "0.5"),
+            ("#goal-hi", "1.0"),
+        ])
+        .await;
+}
+
 /// Presses Price on the Bill page: the bill id shown and the request the page sent.
 async fn priced_in_the_page(browser: &Browser) -> (String, Value) {
     browser.click("#price").await;
@@ -199,7 +235,7 @@ async fn a_reader_finds_a_rate_with_its_timeline_and_sources_and_no_what_if() {
     }
 
     // A parameter's timeline: the chart and every dated value with its document.
-    let path = "electricity.differential.steel.eliminated";
+    let path = STEEL_ELIMINATED;
     let at = matching("钢铁淘汰类")
         .iter()
         .position(|p| p["path"] == path)
@@ -321,24 +357,9 @@ async fn a_what_if_in_the_page_shows_the_simulation_the_api_answers_with_its_cur
     let file = browser.downloads.with_file_name("population.ndjson");
     std::fs::write(&file, ndjson(&population(400))).unwrap();
     browser.goto(&format!("{}/ui/#/whatif", app.address)).await;
-    browser
-        .find("#population-file")
-        .await
-        .send_keys(file.to_str().unwrap())
-        .await
-        .unwrap();
-    browser
-        .wait_text("#population", |t| t.starts_with("pop-"))
-        .await;
-    let parameter = "electricity.differential.steel.eliminated";
-    for (field, value) in [
-        ("#sweep-parameter", parameter),
-        ("#sweep-from", "0.5"),
-        ("#sweep-to", "1.0"),
-        ("#sweep-step", "0.1"),
-    ] {
-        browser.fill(field, value).await;
-    }
+    keep_in_the_page(&browser, &file).await;
+    let parameter = STEEL_ELIMINATED;
+    sweep_in_the_page(&browser, "0.1").await;
     browser.click("#run").await;
     browser
         .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
@@ -388,14 +409,7 @@ async fn a_what_if_in_the_page_shows_the_simulation_the_api_answers_with_its_cur
     // A goal on the curve: the value the API finds is marked and named.
     let points = report["sweep"]["points"].as_array().unwrap();
     let target = points[2]["delta_surcharge"].as_str().unwrap();
-    for (field, value) in [
-        ("#goal-parameter", parameter),
-        ("#goal-target", target),
-        ("#goal-lo", "0.5"),
-        ("#goal-hi", "1.0"),
-    ] {
-        browser.fill(field, value).await;
-    }
+    goal_in_the_page(&browser, target).await;
     browser.click("#run").await;
     let goal = browser.wait_text("#goal", |t| t.contains("=")).await;
     let mut with_goal = body.clone();
@@ -516,12 +530,9 @@ async fn what_if_in_the_page_over_a_large_population() {
     browser.click("#sign-in button").await;
     browser.wait_text("#signed-in", |t| !t.is_empty()).await;
     browser.goto(&format!("{address}/ui/#/whatif")).await;
-    let input = browser.find("#population-file").await;
+    browser.find("#population-file").await;
     let started = std::time::Instant::now();
-    input.send_keys(&file).await.unwrap();
-    let shown = browser
-        .wait_text("#population", |t| t.starts_with("pop-"))
-        .await;
+    let shown = keep_in_the_page(&browser, Path::new(&file)).await;
     println!("kept: {:.3} s ({shown})", started.elapsed().as_secs_f64());
     for _ in 0..runs {
         browser.execute_clear("#whatif-result").await;
@@ -651,20 +662,8 @@ async fn screenshots_of_the_bundled_policy() {
     let bundled = crate::support::bundled_tariffs();
     lines.extend(ndjson(&generated(&bundled, 2000, 7)));
     std::fs::write(&file, lines).unwrap();
-    let input = browser.find("#population-file").await;
-    input.send_keys(file.to_str().unwrap()).await.unwrap();
-    browser
-        .wait_text("#population", |t| t.starts_with("pop-"))
-        .await;
-    let parameter = "electricity.differential.steel.eliminated";
-    for (field, value) in [
-        ("#sweep-parameter", parameter),
-        ("#sweep-from", "0.5"),
-        ("#sweep-to", "1.0"),
-        ("#sweep-step", "0.05"),
-    ] {
-        browser.fill(field, value).await;
-    }
+    keep_in_the_page(&browser, &file).await;
+    sweep_in_the_page(&browser, "0.05").await;
     browser.click("#run").await;
     // The goal: the change of surcharge the sweep shows at 0.75 (its sixth point).
     let cell = "[data-table='扫描 Sweep'] tbody tr:nth-child(6) td:nth-child(4)";
@@ -673,14 +672,7 @@ async fn screenshots_of_the_bundled_policy() {
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '.')
         .collect();
-    for (field, value) in [
-        ("#goal-parameter", parameter),
-        ("#goal-target", &target),
-        ("#goal-lo", "0.5"),
-        ("#goal-hi", "1.0"),
-    ] {
-        browser.fill(field, value).await;
-    }
+    goal_in_the_page(&browser, &target).await;
     browser.click("#run").await;
     browser.wait_text("#goal", |t| t.contains('=')).await;
     browser.screenshot("readme-whatif").await;
