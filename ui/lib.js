@@ -55,8 +55,11 @@ export function group(decimal) {
   return (negative ? "−" : "") + grouped + (fraction !== undefined ? "." + fraction : "");
 }
 
+// Yuan as a meeting reads it: "¥1,234.50", "−¥0.01".
 export function yuan(decimal) {
-  return decimal === null || decimal === undefined ? "—" : "¥" + group(decimal);
+  if (decimal === null || decimal === undefined) return "—";
+  const text = String(decimal);
+  return text.startsWith("-") ? "−¥" + group(text.slice(1)) : "¥" + group(text);
 }
 
 export function signedYuan(decimal) {

@@ -173,6 +173,12 @@ async fn a_reader_finds_a_rate_with_its_timeline_and_sources_and_no_what_if() {
         (answer[0].to_string(), answer[1].as_u64().unwrap())
     };
     assert!(!href.contains("reader-key") && local == 0, "{href}");
+    // Yuan are shown as the tests expect them, negative amounts included.
+    let script = "const done = arguments[arguments.length - 1]; import('/ui/lib.js').then(m => done(['-1234.5', '1234567.89', '0.00'].map(m.yuan)))";
+    let shown = browser.client.execute_async(script, vec![]).await.unwrap();
+    let expected: Vec<String> = ["-1234.5", "1234567.89", "0.00"].map(yuan).to_vec();
+    assert_eq!(shown, json!(expected));
+    assert_eq!(yuan("-1234.5"), "−¥1,234.5");
     // Only what a reader may call is offered.
     assert_eq!(browser.count("#nav a.hidden[href='#/whatif']").await, 1);
     assert_eq!(browser.count("#nav a.hidden[href='#/bill']").await, 1);
