@@ -19,7 +19,7 @@ function encode(request) { return btoa(unescape(encodeURIComponent(JSON.stringif
 function decode(text) { return JSON.parse(decodeURIComponent(escape(atob(text)))); }
 
 export async function render(main, { params, may }) {
-  let request = params.get("request") ? decode(params.get("request")) : structuredClone(EXAMPLE);
+  const request = params.get("request") ? decode(params.get("request")) : structuredClone(EXAMPLE);
   const digest = params.get("tariff_digest");
 
   const input = (id, value, attrs = {}) => el("input", Object.assign({ id, value: value ?? "" }, attrs));

@@ -125,14 +125,15 @@ export function showProblem(where, error) {
 
 // ---- tables, and their exports ----
 
-// columns: [{title, kind: "text"|"number"|"money", value: row => cell, show?: cell => text}]
+// columns: [{title, kind: "text"|"number"|"money", value: row => cell}]; money shows as yuan,
+// numbers grouped, text as it is.
 export function dataTable(name, columns, rows, { rowClass, onRow } = {}) {
   const head = el("tr", {}, columns.map(c => el("th", {}, c.title)));
   const body = rows.map(row => {
     const tr = el("tr", { class: [rowClass ? rowClass(row) : "", onRow ? "clickable" : ""].join(" ").trim() || null },
       columns.map(c => {
         const cell = c.value(row);
-        const shown = c.show ? c.show(cell, row) : (c.kind === "money" ? yuan(cell) : c.kind === "number" ? group(cell) : cell);
+        const shown = c.kind === "money" ? yuan(cell) : c.kind === "number" ? group(cell) : cell;
         return el("td", { class: c.kind && c.kind !== "text" ? "num" : null }, shown ?? "");
       }));
     if (onRow) tr.addEventListener("click", () => onRow(row));
