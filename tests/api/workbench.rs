@@ -516,6 +516,21 @@ async fn a_batch_uploaded_in_the_page_shows_the_summary_the_api_answers() {
     browser.close().await;
 }
 
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("set {name}"))
+}
+
+/// A browser signed in to a running server: `WORKBENCH_ADDRESS` with `WORKBENCH_KEY`.
+async fn signed_in_elsewhere() -> (String, Browser) {
+    let address = var("WORKBENCH_ADDRESS");
+    let browser = Browser::start().await.expect("a browser");
+    browser.goto(&format!("{address}/")).await;
+    browser.fill("#api-key", &var("WORKBENCH_KEY")).await;
+    browser.click("#sign-in button").await;
+    browser.wait_text("#signed-in", |t| !t.is_empty()).await;
+    (address, browser)
+}
+
 /// Not a test but the measure behind the README's figure (`benches/workbench.sh`): against
 /// a running server (`WORKBENCH_ADDRESS`, `WORKBENCH_KEY` of role analyst), the time from
 /// choosing the file `WORKBENCH_POPULATION` to the population shown, then from pressing Run
@@ -523,18 +538,9 @@ async fn a_batch_uploaded_in_the_page_shows_the_summary_the_api_answers() {
 #[actix_web::test]
 #[ignore = "a measurement, run by benches/workbench.sh"]
 async fn what_if_in_the_page_over_a_large_population() {
-    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("set {name}"));
-    let (address, key, file) = (
-        var("WORKBENCH_ADDRESS"),
-        var("WORKBENCH_KEY"),
-        var("WORKBENCH_POPULATION"),
-    );
+    let (address, browser) = signed_in_elsewhere().await;
+    let file = var("WORKBENCH_POPULATION");
     let runs: usize = var("WORKBENCH_RUNS").parse().unwrap();
-    let browser = Browser::start().await.expect("a browser");
-    browser.goto(&format!("{address}/")).await;
-    browser.fill("#api-key", &key).await;
-    browser.click("#sign-in button").await;
-    browser.wait_text("#signed-in", |t| !t.is_empty()).await;
     browser.goto(&format!("{address}/ui/#/whatif")).await;
     browser.find("#population-file").await;
     let started = std::time::Instant::now();
@@ -643,13 +649,7 @@ async fn a_what_if_over_a_months_ledger_on_the_registry_is_the_apis() {
 #[actix_web::test]
 #[ignore = "pictures for the README, taken by docs/screenshots/take.sh"]
 async fn screenshots_of_the_bundled_policy() {
-    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("set {name}"));
-    let (address, key) = (var("WORKBENCH_ADDRESS"), var("WORKBENCH_KEY"));
-    let browser = Browser::start().await.expect("a browser");
-    browser.goto(&format!("{address}/")).await;
-    browser.fill("#api-key", &key).await;
-    browser.click("#sign-in button").await;
-    browser.wait_text("#signed-in", |t| !t.is_empty()).await;
+    let (address, browser) = signed_in_elsewhere().await;
 
     browser.fill("#search", "钢铁淘汰类").await;
     browser.click("[data-table^=parameters] tbody tr").await;
