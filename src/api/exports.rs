@@ -2,6 +2,9 @@
 //! service answered (a simulation's breakdowns, a bill's lines, a parameter's timeline) can be
 //! taken to a meeting. The workbench's export buttons call it like any client.
 
+use actix_web::http::header::{
+    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::read_body;
@@ -61,14 +64,14 @@ pub async fn create_export(
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header(("content-disposition", disposition(&name, extension)))
+        .insert_header(disposition(&name, extension))
         .insert_header(("x-content-type-options", "nosniff"))
         .body(bytes))
 }
 
 /// An attachment named in ASCII for old clients (others as `_`) and in UTF-8 (RFC 6266 and
-/// 5987) for the rest, so a Chinese name survives.
-fn disposition(name: &str, extension: &str) -> String {
+/// 5987, percent-encoded by actix's own header type) for the rest, so a Chinese name survives.
+fn disposition(name: &str, extension: &str) -> ContentDisposition {
     let ascii: String = name
         .chars()
         .map(
@@ -78,14 +81,17 @@ fn disposition(name: &str, extension: &str) -> String {
             },
         )
         .collect();
-    let mut encoded = String::new();
-    for byte in format!("{name}.{extension}").bytes() {
-        match byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            true => encoded.push(byte as char),
-            false => encoded.push_str(&format!("%{byte:02X}")),
-        }
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![
+            DispositionParam::Filename(format!("{ascii}.{extension}")),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: format!("{name}.{extension}").into_bytes(),
+            }),
+        ],
     }
-    format!("attachment; filename=\"{ascii}.{extension}\"; filename*=UTF-8''{encoded}")
 }
 
 #[cfg(test)]
@@ -93,7 +99,7 @@ mod tests {
     #[test]
     fn a_chinese_name_survives_in_utf_8_beside_an_ascii_one() {
         assert_eq!(
-            super::disposition("按行业 a", "csv"),
+            super::disposition("按行业 a", "csv").to_string(),
             "attachment; filename=\"___ a.csv\"; filename*=UTF-8''%E6%8C%89%E8%A1%8C%E4%B8%9A%20a.csv"
         );
     }
