@@ -218,6 +218,12 @@ impl Browser {
             .collect()
     }
 
+    /// Fails the test if the page logged an error; else ends the session.
+    pub async fn close_without_console_errors(self) {
+        assert_eq!(self.console_errors().await, Vec::<String>::new());
+        self.close().await;
+    }
+
     /// Ends the session; the driver and its browser go when `self` is dropped.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;

@@ -126,6 +126,14 @@ async fn sweep_in_the_page(browser: &Browser, step: &str) {
         .await;
 }
 
+/// Presses Run on the What-if page and waits for its figures.
+async fn run_in_the_page(browser: &Browser) {
+    browser.click("#run").await;
+    browser
+        .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
+        .await;
+}
+
 /// The What-if page's goal: the eliminated steel rate between 0.5 and 1.0 that changes the
 /// surcharge by `target` yuan.
 async fn goal_in_the_page(browser: &Browser, target: &str) {
@@ -305,8 +313,7 @@ async fn a_reader_finds_a_rate_with_its_timeline_and_sources_and_no_what_if() {
     browser
         .wait_text("#main", |t| t.contains("may not use"))
         .await;
-    assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    browser.close().await;
+    browser.close_without_console_errors().await;
 }
 
 #[actix_web::test]
@@ -351,8 +358,7 @@ async fn a_bill_priced_in_the_page_is_the_bill_the_api_answers_and_its_link_repr
             .await,
         id
     );
-    assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    browser.close().await;
+    browser.close_without_console_errors().await;
 }
 
 #[actix_web::test]
@@ -366,10 +372,7 @@ async fn a_what_if_in_the_page_shows_the_simulation_the_api_answers_with_its_cur
     keep_in_the_page(&browser, &file).await;
     let parameter = STEEL_ELIMINATED;
     sweep_in_the_page(&browser, "0.1").await;
-    browser.click("#run").await;
-    browser
-        .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
-        .await;
+    run_in_the_page(&browser).await;
 
     // The same inputs, straight to the API: every figure shown is the API's.
     // A closed <details> hides its text from WebDriver: read it from the DOM.
@@ -451,8 +454,7 @@ async fn a_what_if_in_the_page_shows_the_simulation_the_api_answers_with_its_cur
     );
     let curve = sheet(&book, "扫描 Sweep");
     assert_eq!(curve.height(), points.len() + 1);
-    assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    browser.close().await;
+    browser.close_without_console_errors().await;
 }
 
 #[actix_web::test]
@@ -512,8 +514,7 @@ async fn a_batch_uploaded_in_the_page_shows_the_summary_the_api_answers() {
         .unwrap()
         .starts_with("blob:"));
     browser.screenshot("batch").await;
-    assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    browser.close().await;
+    browser.close_without_console_errors().await;
 }
 
 fn var(name: &str) -> String {
@@ -549,15 +550,11 @@ async fn what_if_in_the_page_over_a_large_population() {
     for _ in 0..runs {
         browser.execute_clear("#whatif-result").await;
         let started = std::time::Instant::now();
-        browser.click("#run").await;
-        browser
-            .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
-            .await;
+        run_in_the_page(&browser).await;
         browser.find("[data-chart=histogram] svg path").await;
         println!("run: {:.3} s", started.elapsed().as_secs_f64());
     }
-    assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    browser.close().await;
+    browser.close_without_console_errors().await;
 }
 
 #[actix_web::test]
@@ -581,8 +578,7 @@ async fn an_enterprise_picked_from_the_registry_is_billed_on_what_the_registry_h
         browser.text("[data-figure=surcharge]").await,
         yuan(bill["totals"]["surcharge"].as_str().unwrap())
     );
-    assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    browser.close().await;
+    browser.close_without_console_errors().await;
 }
 
 #[actix_web::test]
@@ -622,10 +618,7 @@ async fn a_what_if_over_a_months_ledger_on_the_registry_is_the_apis() {
         .fill(".r-path", "electricity.differential.steel.restricted")
         .await;
     browser.fill(".r-value", "0.20").await;
-    browser.click("#run").await;
-    browser
-        .wait_text("[data-figure=delta-surcharge]", |t| t.contains('¥'))
-        .await;
+    run_in_the_page(&browser).await;
     let body: Value = serde_json::from_str(
         &browser
             .script("return document.querySelector('#whatif-trace pre').textContent")
@@ -639,8 +632,7 @@ async fn a_what_if_over_a_months_ledger_on_the_registry_is_the_apis() {
         browser.text("[data-figure=delta-surcharge]").await,
         format!("+{}", yuan(report["delta"]["surcharge"].as_str().unwrap()))
     );
-    assert_eq!(browser.console_errors().await, Vec::<String>::new());
-    browser.close().await;
+    browser.close_without_console_errors().await;
 }
 
 /// Not a test but the README's pictures (`docs/screenshots/take.sh`): each page against a
