@@ -36,6 +36,9 @@ pub struct BatchSettings {
     pub max_line_bytes: usize,
     /// Most records in one batch request; later ones are reported, not priced.
     pub max_lines: u64,
+    /// Largest Parquet or Arrow upload (read whole, its index being at its end), and the most
+    /// it may hold inflated.
+    pub max_file_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,7 +105,7 @@ pub struct LogSettings {
 }
 
 /// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
-const DEFAULTS: [(&str, &str); 22] = [
+const DEFAULTS: [(&str, &str); 23] = [
     ("server.host", "127.0.0.1"),
     ("server.port", "8080"),
     ("server.workers", "0"),
@@ -110,6 +113,7 @@ const DEFAULTS: [(&str, &str); 22] = [
     ("server.max_connections", "4096"),
     ("batch.max_line_bytes", "65536"),
     ("batch.max_lines", "10000000"),
+    ("batch.max_file_bytes", "268435456"),
     ("simulation.max_population", "2000000"),
     ("simulation.body_limit_bytes", "268435456"),
     ("simulation.kept_populations_bytes", "2147483648"),

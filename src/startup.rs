@@ -69,10 +69,7 @@ impl Application {
                 body_idle_timeout: Duration::from_secs(settings.limits.body_idle_timeout_seconds),
                 body_read_timeout: Duration::from_secs(settings.limits.body_read_timeout_seconds),
             },
-            batch_limits: crate::batch::Limits {
-                max_line_bytes: settings.batch.max_line_bytes,
-                max_lines: settings.batch.max_lines,
-            },
+            batch_limits: crate::batch::Limits::of(&settings.batch, settings.batch.max_lines),
             simulation_limits: crate::api::SimulationLimits {
                 max_population: settings.simulation.max_population,
                 body_limit_bytes: settings.simulation.body_limit_bytes,

@@ -11,7 +11,7 @@ use super::body::{content_type, Blocking, Body};
 use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::AppState;
-use crate::batch::{self, stream, Context, Format};
+use crate::batch::{self, stream, Context, Format, Upload, UPLOAD_TYPES};
 use crate::ledger::{self, Issuer};
 use crate::wire::csv::{Lang, Table};
 use crate::wire::view::Detail;
@@ -84,8 +84,8 @@ pub async fn run(
             .unwrap_or(false),
     };
     query.finish()?;
-    let format = format_of(&request)?;
-    let output = output_format(&request).unwrap_or(format);
+    let upload = upload_of(&request)?;
+    let output = output_format(&request).unwrap_or(upload.records());
     let payload = Body::new(
         &request,
         payload.into_inner(),
@@ -95,7 +95,7 @@ pub async fn run(
     let context = Context {
         registry: state.registry_now().await,
         tariffs: state.tariffs.current(),
-        format,
+        format: upload.records(),
         output,
         detail,
         validate_only,
@@ -110,7 +110,7 @@ pub async fn run(
     // One blocking thread per batch runs the streaming loop; the permit bounds them.
     spawn_blocking(move || {
         let _permit = permit;
-        let records = match stream::open(format, limits, input) {
+        let records = match stream::open(upload, limits, input) {
             Ok(records) => records,
             Err(Stop::Input(error)) => return drop(opened_tx.send(Err(error))),
             Err(Stop::ClientGone) => return,
@@ -165,11 +165,11 @@ fn output_format(request: &HttpRequest) -> Option<Format> {
     accept.split(',').find_map(Format::from_content_type)
 }
 
-fn format_of(request: &HttpRequest) -> Result<Format, ApiError> {
+fn upload_of(request: &HttpRequest) -> Result<Upload, ApiError> {
     let content_type = content_type(request);
-    Format::from_content_type(content_type).ok_or_else(|| {
+    Upload::from_content_type(content_type).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(
-            "`{content_type}` is not a batch format; send application/x-ndjson or text/csv"
+            "`{content_type}` is not a batch format; send {UPLOAD_TYPES}"
         ))
     })
 }

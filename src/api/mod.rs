@@ -85,8 +85,8 @@ impl AppState {
     /// How a streamed population is read: a batch's lines, up to a simulation's population.
     pub fn population_limits(&self) -> crate::batch::Limits {
         crate::batch::Limits {
-            max_line_bytes: self.batch_limits.max_line_bytes,
             max_lines: self.simulation_limits.max_population,
+            ..self.batch_limits
         }
     }
 

@@ -16,7 +16,7 @@ use super::body::{content_type, read_body, Blocking, Body};
 use super::problem::{ApiError, Problem};
 use super::routes::Caller;
 use super::AppState;
-use crate::batch::Format;
+use crate::batch::{Upload, UPLOAD_TYPES};
 use crate::simulation::kept::{KeptPopulation, Lookup};
 use crate::simulation::{intake, Baseline, Excluded, Population, Scenario};
 use crate::tariff::{Tariff, TariffSet};
@@ -187,9 +187,9 @@ async fn streamed(
     tariffs: &Arc<TariffSet>,
     target: Arc<Tariff>,
 ) -> Result<(Population, Option<Baseline>, u128), ApiError> {
-    let format = Format::from_content_type(essence).ok_or_else(|| {
+    let upload = Upload::from_content_type(essence).ok_or_else(|| {
         ApiError::UnsupportedMediaType(format!(
-            "`{essence}` is not a population format; send application/x-ndjson, text/csv or application/json"
+            "`{essence}` is not a population format; send {UPLOAD_TYPES}, or application/json"
         ))
     })?;
     let body = Body::new(
@@ -212,7 +212,7 @@ async fn streamed(
             }
         });
         let (population, baseline) =
-            intake::read(format, limits, tariffs, registry, Some(target), input)?;
+            intake::read(upload, limits, tariffs, registry, Some(target), input)?;
         Ok((population, baseline, digest.digest128()))
     })
     .await

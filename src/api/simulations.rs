@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::body::{content_type, read_body, Blocking, Body};
 use super::problem::{ApiError, Problem};
 use super::AppState;
-use crate::batch::Format;
+use crate::batch::{Upload, UPLOAD_TYPES};
 use crate::simulation::intake;
 use crate::simulation::kept::KeptPopulation;
 use crate::simulation::{Baseline, Population, Report, Scenario, Spec};
@@ -259,12 +259,12 @@ async fn streamed(
         .await
         .ok_or_else(|| ApiError::field("/", "missing the `population` part"))?
         .map_err(multipart_error)?;
-    let format = population_format(&field)?;
+    let upload = population_format(&field)?;
     let limits = state.population_limits();
     let input = Blocking::pump(field.map(|piece| piece.map_err(multipart_error)));
     let (tariffs, registry) = (tariffs.clone(), state.registry_now().await);
     let priced_under = Some(target.clone());
-    let read = move || intake::read(format, limits, tariffs, registry, priced_under, input);
+    let read = move || intake::read(upload, limits, tariffs, registry, priced_under, input);
     let (population, baseline) = spawn_blocking(read)
         .await
         .map_err(|_| ApiError::Internal)??;
@@ -288,20 +288,20 @@ fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
     }
 }
 
-fn population_format(field: &actix_multipart::Field) -> Result<Format, ApiError> {
+fn population_format(field: &actix_multipart::Field) -> Result<Upload, ApiError> {
     if field.name() != Some("population") {
         return Err(ApiError::field("/", "the second part must be `population`"));
     }
     let by_type = field
         .content_type()
-        .and_then(|m| Format::from_content_type(m.essence_str()));
+        .and_then(|m| Upload::from_content_type(m.essence_str()));
     let by_name = field
         .content_disposition()
         .and_then(|d| d.get_filename())
-        .and_then(Format::from_file_name);
+        .and_then(Upload::from_file_name);
     by_type.or(by_name).ok_or_else(|| {
         ApiError::UnsupportedMediaType(
-            "give the population part the type application/x-ndjson or text/csv (or a .ndjson/.csv file name)".into(),
+            format!("give the population part the type {UPLOAD_TYPES} (or a .ndjson, .csv, .parquet or .arrow file name)"),
         )
     })
 }

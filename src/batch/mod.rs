@@ -2,6 +2,7 @@
 //! then a summary. Input is split into chunks priced independently (so every core can
 //! work) and written back in order; memory holds a few chunks, whatever the batch size.
 
+pub mod columnar;
 pub mod run;
 mod split;
 pub mod stream;
@@ -23,6 +24,7 @@ use crate::wire::csv;
 use crate::wire::problem::ApiError;
 use crate::wire::request::BillRequestBody;
 use crate::wire::view::{BillResponse, Detail};
+pub use columnar::Columnar;
 pub use split::{Record, Splitter};
 
 /// Records per chunk: large enough to amortise handing work to a thread, small enough
@@ -99,12 +101,72 @@ impl Format {
     }
 }
 
+/// What an upload holds: records as lines of text, or a columnar file whose rows are read
+/// as the CSV layout's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    Text(Format),
+    Columnar(Columnar),
+}
+
+impl Upload {
+    /// The upload a `Content-Type` names, whatever its parameters.
+    pub fn from_content_type(content_type: &str) -> Option<Upload> {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        Format::from_content_type(essence)
+            .map(Upload::Text)
+            .or_else(|| {
+                columnar::NAMES
+                    .iter()
+                    .find(|(_, types, _)| types.iter().any(|t| t.eq_ignore_ascii_case(essence)))
+                    .map(|(kind, _, _)| Upload::Columnar(*kind))
+            })
+    }
+
+    /// The upload a file name's extension names.
+    pub fn from_file_name(name: &str) -> Option<Upload> {
+        let (_, extension) = name.rsplit_once('.')?;
+        Format::from_file_name(name).map(Upload::Text).or_else(|| {
+            columnar::NAMES
+                .iter()
+                .find(|(_, _, extensions)| {
+                    extensions.iter().any(|e| e.eq_ignore_ascii_case(extension))
+                })
+                .map(|(kind, _, _)| Upload::Columnar(*kind))
+        })
+    }
+
+    /// The format its records are read in: a columnar file's rows are CSV lines.
+    pub fn records(self) -> Format {
+        match self {
+            Upload::Text(format) => format,
+            Upload::Columnar(_) => Format::Csv,
+        }
+    }
+}
+
+/// The media types uploads are accepted in, for a 415's message.
+pub const UPLOAD_TYPES: &str = "application/x-ndjson, text/csv, application/vnd.apache.parquet or application/vnd.apache.arrow.file";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Longest accepted line; a longer one becomes an error record.
     pub max_line_bytes: usize,
     /// Most records in one batch; the rest is not priced and the batch says so.
     pub max_lines: u64,
+    /// Largest columnar file (read whole), and the most it may hold inflated.
+    pub max_file_bytes: usize,
+}
+
+impl Limits {
+    /// The batch settings' limits, with `max_lines` records at most.
+    pub fn of(settings: &crate::configuration::BatchSettings, max_lines: u64) -> Limits {
+        Limits {
+            max_line_bytes: settings.max_line_bytes,
+            max_lines,
+            max_file_bytes: settings.max_file_bytes,
+        }
+    }
 }
 
 /// Counts and money over the records of a batch (or of one chunk of it).

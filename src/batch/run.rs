@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 
 use bytes::Bytes;
 
-use super::{bill, stream, Context, Limits, Summary};
+use super::{bill, stream, Context, Limits, Summary, Upload};
 use crate::wire::problem::ApiError;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,12 +18,13 @@ pub enum RunError {
 /// Prices every record of `input` into `output`; `progress` hears the running count.
 pub fn run(
     context: Context,
+    upload: Upload,
     input: impl BufRead,
     mut output: impl Write,
     limits: Limits,
     progress: impl Fn(u64),
 ) -> Result<Summary, RunError> {
-    let records = stream::open(context.format, limits, pieces(input))?;
+    let records = stream::open(upload, limits, pieces(input))?;
     let mut lines = 0;
     let summary = bill(context, records, |bytes, part| {
         output.write_all(&bytes)?;

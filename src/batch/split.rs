@@ -161,6 +161,7 @@ mod tests {
     const WIDE: Limits = Limits {
         max_line_bytes: 100,
         max_lines: 100,
+        max_file_bytes: 0,
     };
 
     #[test]
@@ -184,6 +185,7 @@ mod tests {
         let limits = Limits {
             max_line_bytes: 3,
             max_lines: 100,
+            max_file_bytes: 0,
         };
         assert_eq!(
             split(limits, &["ab\nabcd", "ef\ncd\n"]),
@@ -204,6 +206,7 @@ mod tests {
         let limits = Limits {
             max_line_bytes: 10,
             max_lines: 2,
+            max_file_bytes: 0,
         };
         assert_eq!(
             split(limits, &["a\nb\nc\nd\n"]),

@@ -10,28 +10,40 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use super::{ready_chunks, Format, Limits, Record, Splitter, CHUNK_RECORDS};
+use super::columnar::{self, Columnar, Rows};
+use super::{ready_chunks, Format, Limits, Record, Splitter, Upload, CHUNK_RECORDS};
 use crate::wire::csv::{Columns, BOM};
 use crate::wire::problem::ApiError;
 
 /// An input opened for reading records: for CSV, its header line read and understood.
 pub struct Records<I> {
-    input: I,
-    splitter: Splitter,
+    source: Source<I>,
     columns: Option<Arc<Columns>>,
     /// Records that came with the header's piece of input.
     pending: Vec<Record>,
 }
 
+/// Where records come from: lines cut from the input as it arrives, or the rows of a
+/// columnar file read whole.
+enum Source<I> {
+    Lines { input: I, splitter: Splitter },
+    Rows(Rows),
+}
+
 /// Opens `input`, a sequence of byte pieces: for CSV, reads up to the end of the header
 /// line and reads the columns from it (this is the only CSV-header reader); for NDJSON,
-/// waits for the first byte. Input without a single byte is refused (`EmptyBody`): a batch or
-/// a population of nothing is a mistake, not an empty answer.
-pub fn open<I, E>(format: Format, limits: Limits, mut input: I) -> Result<Records<I>, E>
+/// waits for the first byte; a columnar file is read whole and checked, its column names
+/// the header. Input without a single byte is refused (`EmptyBody`): a batch or a
+/// population of nothing is a mistake, not an empty answer.
+pub fn open<I, E>(upload: Upload, limits: Limits, mut input: I) -> Result<Records<I>, E>
 where
     I: Iterator<Item = Result<Bytes, E>>,
     E: From<ApiError>,
 {
+    let format = match upload {
+        Upload::Text(format) => format,
+        Upload::Columnar(kind) => return open_columnar(kind, limits, input),
+    };
     if format == Format::Ndjson {
         let first = loop {
             match input.next() {
@@ -48,8 +60,7 @@ where
         let mut pending = Vec::new();
         splitter.feed(first, &mut pending);
         return Ok(Records {
-            input,
-            splitter,
+            source: Source::Lines { input, splitter },
             columns: None,
             pending,
         });
@@ -79,10 +90,37 @@ where
     let mut pending = Vec::new();
     splitter.feed(rest, &mut pending);
     Ok(Records {
-        input,
-        splitter,
+        source: Source::Lines { input, splitter },
         columns: Some(Arc::new(columns)),
         pending,
+    })
+}
+
+/// Reads a columnar file whole (up to `max_file_bytes`), checks it and reads its header.
+fn open_columnar<I, E>(kind: Columnar, limits: Limits, input: I) -> Result<Records<I>, E>
+where
+    I: Iterator<Item = Result<Bytes, E>>,
+    E: From<ApiError>,
+{
+    let mut file = BytesMut::new();
+    for piece in input {
+        let piece = piece?;
+        if file.len() + piece.len() > limits.max_file_bytes {
+            return Err(ApiError::PayloadTooLarge {
+                limit: limits.max_file_bytes,
+            }
+            .into());
+        }
+        file.extend_from_slice(&piece);
+    }
+    if file.is_empty() {
+        return Err(ApiError::EmptyBody.into());
+    }
+    let (header, rows) = columnar::open(kind, file.freeze(), limits)?;
+    Ok(Records {
+        source: Source::Rows(rows),
+        columns: Some(Arc::new(Columns::from_header(&header)?)),
+        pending: Vec::new(),
     })
 }
 
@@ -120,16 +158,7 @@ where
         let mut records = std::mem::take(&mut self.pending);
         records.reserve(CHUNK_RECORDS);
         loop {
-            let done = match self.input.next() {
-                Some(piece) => {
-                    self.splitter.feed(piece?, &mut records);
-                    false
-                }
-                None => {
-                    self.splitter.finish(&mut records);
-                    true
-                }
-            };
+            let done = !self.source.read(&mut records)?;
             for chunk in ready_chunks(&mut records, done) {
                 in_flight.push_back(on_the_pool(job.clone(), self.columns.clone(), chunk));
                 if in_flight.len() >= most_in_flight {
@@ -155,6 +184,29 @@ where
             deliver(outcome(next.recv())?)?;
         }
         Ok(())
+    }
+}
+
+impl<I, E> Source<I>
+where
+    I: Iterator<Item = Result<Bytes, E>>,
+    E: From<ApiError>,
+{
+    /// Pushes the next records onto `out`; `false` once the input has ended.
+    fn read(&mut self, out: &mut Vec<Record>) -> Result<bool, E> {
+        match self {
+            Source::Lines { input, splitter } => match input.next() {
+                Some(piece) => {
+                    splitter.feed(piece?, out);
+                    Ok(true)
+                }
+                None => {
+                    splitter.finish(out);
+                    Ok(false)
+                }
+            },
+            Source::Rows(rows) => Ok(rows.read(out)?),
+        }
     }
 }
 
@@ -208,6 +260,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_line_bytes: 1000,
         max_lines: u64::MAX,
+        max_file_bytes: 1 << 20,
     };
 
     #[test]
@@ -215,7 +268,7 @@ mod tests {
         let text: String = (0..5000).map(|i| format!("{{\"n\":{i}}}\n")).collect();
         for size in [1, 7, 4096, text.len()] {
             let mut seen = Vec::new();
-            open(Format::Ndjson, LIMITS, pieces(&text, size))
+            open(Upload::Text(Format::Ndjson), LIMITS, pieces(&text, size))
                 .unwrap()
                 .drive(Lines, |lines| {
                     seen.extend(lines);
@@ -230,7 +283,7 @@ mod tests {
     fn the_csv_header_is_read_across_pieces_and_numbers_rows_from_two() {
         let text = "enterprise_id,industry,kwh\r\ne1,steel,1\ne2,steel,2";
         for size in [1, 5, text.len()] {
-            let records = open(Format::Csv, LIMITS, pieces(text, size)).unwrap();
+            let records = open(Upload::Text(Format::Csv), LIMITS, pieces(text, size)).unwrap();
             assert!(records.columns.is_some());
             let mut seen = Vec::new();
             records
@@ -246,7 +299,7 @@ mod tests {
     #[test]
     fn input_without_a_byte_is_refused_in_either_format() {
         for format in [Format::Ndjson, Format::Csv] {
-            let nothing = open(format, LIMITS, pieces("", 1));
+            let nothing = open(Upload::Text(format), LIMITS, pieces("", 1));
             assert!(
                 matches!(nothing.err(), Some(ApiError::EmptyBody)),
                 "{format:?}"
@@ -256,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_bad_or_missing_csv_header_is_refused_before_any_record() {
-        let refused = |text: &str| open(Format::Csv, LIMITS, pieces(text, 3)).err();
+        let refused = |text: &str| open(Upload::Text(Format::Csv), LIMITS, pieces(text, 3)).err();
         assert!(matches!(refused(""), Some(ApiError::EmptyBody)));
         assert!(refused("enterprise_id,colour\ne1,red\n").is_some());
         let long = "enterprise_id,".repeat(200);
@@ -266,13 +319,13 @@ mod tests {
     #[test]
     fn an_error_from_the_input_or_the_receiver_stops_the_loop() {
         let broken = pieces("{}\n", 3).chain(std::iter::once(Err(ApiError::EmptyBody)));
-        let result = open(Format::Ndjson, LIMITS, broken)
+        let result = open(Upload::Text(Format::Ndjson), LIMITS, broken)
             .unwrap()
             .drive(Lines, |_| Ok(()));
         assert!(matches!(result, Err(ApiError::EmptyBody)));
         let text: String = "{}\n".repeat(10 * CHUNK_RECORDS);
         let mut delivered = 0;
-        let result = open(Format::Ndjson, LIMITS, pieces(&text, 100))
+        let result = open(Upload::Text(Format::Ndjson), LIMITS, pieces(&text, 100))
             .unwrap()
             .drive(Lines, |_| {
                 delivered += 1;
@@ -293,7 +346,7 @@ mod tests {
 
     #[test]
     fn a_job_that_panics_is_an_internal_error_not_a_crash() {
-        let result = open(Format::Ndjson, LIMITS, pieces("{}\n", 3))
+        let result = open(Upload::Text(Format::Ndjson), LIMITS, pieces("{}\n", 3))
             .unwrap()
             .drive(Panics, |()| Ok(()));
         assert!(matches!(result, Err(ApiError::Internal)));

@@ -7,7 +7,7 @@ use super::*;
 pub const RECORDS_FAILED: u8 = 2;
 
 pub struct BillOptions {
-    pub format: Option<FormatArg>,
+    pub format: Option<InputArg>,
     pub output_format: Option<FormatArg>,
     pub detail: Detail,
     pub validate_only: bool,
@@ -33,20 +33,17 @@ pub fn bill(
     } = options;
     let result = (|| -> Result<Summary, String> {
         let tariffs = Arc::new(load_tariffs(&settings, tariffs)?);
-        let format = format
-            .map(Format::from)
-            .or_else(|| format_named(input))
-            .unwrap_or(Format::Ndjson);
+        let upload = input_named(input, format);
         // The output's own format: asked for, or its file's extension, else the input's.
         let output_format = output_format
             .map(Format::from)
             .or_else(|| format_named(output))
-            .unwrap_or(format);
+            .unwrap_or(upload.records());
         let context = Context {
             registry: None,
             issuer: None,
             tariffs,
-            format,
+            format: upload.records(),
             output: output_format,
             detail,
             validate_only,
@@ -55,10 +52,7 @@ pub fn bill(
                 bom: bom.unwrap_or(output != Path::new("-")),
             },
         };
-        let limits = Limits {
-            max_line_bytes: settings.batch.max_line_bytes,
-            max_lines: u64::MAX,
-        };
+        let limits = Limits::of(&settings.batch, u64::MAX);
         let bar = indicatif::ProgressBar::new_spinner();
         if !std::io::stderr().is_terminal() {
             bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -72,6 +66,7 @@ pub fn bill(
         let started = std::time::Instant::now();
         let summary = run(
             context,
+            upload,
             open_input(input)?,
             open_output(output)?,
             limits,

@@ -22,7 +22,7 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::batch::run::run;
-use crate::batch::{Context, Format, Limits, Summary};
+use crate::batch::{columnar, Columnar, Context, Format, Limits, Summary, Upload};
 use crate::configuration::Settings;
 use crate::period::Period;
 use crate::population::Generator;
@@ -83,7 +83,7 @@ enum Command {
         output: PathBuf,
         /// Input format (default: from the input file's extension, else ndjson).
         #[arg(long, value_enum)]
-        format: Option<FormatArg>,
+        format: Option<InputArg>,
         /// Output format (default: from the output file's extension, else the input's).
         #[arg(long, value_enum)]
         output_format: Option<FormatArg>,
@@ -114,7 +114,7 @@ enum Command {
         population: PathBuf,
         /// Population format (default: from the file's extension, else ndjson).
         #[arg(long, value_enum)]
-        format: Option<FormatArg>,
+        format: Option<InputArg>,
         /// The tariff reformed (default: the file's `tariff`, a draft's own id, or the
         /// configured default).
         #[arg(long)]
@@ -137,7 +137,7 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
         #[arg(long, value_enum, default_value = "ndjson")]
-        format: FormatArg,
+        format: InputArg,
         /// Billing month, YYYY-MM.
         #[arg(long, default_value = "2020-10")]
         month: String,
@@ -167,6 +167,26 @@ impl From<FormatArg> for Format {
         match f {
             FormatArg::Ndjson => Format::Ndjson,
             FormatArg::Csv => Format::Csv,
+        }
+    }
+}
+
+/// What an input file holds: records as text, or a columnar file read as the CSV layout.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum InputArg {
+    Ndjson,
+    Csv,
+    Parquet,
+    Arrow,
+}
+
+impl From<InputArg> for Upload {
+    fn from(f: InputArg) -> Upload {
+        match f {
+            InputArg::Ndjson => Upload::Text(Format::Ndjson),
+            InputArg::Csv => Upload::Text(Format::Csv),
+            InputArg::Parquet => Upload::Columnar(Columnar::Parquet),
+            InputArg::Arrow => Upload::Columnar(Columnar::Arrow),
         }
     }
 }
@@ -326,10 +346,17 @@ fn open_output(path: &Path) -> Result<Box<dyn Write>, String> {
     Ok(Box::new(BufWriter::with_capacity(1 << 18, file)))
 }
 
-/// The format a file's name says, NDJSON where it says none.
 /// The format a file's name says (`-`, standard input or output, says none).
 fn format_named(path: &Path) -> Option<Format> {
     path.to_str().and_then(Format::from_file_name)
+}
+
+/// The input a file's name says, NDJSON where it says none.
+fn input_named(path: &Path, asked: Option<InputArg>) -> Upload {
+    asked
+        .map(Upload::from)
+        .or_else(|| path.to_str().and_then(Upload::from_file_name))
+        .unwrap_or(Upload::Text(Format::Ndjson))
 }
 
 fn fail(message: String) -> ExitCode {

@@ -11,7 +11,7 @@ pub fn gen_population(
     settings: Settings,
     n: u64,
     seed: u64,
-    format: Format,
+    upload: Upload,
     month: &str,
     tariff: Option<String>,
     output: &Path,
@@ -23,7 +23,13 @@ pub fn gen_population(
         let tariff = set.resolve(tariff.as_deref()).ok_or("unknown tariff")?;
         let period = Period::parse_month(month)
             .ok_or_else(|| format!("`{month}` is not a month (YYYY-MM)"))?;
-        let mut out = open_output(output)?;
+        let format = upload.records();
+        // A columnar file is written as CSV first, then converted whole.
+        let mut csv = Vec::new();
+        let mut out: Box<dyn Write + '_> = match upload {
+            Upload::Text(_) => open_output(output)?,
+            Upload::Columnar(_) => Box::new(&mut csv),
+        };
         let io = |e: std::io::Error| e.to_string();
         if format == Format::Csv {
             out.write_all(&crate::wire::csv::row(crate::wire::csv::input_header(
@@ -60,7 +66,15 @@ pub fn gen_population(
         if let Some(mut file) = registry {
             file.flush().map_err(io)?;
         }
-        out.flush().map_err(io)
+        out.flush().map_err(io)?;
+        drop(out);
+        if let Upload::Columnar(kind) = upload {
+            let file = columnar::convert::from_csv(&csv, kind)?;
+            let mut out = open_output(output)?;
+            out.write_all(&file).map_err(io)?;
+            out.flush().map_err(io)?;
+        }
+        Ok(())
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,

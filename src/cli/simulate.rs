@@ -5,7 +5,7 @@ use super::*;
 pub struct SimulateFiles {
     pub reform: PathBuf,
     pub population: PathBuf,
-    pub format: Option<FormatArg>,
+    pub format: Option<InputArg>,
     pub json: Option<PathBuf>,
     pub csv: Option<PathBuf>,
 }
@@ -24,17 +24,10 @@ pub fn simulate(
             .map_err(|e| format!("{}: {e}", files.reform.display()))?;
         let simulation = body.into_spec(&set).map_err(|e| e.to_string())?;
         let (target, spec) = (simulation.target, simulation.spec);
-        let format = files
-            .format
-            .map(Format::from)
-            .or_else(|| format_named(&files.population))
-            .unwrap_or(Format::Ndjson);
-        let limits = Limits {
-            max_line_bytes: settings.batch.max_line_bytes,
-            max_lines: settings.simulation.max_population,
-        };
+        let upload = input_named(&files.population, files.format);
+        let limits = Limits::of(&settings.batch, settings.simulation.max_population);
         let input = crate::batch::run::pieces(open_input(&files.population)?);
-        let read = crate::simulation::intake::read(format, limits, set.clone(), None, None, input);
+        let read = crate::simulation::intake::read(upload, limits, set.clone(), None, None, input);
         let (population, _) = read.map_err(|e| e.to_string())?;
         let started = std::time::Instant::now();
         let scenario = crate::simulation::Scenario {

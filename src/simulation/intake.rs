@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::baseline::{Baseline, Known};
 use super::{Member, Population};
 use crate::batch::stream::{self, Job};
-use crate::batch::{parse_record, Format, Limits, Record};
+use crate::batch::{parse_record, Format, Limits, Record, Upload};
 use crate::bill::BillRequest;
 use crate::registry::Snapshot;
 use crate::tariff::{Tariff, TariffSet};
@@ -22,7 +22,7 @@ use crate::wire::problem::ApiError;
 /// records name). `limits.max_lines` caps it: past the cap the whole population is
 /// refused, since a simulation never runs on part of one.
 pub fn read<I, E>(
-    format: Format,
+    upload: Upload,
     limits: Limits,
     tariffs: Arc<TariffSet>,
     registry: Option<Arc<Snapshot>>,
@@ -36,9 +36,9 @@ where
     let mut population = Population::default();
     let mut known = Vec::new();
     let key = target.as_ref().map(|t| Baseline::key(&tariffs, t));
-    stream::open(format, limits, input)?.drive(
+    stream::open(upload, limits, input)?.drive(
         Reading {
-            format,
+            format: upload.records(),
             tariffs,
             registry,
             target,

@@ -12,6 +12,7 @@ mod bad_input;
 mod batch;
 mod bills;
 mod browser;
+mod columnar;
 mod examples;
 mod exports;
 mod helpers;

@@ -1,0 +1,100 @@
+//! A CSV file of the layout written as a columnar one, every column text (an empty cell a
+//! null): what an analyst's tool makes of a spreadsheet. For `gen-population`, the tests
+//! and the benchmarks.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_ipc::writer::FileWriter;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use super::Columnar;
+
+/// Rows per record batch (and Parquet row group) written.
+const ROWS_PER_BATCH: usize = 64 * 1024;
+
+/// `csv` (a header line, then rows) as a `kind` file.
+pub fn from_csv(csv: &[u8], kind: Columnar) -> Result<Vec<u8>, String> {
+    let mut reader = csv::Reader::from_reader(csv);
+    let names: Vec<String> = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut writer = Writer::new(kind, &names)?;
+    let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    for record in reader.records() {
+        let record = record.map_err(|e| e.to_string())?;
+        for (column, cell) in columns.iter_mut().zip(record.iter()) {
+            column.push((!cell.is_empty()).then(|| cell.to_string()));
+        }
+        if columns[0].len() == ROWS_PER_BATCH {
+            writer.write(&names, &mut columns)?;
+        }
+    }
+    if !columns[0].is_empty() {
+        writer.write(&names, &mut columns)?;
+    }
+    writer.finish()
+}
+
+enum Writer {
+    Parquet(ArrowWriter<Vec<u8>>),
+    Arrow(FileWriter<Vec<u8>>),
+}
+
+impl Writer {
+    fn new(kind: Columnar, names: &[String]) -> Result<Writer, String> {
+        let schema = batch(names, &mut vec![Vec::new(); names.len()])?.schema();
+        let error = |e: &dyn std::fmt::Display| e.to_string();
+        Ok(match kind {
+            Columnar::Parquet => {
+                let properties = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .build();
+                Writer::Parquet(
+                    ArrowWriter::try_new(Vec::new(), schema, Some(properties))
+                        .map_err(|e| error(&e))?,
+                )
+            }
+            Columnar::Arrow => {
+                Writer::Arrow(FileWriter::try_new(Vec::new(), &schema).map_err(|e| error(&e))?)
+            }
+        })
+    }
+
+    fn write(
+        &mut self,
+        names: &[String],
+        columns: &mut [Vec<Option<String>>],
+    ) -> Result<(), String> {
+        let batch = batch(names, columns)?;
+        match self {
+            Writer::Parquet(writer) => writer.write(&batch).map_err(|e| e.to_string()),
+            Writer::Arrow(writer) => writer.write(&batch).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn finish(self) -> Result<Vec<u8>, String> {
+        match self {
+            Writer::Parquet(writer) => writer.into_inner().map_err(|e| e.to_string()),
+            Writer::Arrow(mut writer) => {
+                writer.finish().map_err(|e| e.to_string())?;
+                writer.into_inner().map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// The columns gathered so far as a batch of text columns, leaving them empty.
+fn batch(names: &[String], columns: &mut [Vec<Option<String>>]) -> Result<RecordBatch, String> {
+    let arrays = names.iter().zip(columns.iter_mut()).map(|(name, cells)| {
+        let array: ArrayRef = Arc::new(StringArray::from(std::mem::take(cells)));
+        (name.as_str(), array)
+    });
+    RecordBatch::try_from_iter_with_nullable(arrays.map(|(n, a)| (n, a, true)))
+        .map_err(|e| e.to_string())
+}
