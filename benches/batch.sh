@@ -9,6 +9,7 @@
 #   benches/batch.sh http    [RECORDS=1000000] [RUNS=5]
 #   benches/batch.sh cli     [RECORDS=10000000] [RUNS=1]
 #   benches/batch.sh formats [RECORDS=1000000] [RUNS=5]   CSV against NDJSON over HTTP, alternating
+#   benches/batch.sh columnar [RECORDS=1000000] [RUNS=5]  Parquet and Arrow IPC against CSV, alternating
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-http}
@@ -17,23 +18,29 @@ runs=${3:-$([ "$mode" = cli ] && echo 1 || echo 5)}
 . benches/common.sh
 population "$records"
 
+# The same population in another format (FORMAT EXTENSION): generated once, read once.
+as_format() {
+  local file=${data%.ndjson}.$2
+  [ -s "$file" ] || "$bin" gen-population --n "$records" --seed 7 --format "$1" --output "$file"
+  cat "$file" > /dev/null
+  echo "$file"
+}
+seconds() { # FILE TYPE QUERY: one batch over HTTP, its output discarded
+  local start end
+  start=$(date +%s.%N)
+  curl -sSf -H "content-type: $2" -H "authorization: Bearer $key" --data-binary "@$1" \
+    "localhost:$port/v1/bills/batch?$3" -o /dev/null
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+
 if [ "$mode" = formats ]; then
   # The same population as CSV; each run times NDJSON then CSV, so drift touches both alike.
   ndjson=$data
-  csv=${ndjson%.ndjson}.csv
-  [ -s "$csv" ] || "$bin" gen-population --n "$records" --seed 7 --format csv --output "$csv"
-  cat "$csv" > /dev/null
+  csv=$(as_format csv csv)
   . benches/server.sh
   port=18766
   start_server "$port" biller
-  seconds() { # FILE TYPE QUERY
-    local start end
-    start=$(date +%s.%N)
-    curl -sSf -H "content-type: $2" -H "authorization: Bearer $key" --data-binary "@$1" \
-      "localhost:$port/v1/bills/batch?$3" -o /dev/null
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
-  }
   for query in "detail=totals" "detail=lines" "validate_only=true"; do
     for _ in $(seq "$runs"); do
       echo "$(seconds "$ndjson" application/x-ndjson "$query") $(seconds "$csv" text/csv "$query")"
@@ -43,6 +50,25 @@ if [ "$mode" = formats ]; then
     ratio=$(awk '{ print $2 / $1 }' "$work/times" | median)
     printf "%-20s NDJSON %8.0f records/s  CSV %8.0f records/s  CSV/NDJSON time %.2f (medians of %d)\n" \
       "$query" "$(echo "$records / $ndjson_s" | bc -l)" "$(echo "$records / $csv_s" | bc -l)" "$ratio" "$runs"
+  done
+elif [ "$mode" = columnar ]; then
+  # The same population as CSV, Parquet (snappy) and Arrow IPC; each run times all three.
+  csv=$(as_format csv csv)
+  parquet=$(as_format parquet parquet)
+  arrow=$(as_format arrow arrow)
+  ls -l "$csv" "$parquet" "$arrow" | awk '{ printf "%s %d bytes\n", $9, $5 }'
+  . benches/server.sh
+  port=18767
+  start_server "$port" biller
+  for query in "validate_only=true" "detail=totals"; do
+    for _ in $(seq "$runs"); do
+      echo "$(seconds "$csv" text/csv "$query") $(seconds "$parquet" application/vnd.apache.parquet "$query") $(seconds "$arrow" application/vnd.apache.arrow.file "$query")"
+    done > "$work/times"
+    csv_s=$(cut -d' ' -f1 "$work/times" | median)
+    parquet_ratio=$(awk '{ print $2 / $1 }' "$work/times" | median)
+    arrow_ratio=$(awk '{ print $3 / $1 }' "$work/times" | median)
+    printf "%-20s CSV %8.0f records/s  Parquet/CSV time %.2f  Arrow/CSV time %.2f (medians of %d)\n" \
+      "$query" "$(echo "$records / $csv_s" | bc -l)" "$parquet_ratio" "$arrow_ratio" "$runs"
   done
 elif [ "$mode" = http ]; then
   . benches/server.sh

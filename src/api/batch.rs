@@ -16,12 +16,22 @@ use crate::ledger::{self, Issuer};
 use crate::wire::csv::{Lang, Table};
 use crate::wire::view::Detail;
 
+/// A Parquet or Arrow IPC file of the CSV layout's columns, as uploaded.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // documents the body; it is read as it streams
+pub struct ColumnarFile(Vec<u8>);
+
 /// Bill many enterprises in one streamed request.
 ///
 /// Body: `application/x-ndjson` (one bill request per line, as for `POST /v1/bills`) or
 /// `text/csv` (a header line naming columns in English or Chinese, then one flat row per
 /// enterprise; columns in the README), optionally compressed (`Content-Encoding: gzip` or
-/// `deflate`). The response starts before the upload ends, in the input's format unless
+/// `deflate`); or a Parquet or Arrow IPC file (`application/vnd.apache.parquet`,
+/// `application/vnd.apache.arrow.file` or `.stream`) whose columns are the CSV layout's, read
+/// whole within `batch.max_file_bytes` and answered as CSV unless `Accept` names NDJSON (its
+/// rows are numbered as a CSV file's lines, the header being line 1). The response starts
+/// before the upload ends, in the input's format unless
 /// `Accept` names the other: NDJSON `{"line": n, "bill": {…}}` or `{"line": n,
 /// "enterprise_id"?, "error": {problem}}` per input line, then `{"summary": {"lines",
 /// "billed", "failed", "surcharge", "total"}}`; CSV one row per record (the enterprise, its
@@ -31,9 +41,12 @@ use crate::wire::view::Detail;
 #[utoipa::path(
     post, path = "/v1/bills/batch",
     tag = "bills",
-    request_body(description = "NDJSON bill requests, or CSV rows", content(
+    request_body(description = "NDJSON bill requests, CSV rows, or a Parquet or Arrow IPC file of the CSV layout's columns", content(
         (String = "application/x-ndjson"),
         (String = "text/csv"),
+        (ColumnarFile = "application/vnd.apache.parquet"),
+        (ColumnarFile = "application/vnd.apache.arrow.file"),
+        (ColumnarFile = "application/vnd.apache.arrow.stream"),
     )),
     params(
         ("detail" = Option<String>, Query, description = "`totals`, `lines` (default: line items with their basis) or `full` (with explanations and traces)"),
@@ -49,8 +62,9 @@ use crate::wire::view::Detail;
         )),
         (status = 400, description = "An empty body: a batch of nothing", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad query or CSV header", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A Parquet or Arrow file over `batch.max_file_bytes`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither NDJSON, CSV, Parquet nor Arrow IPC", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad query or CSV header; a Parquet or Arrow file that cannot be read within its limits (its codec, encoding, a column's type, sizes it claims), naming why", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_batch(

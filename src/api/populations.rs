@@ -12,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use xxhash_rust::xxh3::Xxh3;
 
+use super::batch::ColumnarFile;
 use super::body::{content_type, read_body, Blocking, Body};
 use super::problem::{ApiError, Problem};
 use super::routes::Caller;
@@ -72,7 +73,8 @@ pub struct KeptPopulations {
 /// Keep a population for simulations.
 ///
 /// The body is a population as a streamed simulation takes it: NDJSON or CSV records (the
-/// batch's layouts, optionally compressed), read and checked once; a record that cannot be
+/// batch's layouts, optionally compressed) or a Parquet or Arrow IPC file of the CSV
+/// layout's columns, read and checked once; a record that cannot be
 /// read is left out and reported. Or JSON `{"ledger": {"month", "industry"?, "region"?,
 /// "as_of"?}}`: everyone billed that month, classified by the registry as of a day. Answers
 /// `201` with its `Location` and `population_id`; the same population sent again answers
@@ -81,9 +83,12 @@ pub struct KeptPopulations {
 #[utoipa::path(
     post, path = "/v1/populations",
     tag = "simulations",
-    request_body(description = "NDJSON or CSV records, or JSON naming the ledger's month", content(
+    request_body(description = "NDJSON or CSV records, a Parquet or Arrow IPC file of the CSV layout's columns, or JSON naming the ledger's month", content(
         (String = "application/x-ndjson"),
         (String = "text/csv"),
+        (ColumnarFile = "application/vnd.apache.parquet"),
+        (ColumnarFile = "application/vnd.apache.arrow.file"),
+        (ColumnarFile = "application/vnd.apache.arrow.stream"),
         (PopulationSource = "application/json"),
     )),
     params(
@@ -94,7 +99,8 @@ pub struct KeptPopulations {
             headers(("Location" = String, description = "`/v1/populations/{population_id}`"))),
         (status = 200, description = "The same population was kept already", body = KeptPopulationView),
         (status = 400, description = "An empty body, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not NDJSON, CSV or JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A Parquet or Arrow file over `batch.max_file_bytes`", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not NDJSON, CSV, Parquet, Arrow IPC or JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad CSV header, more records than `simulation.max_population`, a population larger than the memory budget", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable (a population from the ledger)", body = Problem, content_type = "application/problem+json"),

@@ -32,8 +32,8 @@ pub struct SimulationUpload {
     /// the server's answer to what it did not send.
     #[schema(value_type = Object)]
     simulation: SimulationBody,
-    /// The population's records, as a batch's: NDJSON or CSV (by the part's content type,
-    /// or its file name's extension).
+    /// The population's records, as a batch's: NDJSON, CSV, Parquet or Arrow IPC (by the
+    /// part's content type, or its file name's extension).
     #[schema(value_type = String, format = Binary)]
     population: String,
 }
@@ -53,7 +53,7 @@ pub struct SimulationUpload {
 #[utoipa::path(
     post, path = "/v1/simulations",
     tag = "simulations",
-    request_body(description = "The simulation as JSON with its population inline, or as multipart: the part `simulation` (the same JSON without `population`) then the part `population`, streamed, NDJSON or CSV as for a batch", content(
+    request_body(description = "The simulation as JSON with its population inline, or as multipart: the part `simulation` (the same JSON without `population`) then the part `population`, streamed, NDJSON, CSV, Parquet or Arrow IPC as for a batch", content(
         (SimulationBody = "application/json"),
         (SimulationUpload = "multipart/form-data"),
     )),

@@ -438,3 +438,44 @@ step = "0.30"
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("as a string"));
 }
+
+#[test]
+fn a_generated_population_bills_the_same_from_parquet_and_arrow_files_as_from_csv() {
+    let report = |format: &str, extension: &str| {
+        let input = scratch(&format!("columnar.{extension}"));
+        run(tariffd()
+            .args([
+                "gen-population",
+                "--n",
+                "900",
+                "--seed",
+                "5",
+                "--format",
+                format,
+            ])
+            .arg("--output")
+            .arg(&input));
+        let output = scratch(&format!("columnar-bills-{extension}.csv"));
+        let report = run(tariffd()
+            .arg("bill")
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&output));
+        (report, std::fs::read_to_string(&output).unwrap())
+    };
+    let (csv_report, csv_bills) = report("csv", "csv");
+    assert!(
+        csv_report.starts_with("900 records: 900 billed"),
+        "{csv_report}"
+    );
+    for (format, extension) in [("parquet", "parquet"), ("arrow", "arrow")] {
+        let (columnar_report, columnar_bills) = report(format, extension);
+        let money = |report: &str| report.split(';').nth(1).map(str::to_string);
+        assert_eq!(money(&columnar_report), money(&csv_report), "{format}");
+        assert_eq!(
+            columnar_bills, csv_bills,
+            "{format}: the same rows, the same bills"
+        );
+    }
+}
