@@ -12,7 +12,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rust_decimal::Decimal;
 use tariffd::period::Period;
 use tariffd::population::Generator;
-use tariffd::simulation::{Member, Override, Population, Reform, Scenario, Spec, Sweep};
+use tariffd::simulation::{Override, Population, Reform, Scenario, Spec, Sweep};
 use tariffd::tariff::{load_dir, TariffSet};
 
 const KEY: &str = "electricity.differential.steel.eliminated";
@@ -20,18 +20,7 @@ const KEY: &str = "electricity.differential.steel.eliminated";
 fn population(set: &TariffSet, n: usize) -> Population {
     let tariff = set.get("cn-sx-xinzhou").expect("bundled Xinzhou tariff");
     let period = Period::month(2020, 10).expect("a valid month");
-    let members = Generator::new(tariff, period, 7)
-        .take(n)
-        .enumerate()
-        .map(|(i, request)| Member {
-            record: i as u64 + 1,
-            request,
-        })
-        .collect();
-    Population {
-        members,
-        ..Population::default()
-    }
+    Population::of(Generator::new(tariff, period, 7).take(n))
 }
 
 fn simulation(c: &mut Criterion) {

@@ -13,6 +13,20 @@ use crate::period::Period;
 use crate::wire::problem::FieldError;
 use crate::wire::request::BillRequestBody;
 
+/// Every input the registry may fill, by pointer; `Filled::pointers` holds only these (a
+/// kept population's packed requests name them by their place here).
+pub const FILLED_POINTERS: [&str; 9] = [
+    "/enterprise/industry",
+    "/enterprise/name",
+    "/enterprise/catalogue_class",
+    "/enterprise/capacity_cut_overdue",
+    "/enterprise/card",
+    "/enterprise/reclassified",
+    "/assessment",
+    "/water/quota_m3",
+    "/water/meets_standard",
+];
+
 /// What the registry filled: the inputs' pointers (for the trace) and the classifications
 /// taking effect inside the period.
 #[derive(Debug, Default)]
@@ -186,6 +200,28 @@ impl Class {
             catalogue_class: d.catalogue_class,
             capacity_cut_overdue: d.capacity_cut_overdue,
             card: d.card,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FILLED_POINTERS;
+
+    /// Every pointer this module fills is listed (a packed request could not name another).
+    #[test]
+    fn every_pointer_filled_is_listed() {
+        let source = include_str!("fill.rs");
+        let code =
+            &source[source.find("pub fn request").unwrap()..source.find("#[cfg(test)]").unwrap()];
+        let quoted = code.split('"').skip(1).step_by(2);
+        let pointers: Vec<&str> = quoted.filter(|q| q.starts_with('/')).collect();
+        assert!(pointers.len() >= FILLED_POINTERS.len(), "{pointers:?}");
+        for pointer in pointers {
+            assert!(
+                pointer == "/enterprise/id" || FILLED_POINTERS.contains(&pointer),
+                "{pointer}"
+            );
         }
     }
 }

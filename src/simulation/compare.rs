@@ -13,6 +13,8 @@ use crate::measure::combination::Status;
 use crate::measure::Measure;
 use crate::tariff::{ParamSet, Tariff};
 
+use super::members::Group;
+
 /// What a simulation keeps of one bill.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -153,12 +155,11 @@ pub struct Side {
 }
 
 impl Side {
-    fn add(&mut self, request: &BillRequest, o: &Outcome) {
-        let e = &request.enterprise;
-        let another = e.priced_class() != e.catalogue_class;
+    fn add(&mut self, group: Group, o: &Outcome) {
+        let another = group.another_class;
         self.all.add(o.surcharge, o.total, another);
-        self.by_industry[e.industry.index()].add(o.surcharge, o.total, another);
-        self.by_class[e.catalogue_class as usize].add(o.surcharge, o.total, another);
+        self.by_industry[group.industry.index()].add(o.surcharge, o.total, another);
+        self.by_class[group.catalogue_class as usize].add(o.surcharge, o.total, another);
         for (sum, amount) in self.by_measure.iter_mut().zip(o.by_measure) {
             *sum = sum.saturating_add(amount);
         }
@@ -293,9 +294,9 @@ impl Tally {
         }
     }
 
-    pub fn add(&mut self, index: usize, request: &BillRequest, baseline: Outcome, reform: Outcome) {
-        self.baseline.add(request, &baseline);
-        self.reform.add(request, &reform);
+    pub fn add(&mut self, index: usize, group: Group, baseline: Outcome, reform: Outcome) {
+        self.baseline.add(group, &baseline);
+        self.reform.add(group, &reform);
         let delta = reform.total - baseline.total;
         match delta.signum() {
             1 => self.more += 1,

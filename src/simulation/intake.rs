@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::baseline::{Baseline, Known};
-use super::{Member, Population};
+use super::baseline::{Baseline, Priced};
+use super::{Members, Population};
 use crate::batch::stream::{self, Job};
 use crate::batch::{parse_record, Format, Limits, Record, Upload};
-use crate::bill::BillRequest;
 use crate::registry::Snapshot;
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::csv::Columns;
@@ -34,8 +33,9 @@ where
     E: From<ApiError>,
 {
     let mut population = Population::default();
-    let mut known = Vec::new();
-    let key = target.as_ref().map(|t| Baseline::key(&tariffs, t));
+    let mut baseline = target
+        .as_ref()
+        .map(|t| Baseline::new(Baseline::key(&tariffs, t)));
     stream::open(upload, limits, input)?.drive(
         Reading {
             format: upload.records(),
@@ -43,34 +43,29 @@ where
             registry,
             target,
         },
-        |read: Result<Vec<Read>, ApiError>| {
-            for (line, request) in read? {
-                match request {
-                    Ok((request, baseline)) => {
-                        population.members.push(Member {
-                            record: line,
-                            request,
-                        });
-                        known.extend(baseline);
-                    }
-                    Err(error) => population.reject(line, error.one_line()),
-                }
+        |read: Result<Read, ApiError>| {
+            let read = read?;
+            population.members.append(read.members);
+            if let Some(baseline) = baseline.as_mut() {
+                read.priced.into_iter().for_each(|p| baseline.push(p));
+            }
+            for (line, message) in read.rejected {
+                population.reject(line, message);
             }
             Ok(())
         },
     )?;
-    let baseline = key.map(|key| Baseline {
-        key,
-        members: known,
-    });
     Ok((population, baseline))
 }
 
-/// A record's line and its request with its baseline (if asked for), or why it was left out.
-type Read = (
-    u64,
-    Result<(BillRequest, Option<Result<Known, Box<str>>>), ApiError>,
-);
+/// A chunk of records read: its members packed, their baselines (if asked for), and the
+/// records left out with why, each in input order.
+#[derive(Default)]
+struct Read {
+    members: Members,
+    priced: Vec<Result<Priced, Box<str>>>,
+    rejected: Vec<(u64, String)>,
+}
 
 struct Reading {
     format: Format,
@@ -80,7 +75,7 @@ struct Reading {
 }
 
 impl Job for Reading {
-    type Output = Result<Vec<Read>, ApiError>;
+    type Output = Result<Read, ApiError>;
 
     fn run(&self, records: &[Record], columns: Option<&Columns>) -> Self::Output {
         if let Some(Record::OverLimit { max_lines, .. }) = records.last() {
@@ -91,16 +86,26 @@ impl Job for Reading {
                 ),
             ));
         }
-        let read = |record: &Record| {
+        let priced = |record: &Record| {
             let request = parse_record(record, self.format, columns, self.registry.as_deref())
                 .map_err(|f| f.error)?;
             crate::pricing::tariff_for(&self.tariffs, &request)?;
-            let known = self
+            let priced = self
                 .target
                 .as_ref()
-                .map(|target| Known::price(&self.tariffs, target, &request));
-            Ok((request, known))
+                .map(|target| Priced::price(&self.tariffs, target, &request));
+            Ok::<_, ApiError>((request, priced))
         };
-        Ok(records.iter().map(|r| (r.line(), read(r))).collect())
+        let mut read = Read::default();
+        for record in records {
+            match priced(record) {
+                Ok((request, priced)) if read.members.push(record.line(), &request) => {
+                    read.priced.extend(priced);
+                }
+                Ok(_) => read.rejected.push((record.line(), super::UNKEPT.into())),
+                Err(error) => read.rejected.push((record.line(), error.one_line())),
+            }
+        }
+        Ok(read)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::{Baseline, Member, Population, Scenario};
+use super::{Baseline, Population, Scenario};
 
 /// A population kept for simulations.
 #[derive(Debug)]
@@ -71,27 +71,15 @@ impl KeptPopulation {
     }
 }
 
-/// Bytes a population holds: its members and what each keeps on the heap.
+/// Bytes a population holds.
 pub fn footprint(population: &Population) -> usize {
-    use std::mem::size_of;
-    let heap = |member: &Member| {
-        let r = &member.request;
-        r.tariff.as_ref().map_or(0, String::capacity)
-            + r.enterprise.id.capacity()
-            + r.enterprise.name.as_ref().map_or(0, String::capacity)
-            + r.assessment.steel_processes.capacity()
-                * size_of::<crate::assessment::ProcessIntensity>()
-            + r.from_registry.capacity() * size_of::<&str>()
-            + r.reclassified.capacity() * size_of::<crate::enterprise::Reclassification>()
-            + r.decisions.capacity() * size_of::<crate::bill::request::DecisionRef>()
-            + r.decisions
-                .iter()
-                .map(|d| d.document.capacity())
-                .sum::<usize>()
-    };
-    population.members.capacity() * size_of::<Member>()
-        + population.members.iter().map(heap).sum::<usize>()
-        + size_of::<Population>()
+    population.members.bytes()
+        + population
+            .rejected_examples
+            .iter()
+            .map(|e| std::mem::size_of_val(e) + e.message.capacity())
+            .sum::<usize>()
+        + std::mem::size_of::<Population>()
 }
 
 /// Why a population was not kept.
@@ -280,23 +268,10 @@ mod tests {
         let tariffs = crate::tariff::load_dir(&dir).unwrap();
         let tariff = tariffs.iter().find(|t| t.id() == "cn").unwrap();
         let period = crate::period::Period::month(2020, 10).unwrap();
-        let members = crate::population::Generator::new(tariff, period, 7)
-            .take(members)
-            .enumerate()
-            .map(|(i, request)| Member {
-                record: i as u64 + 1,
-                request,
-            })
-            .collect();
-        let population = Population {
-            members,
-            ..Population::default()
-        };
+        let population =
+            Population::of(crate::population::Generator::new(tariff, period, 7).take(members));
         let digest = xxhash_rust::xxh3::xxh3_128(&seed.to_le_bytes());
-        let baseline = Baseline {
-            key: String::new(),
-            members: Vec::new(),
-        };
+        let baseline = Baseline::new(String::new());
         KeptPopulation::new(population, baseline, digest, "test".into())
     }
 

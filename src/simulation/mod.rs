@@ -7,6 +7,8 @@ pub mod baseline;
 pub mod compare;
 pub mod intake;
 pub mod kept;
+pub mod members;
+mod packed;
 pub mod reform;
 pub mod render;
 pub mod report;
@@ -24,6 +26,7 @@ use crate::tariff::{ParamSet, Tariff, TariffSet};
 pub use baseline::Baseline;
 use baseline::Known;
 use compare::{outcome, Outcome, Tally};
+pub use members::Members;
 pub use reform::{Override, Reform};
 pub use report::Report;
 
@@ -97,15 +100,6 @@ pub struct Spec {
 /// Most points a sweep may have; each is one pass over the population.
 pub const MAX_SWEEP_POINTS: u64 = 1_000;
 
-/// One enterprise of a population and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    /// The record's line in its input (NDJSON, or CSV after its header line); for an inline
-    /// population its position from 1, the line it would have in NDJSON.
-    pub record: u64,
-    pub request: BillRequest,
-}
-
 /// A record left out of a simulation, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Excluded {
@@ -114,18 +108,41 @@ pub struct Excluded {
     pub message: String,
 }
 
+/// Why a member was left out whose request could not be packed (never, while every
+/// registry pointer is listed).
+const UNKEPT: &str = "its request names a registry input this version cannot keep";
+
 /// How many excluded records a report lists (all are counted).
 pub const EXCLUDED_EXAMPLES: usize = 20;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Population {
-    pub members: Vec<Member>,
+    /// Each member's request, and its record: its line in its input (NDJSON, or CSV after
+    /// its header line); for an inline population its position from 1, the line it would
+    /// have in NDJSON.
+    pub members: Members,
     /// Records that could not be read, counted; the first few kept as examples.
     pub rejected: u64,
     pub rejected_examples: Vec<Excluded>,
 }
 
 impl Population {
+    /// `requests` as a population, numbered from 1.
+    pub fn of(requests: impl IntoIterator<Item = BillRequest>) -> Population {
+        let mut population = Population::default();
+        for (i, request) in requests.into_iter().enumerate() {
+            population.add(i as u64 + 1, &request);
+        }
+        population
+    }
+
+    /// Adds a member; one whose request cannot be kept is rejected instead.
+    pub fn add(&mut self, record: u64, request: &BillRequest) {
+        if !self.members.push(record, request) {
+            self.reject(record, UNKEPT.into());
+        }
+    }
+
     pub fn reject(&mut self, record: u64, message: String) {
         self.rejected += 1;
         if self.rejected_examples.len() < EXCLUDED_EXAMPLES {
@@ -206,16 +223,17 @@ impl Scenario<'_> {
     /// A member's reformed bill: its baseline where the reform does not reach it or changes
     /// nothing it looked up, else priced again.
     fn reform_of(
-        reformed: &Tariff,
-        touched: Option<&ParamSet>,
-        member: &Member,
+        &self,
+        (reformed, touched): (&Tariff, Option<&ParamSet>),
+        baseline: &Baseline,
+        member: usize,
         known: &Known,
     ) -> Result<Outcome, crate::bill::BillError> {
-        let untouched = touched.is_some_and(|t| !t.intersects(&known.read));
+        let untouched = touched.is_some_and(|t| !t.intersects(baseline.read(known)));
         if !known.reached || untouched {
-            return Ok(known.outcome);
+            return Ok(known.outcome());
         }
-        outcome(reformed, &member.request)
+        outcome(reformed, &self.population.members.request(member))
     }
 
     /// Compares every member's bills.
@@ -226,28 +244,28 @@ impl Scenario<'_> {
         baseline: &Baseline,
     ) -> (Tally, Vec<Excluded>) {
         let touched = self.touched(reformed);
-        self.population
-            .members
-            .par_chunks(CHUNK)
-            .zip(baseline.members.par_chunks(CHUNK))
-            .enumerate()
-            .map(|(c, (chunk, known))| {
+        let members = &self.population.members;
+        members
+            .ranges(CHUNK)
+            .into_par_iter()
+            .map(|range| {
                 let mut tally = Tally::new(top);
                 let mut failures = Vec::new();
                 if self.cancelled() {
                     return (tally, failures);
                 }
-                for (i, (member, known)) in chunk.iter().zip(known).enumerate() {
+                for (i, known) in range.clone().zip(&baseline.members[range]) {
                     let both = match known {
-                        Ok(known) => Self::reform_of(reformed, touched.as_ref(), member, known)
-                            .map(|r| (known.outcome, r))
+                        Ok(known) => self
+                            .reform_of((reformed, touched.as_ref()), baseline, i, known)
+                            .map(|r| (known.outcome(), r))
                             .map_err(|e| format!("reform: {e}")),
                         Err(e) => Err(format!("baseline: {e}")),
                     };
                     match both {
-                        Ok((b, r)) => tally.add(c * CHUNK + i, &member.request, b, r),
+                        Ok((b, r)) => tally.add(i, members.group(i), b, r),
                         Err(message) => failures.push(Excluded {
-                            record: member.record,
+                            record: members.record(i),
                             message,
                         }),
                     }
@@ -270,19 +288,19 @@ impl Scenario<'_> {
         let touched = self.touched(reformed);
         self.population
             .members
-            .par_chunks(CHUNK)
-            .zip(baseline.members.par_chunks(CHUNK))
-            .map(|(members, known)| {
+            .ranges(CHUNK)
+            .into_par_iter()
+            .map(|range| {
                 let mut point = search::Point::default();
                 if self.cancelled() {
                     return point;
                 }
-                for (member, known) in members.iter().zip(known) {
+                for (i, known) in range.clone().zip(&baseline.members[range]) {
                     let Ok(known) = known else {
                         continue;
                     };
-                    let b = &known.outcome;
-                    match Self::reform_of(reformed, touched.as_ref(), member, known) {
+                    let b = known.outcome();
+                    match self.reform_of((reformed, touched.as_ref()), baseline, i, known) {
                         Ok(r) => point.add((b.surcharge, b.total), (r.surcharge, r.total)),
                         Err(_) => point.failed += 1,
                     }

@@ -316,11 +316,11 @@ impl Report {
 }
 
 fn change(scenario: &Scenario, m: &Mover) -> EnterpriseChange {
-    let member = &scenario.population.members[m.index];
-    let enterprise = &member.request.enterprise;
+    let members = &scenario.population.members;
+    let enterprise = members.request(m.index).enterprise;
     EnterpriseChange {
-        record: member.record,
-        enterprise_id: enterprise.id.clone(),
+        record: members.record(m.index),
+        enterprise_id: enterprise.id,
         industry: enterprise.industry,
         catalogue_class: enterprise.catalogue_class,
         baseline: BillSide::of(&m.baseline),

@@ -92,7 +92,7 @@ impl Parameter {
 }
 
 /// A set of parameters of one tariff, without allocating.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ParamSet([u64; ParamSet::WORDS]);
 
 impl ParamSet {

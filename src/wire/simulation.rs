@@ -13,7 +13,7 @@ use super::problem::{unknown_tariff, ApiError, FieldError};
 use super::request::BillRequestBody;
 use crate::number::Exact;
 use crate::registry::{fill, Snapshot};
-use crate::simulation::{self, Goal, Member, Metric, Override, Population, Reform, Spec, Sweep};
+use crate::simulation::{self, Goal, Metric, Override, Population, Reform, Spec, Sweep};
 use crate::tariff::grammar::Raw;
 use crate::tariff::{Tariff, TariffSet};
 
@@ -141,7 +141,7 @@ pub fn inline_population(
         let record = i as u64 + 1;
         match fill::request(body, registry) {
             Ok(request) => match tariffs.resolve(request.tariff.as_deref()) {
-                Some(_) => population.members.push(Member { record, request }),
+                Some(_) => population.add(record, &request),
                 None => population.reject(
                     record,
                     ApiError::field("/tariff", unknown_tariff(tariffs)).one_line(),
@@ -195,7 +195,7 @@ pub fn ledger_population(
                 None => Err(ApiError::field("/tariff", unknown_tariff(tariffs))),
             });
         match request {
-            Ok(request) => population.members.push(Member { record, request }),
+            Ok(request) => population.add(record, &request),
             Err(error) => {
                 population.reject(record, format!("{enterprise_id}: {}", error.one_line()))
             }

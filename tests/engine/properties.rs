@@ -16,7 +16,7 @@ use tariffd::measure::water::Water;
 use tariffd::money::prorate;
 use tariffd::period::Period;
 use tariffd::simulation::compare::Fen;
-use tariffd::simulation::{Member, Override, Population, Reform, Report, Scenario, Spec, Sweep};
+use tariffd::simulation::{Override, Population, Reform, Report, Scenario, Spec, Sweep};
 use tariffd::tariff::grammar::Raw;
 use tariffd::tariff::TariffSet;
 use tariffd::wire::json::parse_json;
@@ -280,17 +280,7 @@ fn simulate_with(
     sweep: Option<Sweep>,
     incremental: bool,
 ) -> Report {
-    let population = Population {
-        members: requests
-            .into_iter()
-            .enumerate()
-            .map(|(i, request)| Member {
-                record: i as u64,
-                request,
-            })
-            .collect(),
-        ..Population::default()
-    };
+    let population = Population::of(requests);
     let set = tariffs();
     let scenario = Scenario {
         tariffs: set,
