@@ -11,10 +11,13 @@ mod ipc;
 mod parquet;
 mod thrift;
 
+use std::ops::Range;
+
 use arrow_array::RecordBatch;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{ArrowError, DataType, Field, SchemaRef};
 use bytes::{BufMut, Bytes, BytesMut};
+use rayon::prelude::*;
 
 use super::{Limits, Record};
 use crate::wire::problem::ApiError;
@@ -142,65 +145,95 @@ impl Rows {
             return Ok(false);
         };
         let batch = batch.map_err(|e| self.unreadable(e))?;
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|column| ArrayFormatter::try_new(column.as_ref(), &CELLS))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.unreadable(e))?;
-        let mut text = BytesMut::new();
-        let mut lines = Vec::with_capacity(batch.num_rows());
-        let mut cell = String::new();
-        let mut over = None;
-        for row in 0..batch.num_rows() {
-            let line = self.line;
-            if line - 1 > self.limits.max_lines {
-                over = Some(Record::OverLimit {
-                    line,
-                    max_lines: self.limits.max_lines,
-                });
-                self.done = true;
+        // Rows past `max_lines` are not read; the first of them is reported.
+        let room = self.limits.max_lines.saturating_sub(self.line - 2);
+        let rows = batch
+            .num_rows()
+            .min(usize::try_from(room).unwrap_or(usize::MAX));
+        let (first, max_line_bytes) = (self.line, self.limits.max_line_bytes);
+        // Rows are written as text in pieces on every core (the drive loop's one thread
+        // would otherwise be the bound of a columnar upload).
+        let pieces: Vec<Range<usize>> = (0..rows)
+            .step_by(ROWS_PER_PIECE)
+            .map(|start| start..(start + ROWS_PER_PIECE).min(rows))
+            .collect();
+        let written = unpanicked(self.kind, || {
+            pieces
+                .into_par_iter()
+                .map(|rows| write_rows(&batch, first, rows, max_line_bytes))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.unreadable(e))
+        })?;
+        written.into_iter().for_each(|records| out.extend(records));
+        self.line += rows as u64;
+        if rows < batch.num_rows() {
+            out.push(Record::OverLimit {
+                line: self.line,
+                max_lines: self.limits.max_lines,
+            });
+            self.done = true;
+        }
+        Ok(true)
+    }
+}
+
+/// The records of `rows` of `batch` (its first row being line `first`), each a CSV line;
+/// one over `max` bytes is reported, not kept.
+fn write_rows(
+    batch: &RecordBatch,
+    first: u64,
+    rows: Range<usize>,
+    max: usize,
+) -> Result<Vec<Record>, ArrowError> {
+    let formatters = batch
+        .columns()
+        .iter()
+        .map(|column| ArrayFormatter::try_new(column.as_ref(), &CELLS))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut text = BytesMut::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    let mut cell = String::new();
+    for row in rows {
+        let line = first + row as u64;
+        let start = text.len();
+        for (at, formatter) in formatters.iter().enumerate() {
+            if at > 0 {
+                text.put_u8(b',');
+            }
+            cell.clear();
+            let room = (max + 1).saturating_sub(text.len() - start);
+            let mut bounded = Bounded {
+                text: &mut cell,
+                room,
+            };
+            let _ = formatter.value(row).write(&mut bounded);
+            write_cell(&mut text, &cell);
+            if text.len() - start > max {
                 break;
             }
-            self.line += 1;
-            let start = text.len();
-            for (at, formatter) in formatters.iter().enumerate() {
-                if at > 0 {
-                    text.put_u8(b',');
-                }
-                cell.clear();
-                let room = (self.limits.max_line_bytes + 1).saturating_sub(text.len() - start);
-                let mut bounded = Bounded {
-                    text: &mut cell,
-                    room,
-                };
-                let _ = formatter.value(row).write(&mut bounded);
-                write_cell(&mut text, &cell);
-                if text.len() - start > self.limits.max_line_bytes {
-                    break;
-                }
-            }
-            let length = text.len() - start;
-            if length > self.limits.max_line_bytes {
-                text.truncate(start);
-                lines.push(Err(Record::TooLong { line, length }));
-            } else {
-                lines.push(Ok((line, start..text.len())));
-            }
         }
-        let text = text.freeze();
-        let records = lines.into_iter().map(|line| match line {
+        let length = text.len() - start;
+        if length > max {
+            text.truncate(start);
+            lines.push(Err(Record::TooLong { line, length }));
+        } else {
+            lines.push(Ok((line, start..text.len())));
+        }
+    }
+    let text = text.freeze();
+    Ok(lines
+        .into_iter()
+        .map(|line| match line {
             Ok((line, range)) => Record::Line {
                 line,
                 text: text.slice(range),
             },
             Err(record) => record,
-        });
-        out.extend(records);
-        out.extend(over);
-        Ok(true)
-    }
+        })
+        .collect())
+}
 
+impl Rows {
     fn unreadable(&self, error: ArrowError) -> ApiError {
         ApiError::field(
             "/",
@@ -239,6 +272,9 @@ fn unpanicked<T>(
         ))
     })
 }
+
+/// Rows written as text by one task.
+const ROWS_PER_PIECE: usize = 1024;
 
 /// Cells as the CSV layout writes them: a null is an empty cell.
 const CELLS: FormatOptions<'static> = FormatOptions::new().with_null("");
