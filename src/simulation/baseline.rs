@@ -247,3 +247,49 @@ pub fn touched(baseline: &Tariff, reformed: &Tariff) -> Option<ParamSet> {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_baseline_bill_is_small_and_reads_back_whole() {
+        assert!(std::mem::size_of::<Result<Known, Box<str>>>() <= 80);
+        let mut baseline = Baseline::new("key".into());
+        let outcome = |fen: i128| Outcome {
+            surcharge: fen,
+            total: -fen,
+            by_measure: [fen, 0, 1, -1],
+            measures: 0b101,
+            tier: Some(Decimal::new(25, 1)),
+        };
+        let read: ParamSet = [3, 7].into_iter().collect();
+        for fen in [
+            0,
+            i128::from(i64::MAX),
+            i128::from(i64::MAX) + 1,
+            -(10i128.pow(30)),
+        ] {
+            let priced = Priced {
+                outcome: outcome(fen),
+                read,
+                reached: fen > 0,
+            };
+            baseline.push(Ok(priced));
+        }
+        baseline.push(Err("no tariff".into()));
+        for (known, fen) in baseline.members.iter().zip([
+            0,
+            i128::from(i64::MAX),
+            i128::from(i64::MAX) + 1,
+            -(10i128.pow(30)),
+        ]) {
+            let known = known.as_ref().unwrap();
+            assert_eq!(known.outcome(), outcome(fen));
+            assert_eq!(baseline.read(known), &read);
+            assert_eq!(known.reached, fen > 0);
+        }
+        assert_eq!(baseline.read_sets.len(), 1, "one distinct set, kept once");
+        assert!(baseline.members[4].is_err());
+    }
+}
