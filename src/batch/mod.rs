@@ -60,6 +60,8 @@ pub enum Format {
 }
 
 /// Every name a format goes by: media types (any parameters aside) and file extensions.
+type Names<T> = [(T, &'static [&'static str], &'static [&'static str])];
+
 const FORMAT_NAMES: [(Format, &[&str], &[&str]); 2] = [
     (
         Format::Ndjson,
@@ -74,23 +76,33 @@ const FORMAT_NAMES: [(Format, &[&str], &[&str]); 2] = [
     (Format::Csv, &["text/csv"], &["csv"]),
 ];
 
+/// The entry of `names` a `Content-Type` names, whatever its parameters.
+fn by_content_type<T: Copy>(names: &Names<T>, content_type: &str) -> Option<T> {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    names
+        .iter()
+        .find(|(_, types, _)| types.iter().any(|t| t.eq_ignore_ascii_case(essence)))
+        .map(|(named, _, _)| *named)
+}
+
+/// The entry of `names` a file name's extension names.
+fn by_file_name<T: Copy>(names: &Names<T>, name: &str) -> Option<T> {
+    let (_, extension) = name.rsplit_once('.')?;
+    names
+        .iter()
+        .find(|(_, _, extensions)| extensions.iter().any(|e| e.eq_ignore_ascii_case(extension)))
+        .map(|(named, _, _)| *named)
+}
+
 impl Format {
     /// The format a `Content-Type` names, whatever its parameters.
     pub fn from_content_type(content_type: &str) -> Option<Format> {
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        FORMAT_NAMES
-            .iter()
-            .find(|(_, types, _)| types.iter().any(|t| t.eq_ignore_ascii_case(essence)))
-            .map(|(format, _, _)| *format)
+        by_content_type(&FORMAT_NAMES, content_type)
     }
 
     /// The format a file name's extension names.
     pub fn from_file_name(name: &str) -> Option<Format> {
-        let (_, extension) = name.rsplit_once('.')?;
-        FORMAT_NAMES
-            .iter()
-            .find(|(_, _, extensions)| extensions.iter().any(|e| e.eq_ignore_ascii_case(extension)))
-            .map(|(format, _, _)| *format)
+        by_file_name(&FORMAT_NAMES, name)
     }
 
     pub fn content_type(self) -> &'static str {
@@ -112,28 +124,16 @@ pub enum Upload {
 impl Upload {
     /// The upload a `Content-Type` names, whatever its parameters.
     pub fn from_content_type(content_type: &str) -> Option<Upload> {
-        let essence = content_type.split(';').next().unwrap_or("").trim();
-        Format::from_content_type(essence)
+        Format::from_content_type(content_type)
             .map(Upload::Text)
-            .or_else(|| {
-                columnar::NAMES
-                    .iter()
-                    .find(|(_, types, _)| types.iter().any(|t| t.eq_ignore_ascii_case(essence)))
-                    .map(|(kind, _, _)| Upload::Columnar(*kind))
-            })
+            .or_else(|| by_content_type(&columnar::NAMES, content_type).map(Upload::Columnar))
     }
 
     /// The upload a file name's extension names.
     pub fn from_file_name(name: &str) -> Option<Upload> {
-        let (_, extension) = name.rsplit_once('.')?;
-        Format::from_file_name(name).map(Upload::Text).or_else(|| {
-            columnar::NAMES
-                .iter()
-                .find(|(_, _, extensions)| {
-                    extensions.iter().any(|e| e.eq_ignore_ascii_case(extension))
-                })
-                .map(|(kind, _, _)| Upload::Columnar(*kind))
-        })
+        Format::from_file_name(name)
+            .map(Upload::Text)
+            .or_else(|| by_file_name(&columnar::NAMES, name).map(Upload::Columnar))
     }
 
     /// The format its records are read in: a columnar file's rows are CSV lines.
@@ -597,5 +597,28 @@ mod tests {
         assert_eq!(Format::from_file_name("a.b.jsonl"), Some(Format::Ndjson));
         assert_eq!(Format::from_file_name("accounts"), None);
         assert_eq!(Format::from_file_name("accounts.xlsx"), None);
+    }
+
+    #[test]
+    fn uploads_are_known_by_media_type_and_by_file_name_and_read_as_csv_rows() {
+        let parquet = Upload::Columnar(Columnar::Parquet);
+        let arrow = Upload::Columnar(Columnar::Arrow);
+        assert_eq!(
+            Upload::from_content_type("application/vnd.apache.parquet; x=1"),
+            Some(parquet)
+        );
+        assert_eq!(
+            Upload::from_content_type("application/vnd.apache.arrow.stream"),
+            Some(arrow)
+        );
+        assert_eq!(
+            Upload::from_content_type("text/csv"),
+            Some(Upload::Text(Format::Csv))
+        );
+        assert_eq!(Upload::from_file_name("accounts.Parquet"), Some(parquet));
+        assert_eq!(Upload::from_file_name("accounts.feather"), Some(arrow));
+        assert_eq!(Upload::from_file_name("accounts.xlsx"), None);
+        assert_eq!(parquet.records(), Format::Csv);
+        assert_eq!(Upload::Text(Format::Ndjson).records(), Format::Ndjson);
     }
 }
