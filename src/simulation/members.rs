@@ -33,7 +33,7 @@ pub struct Members {
     packed: Vec<u8>,
     /// Where each member's packed request ends in `packed`.
     ends: Vec<usize>,
-    /// Each member's line in its input (see [`Member`](super::Member)).
+    /// Each member's line in its input (see [`Population::members`](super::Population)).
     records: Vec<u64>,
     groups: Vec<Group>,
 }
