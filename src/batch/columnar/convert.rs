@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_ipc::writer::FileWriter;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -24,7 +25,13 @@ pub fn from_csv(csv: &[u8], kind: Columnar) -> Result<Vec<u8>, String> {
         .iter()
         .map(str::to_string)
         .collect();
-    let mut writer = Writer::new(kind, &names)?;
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|name| Field::new(name, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let mut writer = Writer::new(kind, schema.clone())?;
     let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
     for record in reader.records() {
         let record = record.map_err(|e| e.to_string())?;
@@ -32,11 +39,11 @@ pub fn from_csv(csv: &[u8], kind: Columnar) -> Result<Vec<u8>, String> {
             column.push((!cell.is_empty()).then(|| cell.to_string()));
         }
         if columns[0].len() == ROWS_PER_BATCH {
-            writer.write(&names, &mut columns)?;
+            writer.write(batch(&schema, &mut columns)?)?;
         }
     }
     if !columns[0].is_empty() {
-        writer.write(&names, &mut columns)?;
+        writer.write(batch(&schema, &mut columns)?)?;
     }
     writer.finish()
 }
@@ -47,8 +54,7 @@ enum Writer {
 }
 
 impl Writer {
-    fn new(kind: Columnar, names: &[String]) -> Result<Writer, String> {
-        let schema = batch(names, &mut vec![Vec::new(); names.len()])?.schema();
+    fn new(kind: Columnar, schema: SchemaRef) -> Result<Writer, String> {
         let error = |e: &dyn std::fmt::Display| e.to_string();
         Ok(match kind {
             Columnar::Parquet => {
@@ -66,12 +72,7 @@ impl Writer {
         })
     }
 
-    fn write(
-        &mut self,
-        names: &[String],
-        columns: &mut [Vec<Option<String>>],
-    ) -> Result<(), String> {
-        let batch = batch(names, columns)?;
+    fn write(&mut self, batch: RecordBatch) -> Result<(), String> {
         match self {
             Writer::Parquet(writer) => writer.write(&batch).map_err(|e| e.to_string()),
             Writer::Arrow(writer) => writer.write(&batch).map_err(|e| e.to_string()),
@@ -90,11 +91,10 @@ impl Writer {
 }
 
 /// The columns gathered so far as a batch of text columns, leaving them empty.
-fn batch(names: &[String], columns: &mut [Vec<Option<String>>]) -> Result<RecordBatch, String> {
-    let arrays = names.iter().zip(columns.iter_mut()).map(|(name, cells)| {
-        let array: ArrayRef = Arc::new(StringArray::from(std::mem::take(cells)));
-        (name.as_str(), array)
-    });
-    RecordBatch::try_from_iter_with_nullable(arrays.map(|(n, a)| (n, a, true)))
-        .map_err(|e| e.to_string())
+fn batch(schema: &SchemaRef, columns: &mut [Vec<Option<String>>]) -> Result<RecordBatch, String> {
+    let arrays = columns
+        .iter_mut()
+        .map(|cells| Arc::new(StringArray::from(std::mem::take(cells))) as ArrayRef)
+        .collect();
+    RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())
 }

@@ -20,6 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use rayon::prelude::*;
 
 use super::{Limits, Record};
+use crate::wire::csv::push_cell;
 use crate::wire::problem::ApiError;
 
 /// The columnar formats.
@@ -48,22 +49,14 @@ pub(super) const NAMES: [(Columnar, &[&str], &[&str]); 2] = [
     ),
 ];
 
-/// How much a file may hold and how many rows a decoded batch may have.
-#[derive(Debug, Clone, Copy)]
-pub struct Budget {
-    /// Bytes a file may hold inflated (as it may hold compressed).
-    pub bytes: usize,
-}
-
 /// Bytes a decoded batch may hold at most, whatever its values repeat.
 const BATCH_BYTES: usize = 16 << 20;
 const MOST_BATCH_ROWS: usize = 8192;
 
-impl Budget {
-    /// Rows per batch when a row may repeat a value of `longest` bytes in every text cell.
-    fn batch_rows(self, longest: usize) -> usize {
-        (BATCH_BYTES / longest.max(1)).clamp(1, MOST_BATCH_ROWS)
-    }
+/// Rows per decoded batch when a row may repeat a value of `longest` bytes in every text
+/// cell.
+fn batch_rows(longest: usize) -> usize {
+    (BATCH_BYTES / longest.max(1)).clamp(1, MOST_BATCH_ROWS)
 }
 
 /// A columnar file opened: its schema and its record batches.
@@ -74,11 +67,8 @@ pub struct Batches {
 
 /// Opens `file`, checking it: the CSV header its column names make, and its rows.
 pub fn open(kind: Columnar, file: Bytes, limits: Limits) -> Result<(Vec<u8>, Rows), ApiError> {
-    let budget = Budget {
-        bytes: limits.max_file_bytes,
-    };
     let batches = unpanicked(kind, || match kind {
-        Columnar::Parquet => parquet::open(file, budget),
+        Columnar::Parquet => parquet::open(file, limits.max_file_bytes),
         Columnar::Arrow => ipc::open(file),
     })?;
     let mut header = Vec::new();
@@ -86,7 +76,7 @@ pub fn open(kind: Columnar, file: Bytes, limits: Limits) -> Result<(Vec<u8>, Row
         if at > 0 {
             header.push(b',');
         }
-        write_cell(&mut header, field.name());
+        push_cell(&mut header, field.name());
     }
     let rows = Rows {
         batches: batches.batches,
@@ -207,7 +197,7 @@ fn write_rows(
                 room,
             };
             let _ = formatter.value(row).write(&mut bounded);
-            write_cell(&mut text, &cell);
+            push_cell(&mut text, &cell);
             if text.len() - start > max {
                 break;
             }
@@ -303,22 +293,6 @@ impl std::fmt::Write for Bounded<'_> {
         self.text.push_str(s);
         Ok(())
     }
-}
-
-/// Writes a CSV cell, quoted when it holds a comma, a quote or a line break.
-fn write_cell(out: &mut impl BufMut, cell: &str) {
-    if !cell.contains([',', '"', '\r', '\n']) {
-        out.put_slice(cell.as_bytes());
-        return;
-    }
-    out.put_u8(b'"');
-    for (at, part) in cell.split('"').enumerate() {
-        if at > 0 {
-            out.put_slice(b"\"\"");
-        }
-        out.put_slice(part.as_bytes());
-    }
-    out.put_u8(b'"');
 }
 
 #[cfg(test)]

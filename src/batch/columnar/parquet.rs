@@ -11,7 +11,7 @@ use parquet::basic::{Compression, Type as PhysicalType};
 use parquet::file::metadata::ColumnChunkMetaData;
 
 use super::thrift::{self, PageHeader};
-use super::{accepted_type, Batches, Budget};
+use super::{accepted_type, batch_rows, Batches};
 use crate::wire::problem::ApiError;
 
 /// `DELTA_BYTE_ARRAY` rebuilds each value from a prefix of the one before, so a tiny page
@@ -22,8 +22,9 @@ const MOST_PAGE_BYTES: i64 = 64 << 20;
 /// The widest fixed-size value accepted (a 256-bit decimal).
 const MOST_FIXED_BYTES: i32 = 32;
 
-/// Opens a Parquet file held whole in `file`, checked within `budget`.
-pub fn open(file: Bytes, budget: Budget) -> Result<Batches, ApiError> {
+/// Opens a Parquet file held whole in `file`, checked to hold at most `most_inflated`
+/// bytes inflated.
+pub fn open(file: Bytes, most_inflated: usize) -> Result<Batches, ApiError> {
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let metadata = ArrowReaderMetadata::load(&file, options).map_err(unreadable)?;
     for (field, column) in metadata
@@ -45,14 +46,17 @@ pub fn open(file: Bytes, budget: Budget) -> Result<Batches, ApiError> {
             "the Parquet file has nested columns; send one flat column per CSV column",
         ));
     }
-    let mut checked = Checked::default();
+    let mut checked = Checked {
+        most_inflated: most_inflated as u64,
+        ..Checked::default()
+    };
     for group in metadata.metadata().row_groups() {
         for chunk in group.columns() {
-            checked.chunk(&file, chunk, budget)?;
+            checked.chunk(&file, chunk)?;
         }
     }
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
-        .with_batch_size(budget.batch_rows(checked.longest_value))
+        .with_batch_size(batch_rows(checked.longest_value))
         .build()
         .map_err(unreadable)?;
     Ok(Batches {
@@ -64,6 +68,7 @@ pub fn open(file: Bytes, budget: Budget) -> Result<Batches, ApiError> {
 /// What the checks found across the file.
 #[derive(Default)]
 struct Checked {
+    most_inflated: u64,
     inflated: u64,
     /// The longest text in any dictionary: a batch's rows may each repeat it.
     longest_value: usize,
@@ -71,12 +76,7 @@ struct Checked {
 
 impl Checked {
     /// Walks every page of a column chunk, checking what each header claims.
-    fn chunk(
-        &mut self,
-        file: &Bytes,
-        chunk: &ColumnChunkMetaData,
-        budget: Budget,
-    ) -> Result<(), ApiError> {
+    fn chunk(&mut self, file: &Bytes, chunk: &ColumnChunkMetaData) -> Result<(), ApiError> {
         let name = chunk.column_descr().name().to_string();
         let codec = chunk.compression();
         if !matches!(
@@ -116,14 +116,7 @@ impl Checked {
                 .and_then(|n| body_start.checked_add(n))
                 .filter(|&body_end| body_end <= end as usize)
                 .ok_or_else(|| refused(&name, "has a page longer than its column chunk"))?;
-            self.page(
-                &name,
-                codec,
-                chunk,
-                &header,
-                &file[body_start..body_end],
-                budget,
-            )?;
+            self.page(&name, codec, chunk, &header, &file[body_start..body_end])?;
             at = body_end;
         }
         Ok(())
@@ -136,19 +129,18 @@ impl Checked {
         chunk: &ColumnChunkMetaData,
         header: &PageHeader,
         body: &[u8],
-        budget: Budget,
     ) -> Result<(), ApiError> {
         let inflated = i64::from(header.uncompressed);
         if !(0..=MOST_PAGE_BYTES).contains(&inflated) {
             return Err(refused(name, "has a page over 64 MiB inflated"));
         }
         self.inflated += inflated as u64;
-        if self.inflated > budget.bytes as u64 {
+        if self.inflated > self.most_inflated {
             return Err(ApiError::field(
                 "/",
                 format!(
                     "the Parquet file holds more than {} bytes inflated, the limit",
-                    budget.bytes
+                    self.most_inflated
                 ),
             ));
         }

@@ -7,6 +7,8 @@ pub mod input;
 
 use std::borrow::Cow;
 
+use bytes::BufMut;
+
 pub use bills::{Sums, Table};
 pub use input::{input_header, request_row, with_column, Columns, INPUT_COLUMNS};
 
@@ -92,21 +94,21 @@ pub fn row<I: IntoIterator<Item = S>, S: AsRef<str>>(cells: I) -> Vec<u8> {
 
 /// Appends a cell, in quotes (inner quotes doubled) when it holds a comma, a quote or a
 /// line break, as RFC 4180 and the csv crate write it.
-fn push_cell(out: &mut Vec<u8>, cell: &str) {
+pub fn push_cell(out: &mut impl BufMut, cell: &str) {
     if cell
         .bytes()
         .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
     {
-        out.push(b'"');
+        out.put_u8(b'"');
         for byte in cell.bytes() {
             if byte == b'"' {
-                out.push(b'"');
+                out.put_u8(b'"');
             }
-            out.push(byte);
+            out.put_u8(byte);
         }
-        out.push(b'"');
+        out.put_u8(b'"');
     } else {
-        out.extend_from_slice(cell.as_bytes());
+        out.put_slice(cell.as_bytes());
     }
 }
 
