@@ -50,3 +50,31 @@ fn the_worked_examples_also_hold_without_http() {
         price_json(&tariffs, request)
     });
 }
+
+/// Bill ids are stored (the ledger, idempotent reissues): the same request and tariff must
+/// keep its id from one build to the next. A change here changes every stored bill's id.
+#[test]
+fn a_bill_keeps_its_id_from_build_to_build() {
+    let tariffs = fixtures();
+    let request = |name: &str| {
+        serde_json::json!({
+            "enterprise": {"id": "E-1", "name": name, "industry": "steel", "catalogue_class": "restricted"},
+            "period": {"start": "2021-03-01", "end": "2021-03-31"},
+            "electricity": {"kwh": "1250000.50"},
+            "water": {"m3": "1200", "quota_m3": "1000"}
+        })
+    };
+    for (name, id) in [
+        ("钢铁一厂", "bill-d8d61c3bae3e350a7b71eb35faf63855"),
+        (
+            &"长".repeat(300)[..],
+            "bill-3f8d330834f9049f01ffd48cfbba552a",
+        ),
+    ] {
+        assert_eq!(
+            price_json(&tariffs, &request(name))["bill_id"],
+            id,
+            "{name}"
+        );
+    }
+}
