@@ -216,16 +216,16 @@ proptest! {
             // also charges self-generated electricity. The bound is added up as the engine adds
             // it: a sum past 28 significant digits is rounded, so subtracting `own` from a line
             // instead would lose the last digit.
-            let applied: Vec<_> = bill.lines.iter()
+            let applied_kwh: Vec<_> = bill.lines.iter()
                 .filter(|l| l.status == Status::Applied && l.is_surcharge() && l.unit == tariffd::bill::Unit::Kwh)
                 .collect();
-            let counts_own = applied.iter().any(|l| l.reason.as_ref().is_some_and(|r| r.counts_self_generated()));
+            let counts_own = applied_kwh.iter().any(|l| l.reason.as_ref().is_some_and(|r| r.counts_self_generated()));
             let kwh = request.electricity.kwh;
             let bound = match request.electricity.self_generated_kwh {
                 Some(own) if counts_own => kwh + own,
                 _ => kwh,
             };
-            let applied: Decimal = applied.iter().map(|l| l.quantity).sum();
+            let applied: Decimal = applied_kwh.iter().map(|l| l.quantity).sum();
             prop_assert!(applied <= bound, "{applied} > {bound}");
         }
     }
