@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use tariffd::bill::{price, BillRequest, Options};
+use tariffd::bill::{charge, price, BillRequest, Options};
 use tariffd::period::Period;
 use tariffd::population::Generator;
 use tariffd::tariff::load_dir;
@@ -34,6 +34,18 @@ fn engine(c: &mut Criterion) {
             for request in &monthly {
                 black_box(
                     price(xinzhou, black_box(request), Options::default())
+                        .expect("generated bills price"),
+                );
+            }
+        })
+    });
+
+    // The same bills unnamed, as a simulation prices them: what the bill id costs.
+    group.bench_function("charge_month_mix", |b| {
+        b.iter(|| {
+            for request in &monthly {
+                black_box(
+                    charge(xinzhou, black_box(request), Options::default())
                         .expect("generated bills price"),
                 );
             }

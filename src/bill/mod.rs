@@ -124,6 +124,18 @@ pub struct Bill {
     pub read: ParamSet,
 }
 
+/// A bill before it is named: what a simulation compares, where no bill is issued or
+/// shown and hashing the request for an id would be wasted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charges {
+    pub lines: Vec<LineItem>,
+    pub totals: Totals,
+    pub warnings: Vec<Warning>,
+    pub trace: Option<Trace>,
+    /// Every parameter the bill looked up: only a change to one of them can change it.
+    pub read: ParamSet,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BillError {
     #[error("{pointer}: the amount is too large to compute exactly")]
@@ -134,8 +146,31 @@ const KWH: &str = "/electricity/kwh";
 const WATER: &str = "/water/m3";
 const SELF_GENERATED: &str = "/electricity/self_generated_kwh";
 
-/// Prices `request` under `tariff`.
+/// Prices `request` under `tariff`: its bill, named by its id.
 pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result<Bill, BillError> {
+    let Charges {
+        lines,
+        totals,
+        warnings,
+        trace,
+        read,
+    } = charge(tariff, request, options)?;
+    Ok(Bill {
+        id: id::bill_id(request, tariff),
+        lines,
+        totals,
+        warnings,
+        trace,
+        read,
+    })
+}
+
+/// Prices `request` under `tariff`, without naming the bill.
+pub fn charge(
+    tariff: &Tariff,
+    request: &BillRequest,
+    options: Options,
+) -> Result<Charges, BillError> {
     let assessed_on = request.assessment.assessed_on(request.period.year());
     let mut reader = Reader::new(tariff, assessed_on, options.trace);
     let excess = water::excess(request.water.as_ref());
@@ -179,8 +214,7 @@ pub fn price(tariff: &Tariff, request: &BillRequest, options: Options) -> Result
         parameters: log,
         days,
     });
-    Ok(Bill {
-        id: id::bill_id(request, tariff),
+    Ok(Charges {
         lines,
         totals,
         warnings,

@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 
 use rust_decimal::Decimal;
 
-use crate::bill::{price, BillError, BillRequest, LineKind, Options};
+use crate::bill::{charge, BillError, BillRequest, LineKind, Options};
 use crate::enterprise::{CatalogueClass, Industry};
 use crate::measure::combination::Status;
 use crate::measure::Measure;
@@ -35,7 +35,7 @@ pub fn outcome(tariff: &Tariff, request: &BillRequest) -> Result<Outcome, BillEr
 
 /// [`outcome`], and every parameter the bill looked up.
 pub fn reading(tariff: &Tariff, request: &BillRequest) -> Result<(Outcome, ParamSet), BillError> {
-    let bill = price(tariff, request, Options::default())?;
+    let bill = charge(tariff, request, Options::default())?;
     let mut outcome = Outcome {
         surcharge: fen(bill.totals.surcharge),
         total: fen(bill.totals.total),

@@ -1,7 +1,7 @@
 //! What-if simulation for the price bureau: a population priced under a tariff and under a
 //! reform of it, compared enterprise by enterprise and added up. Sweeps and goal-seeking
 //! repeat the reform pass with one parameter varied. Every bill is priced by the engine
-//! (`bill::price`); nothing here knows a rule of the policy.
+//! (`bill::charge`); nothing here knows a rule of the policy.
 
 pub mod baseline;
 pub mod compare;
