@@ -12,7 +12,8 @@ use super::problem::{ApiError, Problem};
 use super::query::Query;
 use super::AppState;
 use crate::batch::{self, stream, Context, Format, Upload, UPLOAD_TYPES};
-use crate::ledger::{self, Issuer};
+use crate::ledger::held::Held;
+use crate::ledger::Issuer;
 use crate::wire::csv::{Lang, Table};
 use crate::wire::view::Detail;
 
@@ -130,18 +131,31 @@ pub async fn run(
             Err(Stop::ClientGone) => return,
         };
         let _ = opened_tx.send(Ok(()));
+        // Stored before sent: a bill the client holds is in the ledger. Issued bills are
+        // stored in groups (see `Held`), their output held with them.
+        let mut held = Held::default();
+        let pass_on = |held: &mut Held| {
+            let (pieces, stored) = runtime
+                .block_on(held.store(&database))
+                .map_err(|e| Stop::Input(e.into()))?;
+            metrics.issued.with_label_values(&["batch"]).inc_by(stored);
+            pieces.into_iter().try_for_each(|piece| {
+                let piece: Result<_, std::convert::Infallible> = Ok(piece);
+                tx.blocking_send(piece).map_err(|_| Stop::ClientGone)
+            })
+        };
         let sent = batch::bill(context, records, |bytes, part| {
-            if !part.issued.is_empty() {
-                // Stored before sent: a bill the client holds is in the ledger.
-                let stored = runtime
-                    .block_on(ledger::store::insert(&database, &part.issued))
-                    .map_err(|e| Stop::Input(e.into()))?;
-                metrics.issued.with_label_values(&["batch"]).inc_by(stored);
-            }
             metrics.count_batch(&part.summary, &part.billed_by_tariff);
-            let piece: Result<_, std::convert::Infallible> = Ok(bytes);
-            tx.blocking_send(piece).map_err(|_| Stop::ClientGone)
+            match held.hold(part.issued, bytes) {
+                true => pass_on(&mut held),
+                false => Ok(()),
+            }
         });
+        // What was priced before the end (or a break in the upload) is stored and sent.
+        let sent = match sent {
+            Err(Stop::ClientGone) => Err(Stop::ClientGone),
+            sent => pass_on(&mut held).and(sent.map(drop)),
+        };
         if let Err(Stop::Input(error)) = sent {
             tracing::warn!(
                 ?error,

@@ -257,26 +257,26 @@ fn count_bill(by_tariff: &mut Vec<(String, u64)>, tariff: &Tariff) {
 pub fn bill<I, E>(
     context: Context,
     records: stream::Records<I>,
-    mut write: impl FnMut(Bytes, &Tally) -> Result<(), E>,
+    mut write: impl FnMut(Bytes, Tally) -> Result<(), E>,
 ) -> Result<Summary, E>
 where
     I: Iterator<Item = Result<Bytes, E>>,
     E: From<ApiError>,
 {
-    write(context.preamble(), &Tally::default())?;
+    write(context.preamble(), Tally::default())?;
     let (format, table) = (context.output, context.table);
     let mut summary = Summary::default();
     let mut sums = csv::Sums::default();
     records.drive(context, |chunk: ChunkOutput| {
         summary.add(&chunk.tally.summary);
         sums.add(&chunk.tally.sums);
-        write(chunk.bytes, &chunk.tally)
+        write(chunk.bytes, chunk.tally)
     })?;
     let closing = match format {
         Format::Ndjson => ndjson_summary(&summary),
         Format::Csv => Bytes::from(table.summary_row(&sums)),
     };
-    write(closing, &Tally::default())?;
+    write(closing, Tally::default())?;
     Ok(summary)
 }
 

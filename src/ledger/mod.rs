@@ -3,6 +3,7 @@
 //! bills are never changed: a retroactive registry change is answered by a correction bill
 //! naming the one it corrects (see [`rebill`]).
 
+pub mod held;
 pub mod rebill;
 pub mod store;
 

@@ -207,6 +207,45 @@ async fn a_batch_is_issued_record_by_record_and_never_stored_twice() {
 }
 
 #[actix_web::test]
+async fn a_batch_larger_than_one_commit_is_stored_whole_and_answered_in_order() {
+    // Bills are stored 8 192 to a commit (`ledger::held`): this batch takes two.
+    let app = app().await;
+    let records = 8192 + 300;
+    let body: String = (0..records)
+        .map(|i| {
+            let request = json!({ "period": { "month": "2020-10" }, "enterprise": { "id": format!("G-{i:05}"), "industry": "steel", "catalogue_class": "eliminated" }, "electricity": { "kwh": format!("{}", 1000 + i) } });
+            format!("{request}\n")
+        })
+        .collect();
+    let headers = [BILLER, ("content-type", "application/x-ndjson")];
+    let reply = app
+        .post_with("/v1/ledger/bills/batch", &headers, body.into_bytes())
+        .await;
+    assert_eq!(reply.status, 200, "{}", &reply.text()[..300]);
+    let lines: Vec<Value> = reply
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), records + 1);
+    assert_eq!(lines[records]["summary"]["billed"], records);
+    for (i, line) in lines[..records].iter().enumerate() {
+        assert_eq!(line["line"], i + 1, "output in input order");
+    }
+    // Either side of the commit boundary, and the last, are in the ledger as answered.
+    for i in [0, 8191, 8192, records - 1] {
+        let bill = &lines[i]["bill"];
+        let stored = read(
+            &app,
+            &format!("/v1/ledger/bills/{}", bill["bill_id"].as_str().unwrap()),
+        )
+        .await;
+        assert_eq!(stored["enterprise_id"], format!("G-{i:05}"));
+        assert_eq!(stored["total"], bill["totals"]["total"]);
+    }
+}
+
+#[actix_web::test]
 async fn a_retroactive_decision_lists_and_issues_corrections_and_keeps_the_originals() {
     let app = app().await;
     registered(&app, "R-1").await;
