@@ -15,7 +15,8 @@ use crate::registry::store::StoreError;
 
 /// Bills stored in one commit, at most (a group holds about 30 MB at this size).
 const ROWS: usize = 8192;
-/// How long output may wait for more bills to share its commit.
+/// How long output may wait for more bills to share its commit, judged as each part comes
+/// (a stalled upload is ended by the body's idle timeout; its end stores the rest).
 const MAX_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
