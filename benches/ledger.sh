@@ -16,29 +16,45 @@
 #                                                           each in one transaction with the
 #                                                           bill-id key: the most any ledger
 #                                                           on SQLite could issue here
+#   benches/ledger.sh commits   [ROWS=200000]               SQLite alone again: the same rows
+#                                                           committed every 512, 2 048, 8 192
+#                                                           and 32 768 rows, and in one commit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-issue}
 records=${2:-$([ "$mode" = import ] && echo 100000 || echo 1000000)}
-if [ "$mode" = floor ]; then
+if [ "$mode" = floor ] || [ "$mode" = commits ]; then
   command -v sqlite3 > /dev/null || { echo "needs the sqlite3 shell (apt-get install sqlite3)" >&2; exit 1; }
   db=$(mktemp -d)/floor.db
-  # insert BILL_BYTES: seconds to insert $records rows shaped as the ledger's (random bill ids).
+  # insert BILL_BYTES [COMMIT_ROWS]: seconds to insert $records rows shaped as the ledger's
+  # (random bill ids), committed every COMMIT_ROWS rows (default: all in one commit).
   insert() {
     rm -f "$db"*
     sqlite3 "$db" "PRAGMA journal_mode = WAL;" > /dev/null
     sqlite3 "$db" < migrations/0002_ledger.sql
-    local start end
-    start=$(date +%s.%N)
-    sqlite3 "$db" "PRAGMA cache_size = -65536; BEGIN;
-      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $records)
+    local start end every=${2:-$records} first
+    for ((first = 1; first <= records; first += every)); do
+      echo "BEGIN;
+      WITH RECURSIVE n(i) AS (SELECT $first UNION ALL SELECT i + 1 FROM n WHERE i < MIN($first + $every - 1, $records))
       INSERT INTO ledger_bills SELECT 'bill-' || lower(hex(randomblob(16))), printf('SYN-%08d', i),
         '2020-10-01', '2020-10-31', '0.00', '154391.19', 'cn-sx-xinzhou', 'sha256:' || lower(hex(randomblob(32))),
         NULL, zeroblob(340), zeroblob($1), '2026-12-01T08:00:00Z', 'bench', NULL, '', NULL, NULL FROM n;
       COMMIT;"
+    done > "$db.sql"
+    start=$(date +%s.%N)
+    (echo "PRAGMA cache_size = -65536;"; cat "$db.sql") | sqlite3 "$db"
     end=$(date +%s.%N)
     echo "$end - $start" | bc -l
   }
+  if [ "$mode" = commits ]; then
+    records=${2:-200000}
+    for every in 512 2048 8192 32768 "$records"; do
+      printf "SQLite alone, %d ledger rows committed every %d: %.0f rows/s\n" \
+        "$records" "$every" "$(echo "$records / $(insert 1050 "$every")" | bc -l)"
+    done
+    rm -rf "$(dirname "$db")"
+    exit 0
+  fi
   as_stored=$(insert 1050)
   small=$(insert 0)
   printf "SQLite alone, %d rows in one transaction: as the ledger stores them (request + bill, ~2.2 KB) %.0f rows/s; without the bill's JSON %.0f rows/s\n" \

@@ -146,9 +146,10 @@ pub async fn run(
         };
         let sent = batch::bill(context, records, |bytes, part| {
             metrics.count_batch(&part.summary, &part.billed_by_tariff);
-            match held.hold(part.issued, bytes) {
-                true => pass_on(&mut held),
-                false => Ok(()),
+            if held.hold(part.issued, bytes) {
+                pass_on(&mut held)
+            } else {
+                Ok(())
             }
         });
         // What was priced before the end (or a break in the upload) is stored and sent.

@@ -2,7 +2,7 @@
 //!
 //! Bill ids are random, so every commit rewrites a page of the bill-id index for nearly
 //! every bill it adds: committing each 512-record part on its own, SQLite alone stores
-//! 8 600 ledger rows/s here, against 29 000 in groups of 8 192 (`benches/ledger.sh`). The
+//! 8 600 ledger rows/s here, against 29 000 in groups of 8 192 (`benches/ledger.sh commits`). The
 //! output waits with its bills, so nothing is sent before it is stored.
 
 use std::time::{Duration, Instant};
@@ -39,9 +39,10 @@ impl Held {
     /// Stores every held bill in one transaction; the output to send now, and how many of
     /// the bills were new.
     pub async fn store(&mut self, db: &Database) -> Result<(Vec<Bytes>, u64), StoreError> {
-        let stored = match self.entries.is_empty() {
-            true => 0,
-            false => store::insert(db, &self.entries).await?,
+        let stored = if self.entries.is_empty() {
+            0
+        } else {
+            store::insert(db, &self.entries).await?
         };
         self.entries.clear();
         self.since = None;
