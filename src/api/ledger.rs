@@ -198,9 +198,10 @@ pub async fn issue_bill(
 /// Issue a batch of bills into the ledger.
 ///
 /// The body and the answer are those of `POST /v1/bills/batch` (NDJSON or CSV, streamed, one
-/// result per record, then the summary); bills are stored in groups of up to 8 192 (held at
-/// most a second), each before it is sent, so every bill in the answer is in the ledger and
-/// the answer comes in bursts. Bills are stored by `bill_id`: sending the
+/// result per record, then the summary); bills are stored in groups of up to 8 192 (a group
+/// closes early once, as more records come, its oldest bill has waited a second), each
+/// before it is sent, so every bill in the answer is in the ledger and the answer comes in
+/// bursts. Bills are stored by `bill_id`: sending the
 /// batch again stores no bill twice. A database failure ends the answer without its
 /// summary.
 #[utoipa::path(
