@@ -5,8 +5,11 @@
 
 use std::path::Path;
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use tariffd::bill::{charge, price, BillRequest, Options};
+use criterion::measurement::WallTime;
+use criterion::{
+    black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput,
+};
+use tariffd::bill::{charge, price, BillError, BillRequest, Options};
 use tariffd::period::Period;
 use tariffd::population::Generator;
 use tariffd::tariff::load_dir;
@@ -29,27 +32,12 @@ fn engine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(BATCH as u64));
 
     let monthly = population(xinzhou, (2020, 10));
-    group.bench_function("price_month_mix", |b| {
-        b.iter(|| {
-            for request in &monthly {
-                black_box(
-                    price(xinzhou, black_box(request), Options::default())
-                        .expect("generated bills price"),
-                );
-            }
-        })
+    each_bill(&mut group, "price_month_mix", &monthly, |r| {
+        price(xinzhou, r, Options::default())
     });
-
     // The same bills unnamed, as a simulation prices them: what the bill id costs.
-    group.bench_function("charge_month_mix", |b| {
-        b.iter(|| {
-            for request in &monthly {
-                black_box(
-                    charge(xinzhou, black_box(request), Options::default())
-                        .expect("generated bills price"),
-                );
-            }
-        })
+    each_bill(&mut group, "charge_month_mix", &monthly, |r| {
+        charge(xinzhou, r, Options::default())
     });
 
     // Periods that cross a parameter change (split lines, proration).
@@ -58,28 +46,30 @@ fn engine(c: &mut Criterion) {
         r.period =
             Period::new("2016-12-15".parse().unwrap(), "2017-01-14".parse().unwrap()).unwrap();
     }
-    group.bench_function("price_crossing_2017", |b| {
-        b.iter(|| {
-            for request in &crossing {
-                black_box(
-                    price(xinzhou, black_box(request), Options::default())
-                        .expect("generated bills price"),
-                );
-            }
-        })
+    each_bill(&mut group, "price_crossing_2017", &crossing, |r| {
+        price(xinzhou, r, Options::default())
     });
 
-    group.bench_function("price_month_mix_with_trace", |b| {
+    each_bill(&mut group, "price_month_mix_with_trace", &monthly, |r| {
+        price(xinzhou, r, Options { trace: true })
+    });
+    group.finish();
+}
+
+/// Benchmarks `engine` over every request of `requests`, one batch per iteration.
+fn each_bill<T>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    requests: &[BillRequest],
+    engine: impl Fn(&BillRequest) -> Result<T, BillError>,
+) {
+    group.bench_function(name, |b| {
         b.iter(|| {
-            for request in &monthly {
-                black_box(
-                    price(xinzhou, black_box(request), Options { trace: true })
-                        .expect("generated bills price"),
-                );
+            for request in requests {
+                black_box(engine(black_box(request)).expect("generated bills price"));
             }
         })
     });
-    group.finish();
 }
 
 criterion_group!(benches, engine);
