@@ -16,7 +16,14 @@ pub fn round_half_up(value: Decimal, dp: u32) -> Decimal {
 
 /// A line amount: `quantity × rate`, rounded half-up to 0.01 yuan, always written with
 /// exactly two decimals. `None` on overflow.
+#[inline]
 pub fn line_amount(quantity: Decimal, rate: Decimal) -> Option<Decimal> {
+    exact::line_amount(quantity, rate).unwrap_or_else(|| crate_line_amount(quantity, rate))
+}
+
+/// `line_amount` by `rust_decimal` alone: the reference the fast path is tested against, and
+/// the path for values it leaves alone.
+fn crate_line_amount(quantity: Decimal, rate: Decimal) -> Option<Decimal> {
     let product = quantity.checked_mul(rate)?;
     // Most products already have at most two decimals: nothing to round.
     let amount = if product.scale() <= MONEY_DP {
@@ -40,7 +47,16 @@ pub fn zero_money() -> Decimal {
 }
 
 /// Sums money amounts, keeping two decimals. `None` on overflow.
-pub fn sum_money<I: IntoIterator<Item = Decimal>>(amounts: I) -> Option<Decimal> {
+#[inline]
+pub fn sum_money<I>(amounts: I) -> Option<Decimal>
+where
+    I: IntoIterator<Item = Decimal> + Clone,
+{
+    exact::sum(amounts.clone()).unwrap_or_else(|| crate_sum_money(amounts))
+}
+
+/// `sum_money` by `rust_decimal` alone.
+fn crate_sum_money<I: IntoIterator<Item = Decimal>>(amounts: I) -> Option<Decimal> {
     let sum = amounts
         .into_iter()
         .try_fold(zero_money(), |acc, x| acc.checked_add(x))?;
@@ -71,6 +87,89 @@ pub fn prorate(total: Decimal, weights: &[u32]) -> Option<Vec<Decimal>> {
         parts.push(part);
     }
     Some(parts)
+}
+
+/// The common cases of money arithmetic in integers, the engine's hot path: every line
+/// amount and total goes through here. `rust_decimal` computes the same values through
+/// general routines several times slower; the tests below hold the two equal.
+mod exact {
+    use rust_decimal::Decimal;
+
+    use super::MONEY_DP;
+
+    /// Decimals carry 96-bit mantissas.
+    const LIMIT: u128 = 1 << 96;
+
+    const fn powers_of_ten() -> [u128; 39] {
+        let mut p = [1u128; 39];
+        let mut i = 1;
+        while i < 39 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    }
+    const TEN: [u128; 39] = powers_of_ten();
+
+    /// `Some(answer)` where the exact product of two non-negative values fits a decimal (so
+    /// `rust_decimal` multiplies without rounding too); `None` leaves the case to the crate.
+    #[inline]
+    pub fn line_amount(quantity: Decimal, rate: Decimal) -> Option<Option<Decimal>> {
+        if quantity.is_sign_negative() || rate.is_sign_negative() {
+            return None;
+        }
+        let (q, r) = (mantissa(quantity), mantissa(rate));
+        let scale = quantity.scale() + rate.scale();
+        if q >= 1 << 64 || r >= 1 << 64 || scale > 28 {
+            return None;
+        }
+        let product = q * r;
+        if product >= LIMIT {
+            return None;
+        }
+        let fen = if scale >= MONEY_DP {
+            round_half_up(product, TEN[(scale - MONEY_DP) as usize])
+        } else {
+            // Fewer than two decimals: written with two, if that still fits.
+            let fen = product * TEN[(MONEY_DP - scale) as usize];
+            if fen >= LIMIT {
+                return Some(None);
+            }
+            fen
+        };
+        Some(Some(Decimal::from_i128_with_scale(fen as i128, MONEY_DP)))
+    }
+
+    /// `value / divisor`, the half rounded up; in 64 bits where the value allows.
+    fn round_half_up(value: u128, divisor: u128) -> u128 {
+        if divisor == 1 {
+            return value;
+        }
+        let (quotient, remainder) = match (u64::try_from(value), u64::try_from(divisor)) {
+            (Ok(v), Ok(d)) => (u128::from(v / d), u128::from(v % d)),
+            _ => (value / divisor, value % divisor),
+        };
+        quotient + u128::from(remainder * 2 >= divisor)
+    }
+
+    fn mantissa(d: Decimal) -> u128 {
+        let u = d.unpack();
+        u128::from(u.lo) | u128::from(u.mid) << 32 | u128::from(u.hi) << 64
+    }
+
+    /// The sum of non-negative amounts written with two decimals, added as integer fen;
+    /// `None` leaves any other case to the crate.
+    #[inline]
+    pub fn sum<I: IntoIterator<Item = Decimal>>(amounts: I) -> Option<Option<Decimal>> {
+        let mut fen: u128 = 0;
+        for amount in amounts {
+            if amount.scale() != MONEY_DP || amount.is_sign_negative() {
+                return None;
+            }
+            fen = fen.checked_add(mantissa(amount))?;
+        }
+        Some((fen < LIMIT).then(|| Decimal::from_i128_with_scale(fen as i128, MONEY_DP)))
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +221,45 @@ mod tests {
     fn proration_rounds_each_part_half_up_to_the_input_decimals() {
         // 5 × 1/2 = 2.5 → 3; the last part takes 2.
         assert_eq!(prorate(d("5"), &[1, 1]).unwrap(), vec![d("3"), d("2")]);
+    }
+
+    /// Mantissas from every range the fast paths split on: small, past 64 bits, near 96;
+    /// small integers and odd fives, whose products fall on the rounding midpoint.
+    fn decimal() -> impl proptest::strategy::Strategy<Value = Decimal> {
+        use proptest::prelude::*;
+        let mantissa = prop_oneof![
+            0i128..10,
+            (0i128..1_000_000).prop_map(|m| m * 10 + 5),
+            0i128..1_000_000_000_000,
+            0i128..(1 << 64) + 1_000,
+            any::<i128>().prop_map(|m| m % (1 << 96)),
+        ];
+        (mantissa, prop_oneof![0u32..=4, 0u32..=28], any::<bool>()).prop_map(
+            |(m, scale, negative)| {
+                let mut d = Decimal::from_i128_with_scale(m, scale);
+                d.set_sign_negative(negative && m % 7 == 0);
+                d
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn line_amounts_are_rust_decimals(quantity in decimal(), rate in decimal()) {
+            let ours = line_amount(quantity, rate);
+            let theirs = crate_line_amount(quantity, rate);
+            proptest::prop_assert_eq!(ours.map(|d| d.to_string()), theirs.map(|d| d.to_string()));
+        }
+
+        #[test]
+        fn sums_are_rust_decimals(amounts in proptest::collection::vec(decimal(), 0..6),
+                                  fen in proptest::collection::vec(0i128..1 << 96, 0..6)) {
+            let money: Vec<Decimal> = fen.iter().map(|f| Decimal::from_i128_with_scale(*f, 2)).collect();
+            for amounts in [money, amounts] {
+                let ours = sum_money(amounts.iter().copied());
+                let theirs = crate_sum_money(amounts.iter().copied());
+                proptest::prop_assert_eq!(ours.map(|d| d.to_string()), theirs.map(|d| d.to_string()));
+            }
+        }
     }
 }

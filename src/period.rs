@@ -93,17 +93,14 @@ impl Period {
 
     /// Splits the period at each date in `changes` (sorted) that falls strictly inside it;
     /// a change date is the first day of a new segment.
-    pub fn split_at<'c>(&self, changes: &'c [NaiveDate]) -> impl Iterator<Item = Period> + 'c {
+    pub fn split_at<'c>(&self, changes: &'c [NaiveDate]) -> Splits<'c> {
         let first = changes.partition_point(|d| *d <= self.start);
-        let inside = changes[first..].iter().copied().take_while({
-            let end = self.end;
-            move |d| *d <= end
-        });
-        let starts = std::iter::once(self.start).chain(inside.clone());
-        let ends = inside
-            .filter_map(|d| d.pred_opt())
-            .chain(std::iter::once(self.end));
-        starts.zip(ends).map(|(start, end)| Period { start, end })
+        let inside = changes[first..].partition_point(|d| *d <= self.end);
+        Splits {
+            next_start: Some(self.start),
+            end: self.end,
+            changes: &changes[first..first + inside],
+        }
     }
 
     /// Joins two adjacent periods.
@@ -112,6 +109,33 @@ impl Period {
             start: self.start,
             end: next.end,
         }
+    }
+}
+
+/// The segments of a period split at change dates, in order.
+pub struct Splits<'c> {
+    next_start: Option<NaiveDate>,
+    end: NaiveDate,
+    /// The change dates still ahead, all strictly inside the period.
+    changes: &'c [NaiveDate],
+}
+
+impl Iterator for Splits<'_> {
+    type Item = Period;
+
+    fn next(&mut self) -> Option<Period> {
+        let start = self.next_start.take()?;
+        let Some((change, rest)) = self.changes.split_first() else {
+            return Some(Period {
+                start,
+                end: self.end,
+            });
+        };
+        self.changes = rest;
+        self.next_start = Some(*change);
+        // A change strictly after `start` has a day before it.
+        let end = change.pred_opt().unwrap_or(start);
+        Some(Period { start, end })
     }
 }
 

@@ -311,13 +311,17 @@ impl Priced {
     /// Absorbs the next segment when it prices the same (a value re-issued unchanged by a
     /// new notice does not split the bill: decision 7), keeping both segments' sources.
     fn merge(&mut self, next: &Priced) -> bool {
-        let mut electricity = self.electricity.clone();
-        for (mine, theirs) in electricity.iter_mut().zip(&next.electricity) {
+        // Decide on the joined sources first, so a segment that differs changes nothing.
+        let mut electricity: [Option<Basis>; 3] = [None; 3];
+        for (joined, (mine, theirs)) in electricity
+            .iter_mut()
+            .zip(self.electricity.iter().zip(&next.electricity))
+        {
             match (mine, theirs) {
                 (None, None) => {}
                 (Some((a, s)), Some((b, t))) if s == t && same_price(a, b) => {
                     match a.basis.union(&b.basis) {
-                        Some(basis) => a.basis = basis,
+                        Some(basis) => *joined = Some(basis),
                         None => return false,
                     }
                 }
@@ -327,18 +331,24 @@ impl Priced {
         if self.water.len() != next.water.len() {
             return false;
         }
-        let mut water = self.water.clone();
-        for (mine, theirs) in water.iter_mut().zip(&next.water) {
+        let mut water: SmallVec<[Basis; 4]> = SmallVec::new();
+        for (mine, theirs) in self.water.iter().zip(&next.water) {
             if mine.volume != theirs.volume || !same_price(&mine.adder, &theirs.adder) {
                 return false;
             }
             match mine.adder.basis.union(&theirs.adder.basis) {
-                Some(basis) => mine.adder.basis = basis,
+                Some(basis) => water.push(basis),
                 None => return false,
             }
         }
-        self.electricity = electricity;
-        self.water = water;
+        for (mine, joined) in self.electricity.iter_mut().zip(electricity) {
+            if let (Some((adder, _)), Some(basis)) = (mine, joined) {
+                adder.basis = basis;
+            }
+        }
+        for (band, basis) in self.water.iter_mut().zip(water) {
+            band.adder.basis = basis;
+        }
         true
     }
 
@@ -561,25 +571,37 @@ fn base_lines(request: &BillRequest, lines: &mut Vec<LineItem>) -> Result<(), Bi
     Ok(())
 }
 
+/// The total a line counts in.
+#[derive(PartialEq, Clone, Copy)]
+enum Part {
+    ElectricitySurcharge,
+    WaterSurcharge,
+    Base,
+}
+
+impl LineItem {
+    fn part(&self) -> Part {
+        match (self.is_surcharge(), self.unit) {
+            (false, _) => Part::Base,
+            (true, Unit::Kwh) => Part::ElectricitySurcharge,
+            (true, Unit::M3) => Part::WaterSurcharge,
+        }
+    }
+}
+
 /// Totals are sums of rounded applied lines.
 fn totals(lines: &[LineItem]) -> Result<Totals, BillError> {
-    let sum = |keep: fn(&LineItem) -> bool, pointer| {
-        sum_money(
-            lines
-                .iter()
-                .filter(|l| l.status == Status::Applied && keep(l))
-                .map(|l| l.amount),
-        )
-        .ok_or(BillError::Overflow { pointer })
+    let sum = |part: Part, pointer| {
+        let applied = |l: &&LineItem| l.status == Status::Applied && l.part() == part;
+        sum_money(lines.iter().filter(applied).map(|l| l.amount))
+            .ok_or(BillError::Overflow { pointer })
     };
-    let electricity_surcharge = sum(|l| l.is_surcharge() && l.unit == Unit::Kwh, KWH)?;
-    let water_surcharge = sum(|l| l.is_surcharge() && l.unit == Unit::M3, WATER)?;
-    let base = sum(|l| !l.is_surcharge(), KWH)?;
+    let electricity_surcharge = sum(Part::ElectricitySurcharge, KWH)?;
+    let water_surcharge = sum(Part::WaterSurcharge, WATER)?;
+    let base = sum(Part::Base, KWH)?;
     let overflow = BillError::Overflow { pointer: KWH };
-    let surcharge = electricity_surcharge
-        .checked_add(water_surcharge)
-        .ok_or(overflow)?;
-    let total = surcharge.checked_add(base).ok_or(overflow)?;
+    let surcharge = sum_money([electricity_surcharge, water_surcharge]).ok_or(overflow)?;
+    let total = sum_money([surcharge, base]).ok_or(overflow)?;
     Ok(Totals {
         electricity_surcharge,
         water_surcharge,

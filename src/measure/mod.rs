@@ -258,8 +258,11 @@ pub type Finding = Result<Adder, NotApplicable>;
 /// Reads parameters for one day, keeping a log when a trace was asked for.
 pub struct Reader<'t> {
     pub tariff: &'t Tariff,
-    /// 1 January of the assessment year: the day parameters chosen by it are read on.
-    assessed_on: NaiveDate,
+    /// The span of 1 January of the assessment year: parameters chosen by the assessment
+    /// year are read on that day.
+    assessed_on: usize,
+    /// The last day read on, and its span: a segment reads every parameter on one day.
+    day: (NaiveDate, usize),
     log: Option<Vec<EntryRef>>,
     /// Every parameter looked up, found in force or not: what a change of the tariff must
     /// touch to change this bill.
@@ -268,9 +271,11 @@ pub struct Reader<'t> {
 
 impl<'t> Reader<'t> {
     pub fn new(tariff: &'t Tariff, assessed_on: NaiveDate, trace: bool) -> Reader<'t> {
+        let assessed = tariff.in_force.span(assessed_on);
         Reader {
             tariff,
-            assessed_on,
+            assessed_on: assessed,
+            day: (assessed_on, assessed),
             log: trace.then(Vec::new),
             read: ParamSet::default(),
         }
@@ -286,14 +291,25 @@ impl<'t> Reader<'t> {
             self.read.insert(slot);
         }
         let by_year = slot.is_some_and(|s| self.tariff.by_assessment_year.contains(s));
-        let date = if by_year { self.assessed_on } else { date };
-        let found = self.tariff.at(slot, date);
+        let span = if by_year {
+            self.assessed_on
+        } else {
+            self.span(date)
+        };
+        let found = self.tariff.in_span(slot, span);
         if let (Some(log), Some((r, _))) = (self.log.as_mut(), found) {
             if !log.contains(&r) {
                 log.push(r);
             }
         }
         found
+    }
+
+    fn span(&mut self, date: NaiveDate) -> usize {
+        if self.day.0 != date {
+            self.day = (date, self.tariff.in_force.span(date));
+        }
+        self.day.1
     }
 
     /// Every value read so far, in reading order (with the trace on), and every parameter

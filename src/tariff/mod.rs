@@ -91,6 +91,56 @@ impl Parameter {
     }
 }
 
+/// Which entry of every parameter is in force, for each span of days between the dates any
+/// entry starts. Within a span nothing changes, so a bill finds its span once per segment
+/// and then reads each parameter by index instead of searching its entries' dates.
+#[derive(Debug, Clone, Default)]
+pub struct InForce {
+    /// Every date an entry starts, sorted, distinct: span `k` starts on `starts[k - 1]`.
+    starts: Vec<NaiveDate>,
+    params: usize,
+    /// `[span][param]`: the index of the entry in force plus one, 0 before the first.
+    table: Vec<u32>,
+}
+
+impl InForce {
+    fn new(parameters: &[Parameter]) -> InForce {
+        let mut starts: Vec<NaiveDate> = parameters
+            .iter()
+            .flat_map(|p| p.entries.iter().map(|e| e.from))
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let first_days = std::iter::once(None).chain(starts.iter().copied().map(Some));
+        let table = first_days
+            .flat_map(|first| {
+                parameters.iter().map(move |p| {
+                    first
+                        .and_then(|day| p.at(day))
+                        .map_or(0, |(entry, _)| u32::from(entry) + 1)
+                })
+            })
+            .collect();
+        InForce {
+            starts,
+            params: parameters.len(),
+            table,
+        }
+    }
+
+    /// The span `date` falls in.
+    pub fn span(&self, date: NaiveDate) -> usize {
+        self.starts.partition_point(|d| *d <= date)
+    }
+
+    /// The index of `param`'s entry in force over `span`, if one is.
+    pub fn entry(&self, span: usize, param: ParamId) -> Option<u16> {
+        let entry = self.table[span * self.params + usize::from(param)].checked_sub(1)?;
+        // Built from `u16` entry indexes.
+        Some(entry as u16)
+    }
+}
+
 /// A set of parameters of one tariff, without allocating.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ParamSet([u64; ParamSet::WORDS]);
@@ -228,6 +278,8 @@ pub struct Tariff {
     pub change_dates: Vec<NaiveDate>,
     /// Parameters read on 1 January of the assessment year instead of the billing day.
     pub by_assessment_year: ParamSet,
+    /// The entry of each parameter in force, span by span: what the engine reads.
+    pub in_force: InForce,
     index: HashMap<String, ParamId>,
 }
 
@@ -272,6 +324,7 @@ impl Tariff {
         }
         let mut tariff = Tariff {
             slots: Slots::resolve(&index),
+            in_force: InForce::new(&parameters),
             meta,
             documents,
             parameters,
@@ -317,8 +370,14 @@ impl Tariff {
 
     /// The value of `slot` in force on `date`.
     pub fn at(&self, slot: Option<ParamId>, date: NaiveDate) -> Option<(EntryRef, &Entry)> {
+        self.in_span(slot, self.in_force.span(date))
+    }
+
+    /// The value of `slot` in force over `span` (of [`InForce::span`]).
+    pub fn in_span(&self, slot: Option<ParamId>, span: usize) -> Option<(EntryRef, &Entry)> {
         let param = slot?;
-        let (entry, e) = self.param(param).at(date)?;
+        let entry = self.in_force.entry(span, param)?;
+        let e = &self.param(param).entries[usize::from(entry)];
         Some((EntryRef { param, entry }, e))
     }
 

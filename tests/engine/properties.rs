@@ -170,6 +170,29 @@ fn surcharge(request: &BillRequest) -> Option<Decimal> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The engine reads each parameter by span; any day reads what searching the
+    /// parameter's own entries finds.
+    #[test]
+    fn the_span_table_reads_what_each_parameter_holds(day in date(), near in -2i64..=2) {
+        for tariff in tariffs().iter() {
+            let starts = tariff.parameters.iter().flat_map(|p| p.entries.iter().map(|e| e.from));
+            // Every first day of an entry, and the days around it, besides the random day.
+            let days = starts.map(|d| d + chrono::Duration::days(near)).chain([day]);
+            for d in days {
+                for (id, p) in tariff.parameters.iter().enumerate() {
+                    let by_span = tariff.at(Some(id as u16), d).map(|(r, _)| r.entry);
+                    let searched = p.at(d).map(|(entry, _)| entry);
+                    prop_assert_eq!(by_span, searched, "{} on {}", p.path, d);
+                }
+            }
+        }
+    }
+
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
