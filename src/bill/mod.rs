@@ -20,7 +20,7 @@ use crate::measure::water::{self, Band, Excess};
 use crate::measure::{
     differential, punitive, tiered, Adder, Basis, Measure, NotApplicable, Reader, Reason,
 };
-use crate::money::{line_amount, prorate, sum_money};
+use crate::money::{line_amount, prorate, Sum};
 use crate::period::Period;
 use crate::tariff::{ParamSet, Tariff};
 
@@ -579,6 +579,17 @@ enum Part {
     Base,
 }
 
+impl Part {
+    /// The input a total too large to write names.
+    fn overflow(self) -> BillError {
+        let pointer = match self {
+            Part::WaterSurcharge => WATER,
+            Part::ElectricitySurcharge | Part::Base => KWH,
+        };
+        BillError::Overflow { pointer }
+    }
+}
+
 impl LineItem {
     fn part(&self) -> Part {
         match (self.is_surcharge(), self.unit) {
@@ -591,23 +602,24 @@ impl LineItem {
 
 /// Totals are sums of rounded applied lines.
 fn totals(lines: &[LineItem]) -> Result<Totals, BillError> {
-    let sum = |part: Part, pointer| {
-        let applied = |l: &&LineItem| l.status == Status::Applied && l.part() == part;
-        sum_money(lines.iter().filter(applied).map(|l| l.amount))
-            .ok_or(BillError::Overflow { pointer })
-    };
-    let electricity_surcharge = sum(Part::ElectricitySurcharge, KWH)?;
-    let water_surcharge = sum(Part::WaterSurcharge, WATER)?;
-    let base = sum(Part::Base, KWH)?;
+    // Electricity surcharges, water surcharges, base prices: as many as `Part`s.
+    let mut sums = [Sum::default(); 3];
+    for line in lines.iter().filter(|l| l.status == Status::Applied) {
+        let part = line.part();
+        let sum = &mut sums[part as usize];
+        *sum = sum.with(line.amount).ok_or(part.overflow())?;
+    }
+    let [electricity, water, base] = sums;
     let overflow = BillError::Overflow { pointer: KWH };
-    let surcharge = sum_money([electricity_surcharge, water_surcharge]).ok_or(overflow)?;
-    let total = sum_money([surcharge, base]).ok_or(overflow)?;
+    let surcharge = electricity.plus(water).ok_or(overflow)?;
+    let total = surcharge.plus(base).ok_or(overflow)?;
+    let amount = |sum: Sum, part: Part| sum.amount().ok_or(part.overflow());
     Ok(Totals {
-        electricity_surcharge,
-        water_surcharge,
-        surcharge,
-        base,
-        total,
+        electricity_surcharge: amount(electricity, Part::ElectricitySurcharge)?,
+        water_surcharge: amount(water, Part::WaterSurcharge)?,
+        surcharge: amount(surcharge, Part::ElectricitySurcharge)?,
+        base: amount(base, Part::Base)?,
+        total: amount(total, Part::Base)?,
     })
 }
 
