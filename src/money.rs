@@ -100,8 +100,8 @@ pub fn prorate(total: Decimal, weights: &[u32]) -> Option<Vec<Decimal>> {
 }
 
 /// The common cases of line amounts in integers, the engine's hot path: every line amount
-/// goes through here. `rust_decimal` computes the same values through
-/// general routines several times slower; the tests below hold the two equal.
+/// goes through here. `rust_decimal` computes the same values several times slower through
+/// general routines; the tests below hold the two equal.
 mod exact {
     use rust_decimal::Decimal;
 
