@@ -189,7 +189,6 @@ proptest! {
             }
         }
     }
-
 }
 
 proptest! {
