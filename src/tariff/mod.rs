@@ -99,8 +99,8 @@ pub struct InForce {
     /// Every date an entry starts, sorted, distinct: span `k` starts on `starts[k - 1]`.
     starts: Vec<NaiveDate>,
     params: usize,
-    /// `[span][param]`: the index of the entry in force plus one, 0 before the first.
-    table: Vec<u32>,
+    /// `[span][param]`: the index of the entry in force, if one is.
+    table: Vec<Option<u16>>,
 }
 
 impl InForce {
@@ -114,11 +114,9 @@ impl InForce {
         let first_days = std::iter::once(None).chain(starts.iter().copied().map(Some));
         let table = first_days
             .flat_map(|first| {
-                parameters.iter().map(move |p| {
-                    first
-                        .and_then(|day| p.at(day))
-                        .map_or(0, |(entry, _)| u32::from(entry) + 1)
-                })
+                parameters
+                    .iter()
+                    .map(move |p| first.and_then(|day| p.at(day)).map(|(entry, _)| entry))
             })
             .collect();
         InForce {
@@ -135,9 +133,7 @@ impl InForce {
 
     /// The index of `param`'s entry in force over `span`, if one is.
     pub fn entry(&self, span: usize, param: ParamId) -> Option<u16> {
-        let entry = self.table[span * self.params + usize::from(param)].checked_sub(1)?;
-        // Built from `u16` entry indexes.
-        Some(entry as u16)
+        self.table[span * self.params + usize::from(param)]
     }
 }
 
