@@ -15,6 +15,7 @@ use super::AppState;
 use crate::batch::{Upload, UPLOAD_TYPES};
 use crate::simulation::intake;
 use crate::simulation::kept::KeptPopulation;
+use crate::simulation::single_pass::Comparison;
 use crate::simulation::{Baseline, Population, Report, Scenario, Spec};
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::json::parse_json;
@@ -82,7 +83,13 @@ pub async fn create_simulation(
             state.limits.body_idle_timeout,
         )?;
         let multipart = Multipart::new(request.headers(), body.into_payload());
-        streamed(multipart, &state, &tariffs).await?
+        match streamed(multipart, &state, &tariffs).await? {
+            Streamed::Held(target, spec, held) => (target, spec, held),
+            Streamed::Compared(report, members) => {
+                count(&state.metrics, Some(members), false);
+                return Ok(HttpResponse::Ok().json(report));
+            }
+        }
     } else if content_type.starts_with("application/json") {
         let limit = state.simulation_limits.body_limit_bytes;
         let body = read_body(&request, payload, limit, &state).await?;
@@ -127,19 +134,9 @@ pub async fn create_simulation(
             incremental: true,
         };
         let report = population.run(&scenario, &spec);
-        let outcome = if cancelled.load(Ordering::Relaxed) {
-            metrics.simulations_cancelled.inc();
-            tracing::info!("simulation stopped: its client went away");
-            "cancelled"
-        } else if report.is_ok() {
-            metrics
-                .simulated_enterprises
-                .inc_by(population.population().members.len() as u64);
-            "completed"
-        } else {
-            "invalid"
-        };
-        metrics.simulations.with_label_values(&[outcome]).inc();
+        let members = population.population().members.len() as u64;
+        let completed = report.as_ref().ok().map(|_| members);
+        count(&metrics, completed, cancelled.load(Ordering::Relaxed));
         report
     })
     .await
@@ -147,6 +144,33 @@ pub async fn create_simulation(
     .map_err(invalid)?;
     drop(cancel);
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// Counts a simulation in the metrics: cancelled, completed over so many members, or
+/// invalid (`None`: its reform could not be applied).
+fn count(metrics: &super::metrics::Metrics, completed: Option<u64>, cancelled: bool) {
+    let outcome = match completed {
+        _ if cancelled => {
+            metrics.simulations_cancelled.inc();
+            tracing::info!("simulation stopped: its client went away");
+            "cancelled"
+        }
+        Some(members) => {
+            metrics.simulated_enterprises.inc_by(members);
+            "completed"
+        }
+        None => "invalid",
+    };
+    metrics.simulations.with_label_values(&[outcome]).inc();
+}
+
+/// A streamed simulation: compared as its population was read, or its population held
+/// for a sweep or a goal (which pass over it again). One per request, moved once: its size
+/// does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Streamed {
+    Compared(Report, u64),
+    Held(Arc<Tariff>, Spec, Held),
 }
 
 /// A simulation's population: its own, or one kept on the server.
@@ -215,12 +239,12 @@ pub async fn from_ledger(
 }
 
 /// A multipart simulation: the `simulation` part first, then the `population` part read
-/// as it arrives.
+/// as it arrives: compared as it is read, unless a sweep or goal needs it kept.
 async fn streamed(
     mut multipart: Multipart,
     state: &AppState,
     tariffs: &Arc<TariffSet>,
-) -> Result<(Arc<Tariff>, Spec, Held), ApiError> {
+) -> Result<Streamed, ApiError> {
     let mut field = multipart
         .next()
         .await
@@ -263,6 +287,24 @@ async fn streamed(
     let limits = state.population_limits();
     let input = Blocking::pump(field.map(|piece| piece.map_err(multipart_error)));
     let (tariffs, registry) = (tariffs.clone(), state.registry_now().await);
+    if spec.sweep.is_none() && spec.goal.is_none() {
+        let reformed =
+            crate::simulation::reformed(&tariffs, &target, &spec.reform).map_err(|problems| {
+                count(&state.metrics, None, false);
+                invalid(problems)
+            })?;
+        let source = intake::Source {
+            format: upload.records(),
+            tariffs,
+            registry,
+        };
+        let comparison = Comparison::new(source, target, reformed, spec.top);
+        let compare = move || comparison.run(&spec.reform, (upload, limits), input);
+        let (report, members) = spawn_blocking(compare)
+            .await
+            .map_err(|_| ApiError::Internal)??;
+        return Ok(Streamed::Compared(report, members));
+    }
     let priced_under = Some(target.clone());
     let read = move || intake::read(upload, limits, tariffs, registry, priced_under, input);
     let (population, baseline) = spawn_blocking(read)
@@ -272,7 +314,7 @@ async fn streamed(
         Some(baseline) => Held::Streamed(population, baseline),
         None => Held::Owned(population),
     };
-    Ok((target, spec, held))
+    Ok(Streamed::Held(target, spec, held))
 }
 
 /// A multipart body that could not be read: 408 when the client went quiet, else 400.

@@ -250,20 +250,46 @@ impl Movers {
         }
     }
 
-    fn offer(&mut self, mover: Mover) {
+    /// Keeps `mover` if it is among the `n` largest so far; `true` if kept.
+    fn offer(&mut self, mover: Mover) -> bool {
         if self.n == 0 {
-            return;
+            return false;
         }
         if self.heap.len() < self.n {
             self.heap.push(mover);
         } else if self.heap.peek().is_some_and(|weakest| mover < *weakest) {
             self.heap.pop();
             self.heap.push(mover);
+        } else {
+            return false;
         }
+        true
     }
 
     fn merge(&mut self, other: Movers) {
-        other.heap.into_iter().for_each(|m| self.offer(m));
+        other.heap.into_iter().for_each(|m| {
+            self.offer(m);
+        });
+    }
+
+    /// The places of the enterprises kept, in order.
+    pub fn indices(&self) -> Vec<usize> {
+        let mut indices: Vec<usize> = self.heap.iter().map(|m| m.index).collect();
+        indices.sort_unstable();
+        indices
+    }
+
+    /// The same movers, each `by` places later in the population (ties still fall the same
+    /// way: every index moves alike).
+    fn shifted(self, by: usize) -> Movers {
+        let heap = self.heap.into_iter().map(|m| Mover {
+            index: m.index + by,
+            ..m
+        });
+        Movers {
+            n: self.n,
+            heap: heap.collect(),
+        }
     }
 
     /// Largest change first.
@@ -294,7 +320,8 @@ impl Tally {
         }
     }
 
-    pub fn add(&mut self, index: usize, group: Group, baseline: Outcome, reform: Outcome) {
+    /// Counts the enterprise at `index`; `true` if it is kept among the movers for now.
+    pub fn add(&mut self, index: usize, group: Group, baseline: Outcome, reform: Outcome) -> bool {
         self.baseline.add(group, &baseline);
         self.reform.add(group, &reform);
         let delta = reform.total - baseline.total;
@@ -306,13 +333,18 @@ impl Tally {
         self.tier_changed += u64::from(baseline.tier != reform.tier);
         self.measure_changed += u64::from(baseline.measures != reform.measures);
         self.histogram[bin(delta)] += 1;
-        if delta != 0 {
-            self.movers.offer(Mover {
+        delta != 0
+            && self.movers.offer(Mover {
                 index,
                 baseline,
                 reform,
-            });
-        }
+            })
+    }
+
+    /// The same counts, for enterprises `by` places later in the population.
+    pub fn shifted(mut self, by: usize) -> Tally {
+        self.movers = self.movers.shifted(by);
+        self
     }
 
     pub fn merge(mut self, other: Tally) -> Tally {

@@ -11,6 +11,7 @@ use super::baseline::{Baseline, Priced};
 use super::{Members, Population};
 use crate::batch::stream::{self, Job};
 use crate::batch::{parse_record, Format, Limits, Record, Upload};
+use crate::bill::BillRequest;
 use crate::registry::Snapshot;
 use crate::tariff::{Tariff, TariffSet};
 use crate::wire::csv::Columns;
@@ -38,9 +39,11 @@ where
         .map(|t| Baseline::new(Baseline::key(&tariffs, t)));
     stream::open(upload, limits, input)?.drive(
         Reading {
-            format: upload.records(),
-            tariffs,
-            registry,
+            source: Source {
+                format: upload.records(),
+                tariffs,
+                registry,
+            },
             target,
         },
         |read: Result<Read, ApiError>| {
@@ -68,32 +71,57 @@ struct Read {
 }
 
 struct Reading {
-    format: Format,
-    tariffs: Arc<TariffSet>,
-    registry: Option<Arc<Snapshot>>,
+    source: Source,
     target: Option<Arc<Tariff>>,
+}
+
+/// How records of a population are read into requests.
+pub struct Source {
+    pub format: Format,
+    pub tariffs: Arc<TariffSet>,
+    /// Fills in records that name only their enterprise.
+    pub registry: Option<Arc<Snapshot>>,
+}
+
+impl Source {
+    /// `record`'s request, if it can be read and names a loaded tariff in force.
+    pub fn request(
+        &self,
+        record: &Record,
+        columns: Option<&Columns>,
+    ) -> Result<BillRequest, ApiError> {
+        let request = parse_record(record, self.format, columns, self.registry.as_deref())
+            .map_err(|f| f.error)?;
+        crate::pricing::tariff_for(&self.tariffs, &request)?;
+        Ok(request)
+    }
+}
+
+/// Refuses a chunk that ends past the population's cap: a simulation never runs on part
+/// of a population.
+pub(super) fn refuse_over_limit(records: &[Record]) -> Result<(), ApiError> {
+    match records.last() {
+        Some(Record::OverLimit { max_lines, .. }) => Err(ApiError::field(
+            "/",
+            format!(
+                "the population holds more than {max_lines} records, the limit of a simulation"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl Job for Reading {
     type Output = Result<Read, ApiError>;
 
     fn run(&self, records: &[Record], columns: Option<&Columns>) -> Self::Output {
-        if let Some(Record::OverLimit { max_lines, .. }) = records.last() {
-            return Err(ApiError::field(
-                "/",
-                format!(
-                    "the population holds more than {max_lines} records, the limit of a simulation"
-                ),
-            ));
-        }
+        refuse_over_limit(records)?;
         let priced = |record: &Record| {
-            let request = parse_record(record, self.format, columns, self.registry.as_deref())
-                .map_err(|f| f.error)?;
-            crate::pricing::tariff_for(&self.tariffs, &request)?;
+            let request = self.source.request(record, columns)?;
             let priced = self
                 .target
                 .as_ref()
-                .map(|target| Priced::price(&self.tariffs, target, &request));
+                .map(|target| Priced::price(&self.source.tariffs, target, &request));
             Ok::<_, ApiError>((request, priced))
         };
         let mut read = Read::default();

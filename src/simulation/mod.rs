@@ -13,6 +13,7 @@ pub mod reform;
 pub mod render;
 pub mod report;
 mod search;
+pub mod single_pass;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -151,6 +152,22 @@ impl Population {
     }
 }
 
+/// `baseline` with `reform` applied (a draft tariff file is read among the loaded tariffs).
+pub fn reformed(
+    tariffs: &TariffSet,
+    baseline: &Tariff,
+    reform: &Reform,
+) -> Result<Tariff, Vec<Problem>> {
+    let loaded: Vec<Arc<Tariff>> = tariffs.iter().cloned().collect();
+    reform::apply(baseline, &loaded, reform)
+}
+
+/// Whether a member's bill must be priced again under the reform: the reform reaches it
+/// (`reached`) and changes a parameter it `read` (`touched`; `None`: maybe any).
+fn reprices(reached: bool, touched: Option<&ParamSet>, read: &ParamSet) -> bool {
+    reached && touched.is_none_or(|t| t.intersects(read))
+}
+
 /// Members per unit of parallel work.
 pub(crate) const CHUNK: usize = 2048;
 
@@ -197,20 +214,30 @@ impl Scenario<'_> {
             .as_ref()
             .map(|g| search::goal(self, &spec.reform, g, baseline))
             .transpose()?;
-        Ok(Report::new(
-            self,
-            &spec.reform,
-            &reformed,
-            tally,
-            failures,
-            sweep,
-            goal,
-        ))
+        let population = self.population;
+        let members = &population.members;
+        let counts = report::Counts {
+            members: members.len() as u64,
+            rejected: population.rejected,
+            failed: failures.len() as u64,
+            examples: population
+                .rejected_examples
+                .iter()
+                .cloned()
+                .chain(failures)
+                .collect(),
+        };
+        let tariffs = (self.baseline, &spec.reform, &reformed);
+        let mut report = Report::new(tariffs, counts, tally, |i| {
+            report::Who::of(members.record(i), &members.request(i))
+        });
+        report.sweep = sweep;
+        report.goal = goal;
+        Ok(report)
     }
 
     pub fn reformed(&self, reform: &Reform) -> Result<Tariff, Vec<Problem>> {
-        let loaded: Vec<Arc<Tariff>> = self.tariffs.iter().cloned().collect();
-        reform::apply(self.baseline, &loaded, reform)
+        reformed(self.tariffs, self.baseline, reform)
     }
 
     /// What `reformed` changes, if only some members need pricing again.
@@ -229,8 +256,7 @@ impl Scenario<'_> {
         member: usize,
         known: &Known,
     ) -> Result<Outcome, crate::bill::BillError> {
-        let untouched = touched.is_some_and(|t| !t.intersects(baseline.read(known)));
-        if !known.reached || untouched {
+        if !reprices(known.reached, touched, baseline.read(known)) {
             return Ok(known.outcome());
         }
         outcome(reformed, &self.population.members.request(member))
@@ -263,7 +289,9 @@ impl Scenario<'_> {
                         Err(e) => Err(format!("baseline: {e}")),
                     };
                     match both {
-                        Ok((b, r)) => tally.add(i, members.group(i), b, r),
+                        Ok((b, r)) => {
+                            tally.add(i, members.group(i), b, r);
+                        }
                         Err(message) => failures.push(Excluded {
                             record: members.record(i),
                             message,

@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::compare::{Fen, Mover, Outcome, Side, Sums, Tally, HISTOGRAM_EDGES};
-use super::{Excluded, Metric, Reform, Scenario, EXCLUDED_EXAMPLES};
+use super::{Excluded, Metric, Reform, EXCLUDED_EXAMPLES};
+use crate::bill::BillRequest;
 use crate::enterprise::{CatalogueClass, Industry};
 use crate::measure::Measure;
 use crate::tariff::Tariff;
@@ -261,19 +262,51 @@ pub struct Report {
     pub goal: Option<GoalReport>,
 }
 
+/// A population as its report counts it.
+#[derive(Debug, Clone, Default)]
+pub struct Counts {
+    /// Records read and kept.
+    pub members: u64,
+    /// Records that could not be read.
+    pub rejected: u64,
+    /// Members that could not be priced on one side or both.
+    pub failed: u64,
+    /// Excluded records (rejected or failed), at least the first few of each.
+    pub examples: Vec<Excluded>,
+}
+
+/// Who one of the enterprises whose bills change most is.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub record: u64,
+    pub enterprise_id: String,
+    pub industry: Industry,
+    pub catalogue_class: CatalogueClass,
+}
+
+impl Who {
+    pub fn of(record: u64, request: &BillRequest) -> Who {
+        let enterprise = &request.enterprise;
+        Who {
+            record,
+            enterprise_id: enterprise.id.clone(),
+            industry: enterprise.industry,
+            catalogue_class: enterprise.catalogue_class,
+        }
+    }
+}
+
 impl Report {
+    /// The comparison `tally` counted over a population priced under `baseline` and under
+    /// `reformed` (`reform` applied); `who` names the member at a position. Without a sweep
+    /// or goal: the caller adds them.
     pub fn new(
-        scenario: &Scenario,
-        reform: &Reform,
-        reformed: &Tariff,
+        (baseline, reform, reformed): (&Tariff, &Reform, &Tariff),
+        population: Counts,
         tally: Tally,
-        failures: Vec<Excluded>,
-        sweep: Option<SweepReport>,
-        goal: Option<GoalReport>,
+        who: impl Fn(usize) -> Who,
     ) -> Report {
-        let population = scenario.population;
-        let mut examples = population.rejected_examples.clone();
-        examples.extend(failures.iter().cloned());
+        let mut examples = population.examples;
         examples.sort_by_key(|e| e.record);
         examples.truncate(EXCLUDED_EXAMPLES);
         let enterprises = tally
@@ -281,10 +314,10 @@ impl Report {
             .clone()
             .into_sorted()
             .iter()
-            .map(|m| change(scenario, m))
+            .map(|m| change(who(m.index), m))
             .collect();
         Report {
-            tariff: TariffRef::of(scenario.baseline),
+            tariff: TariffRef::of(baseline),
             scenario: ScenarioReport {
                 name: reform.name.clone(),
                 tariff: TariffRef::of(reformed),
@@ -292,9 +325,9 @@ impl Report {
                 draft: reform.draft.is_some(),
             },
             population: PopulationReport {
-                records: population.members.len() as u64 + population.rejected,
+                records: population.members + population.rejected,
                 priced: tally.baseline.all.enterprises,
-                excluded: population.rejected + failures.len() as u64,
+                excluded: population.rejected + population.failed,
                 examples,
             },
             baseline: SideReport::of(&tally.baseline),
@@ -309,20 +342,18 @@ impl Report {
             },
             histogram: histogram(&tally.histogram),
             enterprises,
-            sweep,
-            goal,
+            sweep: None,
+            goal: None,
         }
     }
 }
 
-fn change(scenario: &Scenario, m: &Mover) -> EnterpriseChange {
-    let members = &scenario.population.members;
-    let enterprise = members.request(m.index).enterprise;
+fn change(who: Who, m: &Mover) -> EnterpriseChange {
     EnterpriseChange {
-        record: members.record(m.index),
-        enterprise_id: enterprise.id,
-        industry: enterprise.industry,
-        catalogue_class: enterprise.catalogue_class,
+        record: who.record,
+        enterprise_id: who.enterprise_id,
+        industry: who.industry,
+        catalogue_class: who.catalogue_class,
         baseline: BillSide::of(&m.baseline),
         reform: BillSide::of(&m.reform),
         delta: Fen(m.reform.total - m.baseline.total),

@@ -90,13 +90,34 @@ async fn metrics_count_batch_bills_simulations_reloads_and_heavy_runs() {
     let simulation =
         std::fs::read(crate::support::root().join("examples/simulation.json")).unwrap();
     assert_eq!(app.post("/v1/simulations", simulation).await.status, 200);
+    // Streamed populations are counted too, compared as they are read or refused first.
+    let record = r#"{"period":{"month":"2020-10"},"enterprise":{"id":"M","industry":"other"},"electricity":{"kwh":1}}"#;
+    let population = format!("{record}\n{record}\n");
+    for (reform, status) in [
+        (serde_json::json!({ "name": "none" }), 200),
+        (
+            serde_json::json!({ "name": "bad", "parameters": { "no.such.rate": "1" } }),
+            422,
+        ),
+    ] {
+        let simulation = serde_json::json!({ "reform": reform });
+        let body = crate::simulations::multipart(
+            &simulation,
+            population.as_bytes(),
+            "application/x-ndjson",
+        );
+        let multipart = [("content-type", "multipart/form-data; boundary=XyZ")];
+        let reply = app.post_with("/v1/simulations", &multipart, body).await;
+        assert_eq!(reply.status, status, "{}", reply.text());
+    }
     assert_eq!(app.post("/v1/admin/reload", "").await.status, 200);
     let text = app.get("/metrics").await.text();
     for expected in [
         "tariffd_bills_priced_total{tariff=\"cn-sx-xinzhou\"} 2",
         "tariffd_batch_records_total{outcome=\"failed\"} 1",
-        "tariffd_simulations_total{outcome=\"completed\"} 1",
-        "tariffd_simulated_enterprises_total 3",
+        "tariffd_simulations_total{outcome=\"completed\"} 2",
+        "tariffd_simulations_total{outcome=\"invalid\"} 1",
+        "tariffd_simulated_enterprises_total 5",
         "tariffd_tariff_reloads_total{outcome=\"ok\"} 1",
         "tariffd_heavy_in_flight 0",
     ] {

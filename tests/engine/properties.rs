@@ -1,6 +1,9 @@
 //! Invariants for any input: totals are sums of applied lines, proration keeps the whole,
 //! more consumption never lowers a surcharge, and nothing panics.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -8,6 +11,7 @@ use tariffd::assessment::{
     Assessment, CementAssessment, CementPlant, EnergyIntensity, ProcessIntensity, SteelGrade,
     SteelProcess,
 };
+use tariffd::batch::{Format, Limits, Upload};
 use tariffd::bill::request::DecisionRef;
 use tariffd::bill::{price, BillRequest, Electricity, Options};
 use tariffd::enterprise::{Card, CatalogueClass, Enterprise, Industry, Reclassification};
@@ -15,11 +19,15 @@ use tariffd::measure::combination::Status;
 use tariffd::measure::water::Water;
 use tariffd::money::prorate;
 use tariffd::period::Period;
+use tariffd::population::Generator;
 use tariffd::simulation::compare::Fen;
-use tariffd::simulation::{Override, Population, Reform, Report, Scenario, Spec, Sweep};
+use tariffd::simulation::single_pass::Comparison;
+use tariffd::simulation::{intake, Override, Population, Reform, Report, Scenario, Spec, Sweep};
 use tariffd::tariff::grammar::Raw;
 use tariffd::tariff::TariffSet;
 use tariffd::wire::json::parse_json;
+use tariffd::wire::problem::ApiError;
+use tariffd::wire::request::request_json;
 use tariffd::wire::request::BillRequestBody;
 use tariffd::wire::view::{BillResponse, Detail};
 
@@ -27,8 +35,12 @@ use super::measures::fixtures;
 use crate::support::check_invariants;
 
 fn tariffs() -> &'static TariffSet {
-    static TARIFFS: std::sync::OnceLock<TariffSet> = std::sync::OnceLock::new();
-    TARIFFS.get_or_init(fixtures)
+    shared_tariffs()
+}
+
+fn shared_tariffs() -> &'static Arc<TariffSet> {
+    static TARIFFS: std::sync::OnceLock<Arc<TariffSet>> = std::sync::OnceLock::new();
+    TARIFFS.get_or_init(|| Arc::new(fixtures()))
 }
 
 /// Non-negative decimals of every scale the API accepts, biased towards small values.
@@ -385,6 +397,50 @@ proptest! {
         let full = simulate_with(requests.clone(), overrides.clone(), Some(sweep.clone()), false);
         let incremental = simulate_with(requests, overrides, Some(sweep), true);
         prop_assert_eq!(serde_json::to_value(&incremental).unwrap(), serde_json::to_value(&full).unwrap());
+    }
+
+    /// A streamed population compared in one pass, chunk by chunk on the pool, answers
+    /// exactly what the same population read, kept and priced in full answers: sums,
+    /// exclusions, and who moves most (ties across chunks included: extra requests share
+    /// an enterprise id).
+    #[test]
+    fn comparing_a_population_as_it_streams_answers_what_keeping_it_does(
+        (seed, n, month) in (any::<u64>(), 0usize..1200, 0u32..48),
+        extra in prop::collection::vec((request(), any::<prop::sample::Index>()), 0..12),
+        garbage in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        overrides in overrides(),
+        (top, piece) in (0usize..30, 1usize..20_000),
+    ) {
+        let set = shared_tariffs();
+        let baseline = set.resolve(None).unwrap().clone();
+        let mut lines: Vec<String> = Generator::new(&baseline, Period::month(2019 + (month / 12) as i32, month % 12 + 1).unwrap(), seed)
+            .take(n)
+            .map(|r| request_json(&r).to_string())
+            .collect();
+        for (request, at) in &extra {
+            lines.insert(at.index(lines.len() + 1), request_json(request).to_string());
+        }
+        for (i, at) in garbage.iter().enumerate() {
+            let bad = ["{not json", r#"{"period":{"month":"2020-13"}}"#][i % 2];
+            lines.insert(at.index(lines.len() + 1), bad.to_string());
+        }
+        let ndjson = lines.join("\n").into_bytes();
+        let pieces = || ndjson.chunks(piece).map(|c| Ok::<_, ApiError>(Bytes::copy_from_slice(c)));
+        let upload = Upload::Text(Format::Ndjson);
+        let limits = Limits { max_line_bytes: 1 << 20, max_lines: 1 << 20, max_file_bytes: 1 << 20 };
+        let reform = Reform { name: "streamed".into(), draft: None, overrides };
+        let spec = Spec { reform: reform.clone(), top, ..Spec::default() };
+
+        let (population, _) = intake::read(upload, limits, set.clone(), None, None, pieces()).unwrap();
+        let scenario = Scenario { tariffs: set, baseline: &baseline, population: &population, cancel: None, incremental: false };
+        let kept = scenario.run(&spec).unwrap();
+
+        let source = intake::Source { format: Format::Ndjson, tariffs: set.clone(), registry: None };
+        let reformed = scenario.reformed(&reform).unwrap();
+        let comparison = Comparison::new(source, baseline.clone(), reformed, top);
+        let (streamed, members) = comparison.run(&reform, (upload, limits), pieces()).unwrap();
+        prop_assert_eq!(members, population.members.len() as u64);
+        prop_assert_eq!(serde_json::to_value(&streamed).unwrap(), serde_json::to_value(&kept).unwrap());
     }
 
     #[test]
