@@ -19,6 +19,7 @@ pub mod export;
 pub mod ledger;
 pub mod lookup;
 pub mod measure;
+pub mod memory;
 pub mod money;
 pub mod names;
 pub mod number;

@@ -38,6 +38,7 @@ impl KeptPopulation {
         created_by: String,
     ) -> KeptPopulation {
         population.members.shrink_to_fit();
+        crate::memory::release_freed(); // the buffers it outgrew while it was read
         let digest = format!("xxh3:{digest:032x}");
         KeptPopulation {
             id: format!("pop-{}", &digest[5..29]),
