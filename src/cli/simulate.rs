@@ -1,6 +1,7 @@
 //! `tariffd simulate`: a reform over a population file, as a table, JSON or CSV.
 
 use super::*;
+use crate::simulation::single_pass::Comparison;
 
 pub struct SimulateFiles {
     pub reform: PathBuf,
@@ -27,26 +28,40 @@ pub fn simulate(
         let upload = input_named(&files.population, files.format);
         let limits = Limits::of(&settings.batch, settings.simulation.max_population);
         let input = crate::batch::run::pieces(open_input(&files.population)?);
-        let read = crate::simulation::intake::read(upload, limits, set.clone(), None, None, input);
-        let (population, _) = read.map_err(|e| e.to_string())?;
         let started = std::time::Instant::now();
-        let scenario = crate::simulation::Scenario {
-            tariffs: &set,
-            baseline: &target,
-            population: &population,
-            cancel: None,
-            incremental: true,
+        let report = match spec.sweep.is_none() && spec.goal.is_none() {
+            // Nothing passes over the population again: compare it as it is read.
+            true => {
+                let reformed = crate::simulation::reformed(&set, &target, &spec.reform)
+                    .map_err(problems_text)?;
+                let source = crate::simulation::intake::Source {
+                    format: upload.records(),
+                    tariffs: set.clone(),
+                    registry: None,
+                };
+                let comparison = Comparison::new(source, target, reformed, spec.top);
+                let (report, _) = comparison
+                    .run(&spec.reform, (upload, limits), input)
+                    .map_err(|e| e.to_string())?;
+                report
+            }
+            false => {
+                let read =
+                    crate::simulation::intake::read(upload, limits, set.clone(), None, None, input);
+                let (population, _) = read.map_err(|e| e.to_string())?;
+                let scenario = crate::simulation::Scenario {
+                    tariffs: &set,
+                    baseline: &target,
+                    population: &population,
+                    cancel: None,
+                    incremental: true,
+                };
+                scenario.run(&spec).map_err(problems_text)?
+            }
         };
-        let report = scenario.run(&spec).map_err(|problems| {
-            let lines: Vec<String> = problems
-                .iter()
-                .map(|p| format!("{}: {}", p.pointer, p.message))
-                .collect();
-            lines.join("\n")
-        })?;
         let seconds = started.elapsed().as_secs_f64();
         print!("{}", crate::simulation::render::text(&report));
-        eprintln!("simulated in {seconds:.2} s");
+        eprintln!("read and simulated in {seconds:.2} s");
         let write = |path: &Path, bytes: Vec<u8>| {
             std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
         };
@@ -63,4 +78,13 @@ pub fn simulate(
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
+}
+
+/// A reform's problems, one per line.
+fn problems_text(problems: Vec<crate::simulation::Problem>) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.pointer, p.message))
+        .collect();
+    lines.join("\n")
 }

@@ -425,6 +425,25 @@ step = "0.30"
         "{all}"
     );
 
+    // Without the sweep the population is compared as it is read: the same report.
+    let plain = scratch("plain-reform.toml");
+    let text = std::fs::read_to_string(&reform).unwrap();
+    std::fs::write(&plain, &text[..text.find("[sweep]").unwrap()]).unwrap();
+    let plain_json = scratch("plain-result.json");
+    run(tariffd()
+        .arg("simulate")
+        .arg("--reform")
+        .arg(&plain)
+        .arg("--population")
+        .arg(&population)
+        .arg("--json")
+        .arg(&plain_json));
+    let mut swept = report.clone();
+    swept.as_object_mut().unwrap().remove("sweep");
+    let plain: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&plain_json).unwrap()).unwrap();
+    assert_eq!(plain, swept);
+
     let bad = scratch("bad-reform.toml");
     std::fs::write(&bad, "[reform]\nname = \"x\"\n[reform.parameters]\n\"electricity.differential.steel.eliminated\" = 0.8\n").unwrap();
     let output = tariffd()
