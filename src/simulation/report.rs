@@ -271,7 +271,7 @@ pub struct Counts {
     pub rejected: u64,
     /// Members that could not be priced on one side or both.
     pub failed: u64,
-    /// Excluded records (rejected or failed), at least the first few of each.
+    /// Excluded records (rejected or failed), at least the first few of them all.
     pub examples: Vec<Excluded>,
 }
 
