@@ -450,3 +450,25 @@ async fn the_class_breakdown_says_who_was_priced_under_another_class() {
     let steel = &report["baseline"]["by_industry"]["steel"];
     assert_eq!(steel["priced_as_another_class"], 1);
 }
+
+#[actix_web::test]
+async fn a_streamed_population_over_the_limit_is_refused_whole() {
+    let app = TestApp::spawn_with(|s| s.simulation.max_population = 3).await;
+    let simulation = json!({ "reform": { "name": "none" } });
+    let with_sweep = json!({ "reform": { "name": "none" }, "sweep": { "parameter": "electricity.differential.steel.restricted", "from": "0.10", "to": "0.20", "step": "0.10" } });
+    // Compared as it is read, or kept for the sweep: refused either way, never answered in part.
+    for simulation in [simulation, with_sweep] {
+        let body = ndjson(&population(5));
+        let reply = simulate_streamed(&app, &simulation, &body, "application/x-ndjson").await;
+        assert_eq!(reply.status, 422, "{}", reply.text());
+        assert!(
+            reply.text().contains("more than 3 records"),
+            "{}",
+            reply.text()
+        );
+        let fits = ndjson(&population(3));
+        let reply = simulate_streamed(&app, &simulation, &fits, "application/x-ndjson").await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["population"]["records"], 3);
+    }
+}
