@@ -209,7 +209,6 @@ mod tests {
     use rust_decimal::Decimal;
 
     proptest::proptest! {
-        #[test]
         /// Mantissas with trailing zeros (`zeros` of them) as well as without, zero included.
         #[test]
         fn decimals_are_written_as_rust_decimal_normalizes_and_serializes_them(
