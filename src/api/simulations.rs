@@ -287,18 +287,16 @@ async fn streamed(
     let limits = state.population_limits();
     let input = Blocking::pump(field.map(|piece| piece.map_err(multipart_error)));
     let (tariffs, registry) = (tariffs.clone(), state.registry_now().await);
-    if spec.sweep.is_none() && spec.goal.is_none() {
-        let reformed =
-            crate::simulation::reformed(&tariffs, &target, &spec.reform).map_err(|problems| {
-                count(&state.metrics, None, false);
-                invalid(problems)
-            })?;
+    if spec.in_one_pass() {
         let source = intake::Source {
             format: upload.records(),
             tariffs,
             registry,
         };
-        let comparison = Comparison::new(source, target, reformed, spec.top);
+        let comparison = Comparison::new(source, target, &spec).map_err(|problems| {
+            count(&state.metrics, None, false);
+            invalid(problems)
+        })?;
         let compare = move || comparison.run(&spec.reform, (upload, limits), input);
         let (report, members) = spawn_blocking(compare)
             .await

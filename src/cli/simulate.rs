@@ -29,17 +29,15 @@ pub fn simulate(
         let limits = Limits::of(&settings.batch, settings.simulation.max_population);
         let input = crate::batch::run::pieces(open_input(&files.population)?);
         let started = std::time::Instant::now();
-        let report = match spec.sweep.is_none() && spec.goal.is_none() {
+        let report = match spec.in_one_pass() {
             // Nothing passes over the population again: compare it as it is read.
             true => {
-                let reformed = crate::simulation::reformed(&set, &target, &spec.reform)
-                    .map_err(problems_text)?;
                 let source = crate::simulation::intake::Source {
                     format: upload.records(),
                     tariffs: set.clone(),
                     registry: None,
                 };
-                let comparison = Comparison::new(source, target, reformed, spec.top);
+                let comparison = Comparison::new(source, target, &spec).map_err(problems_text)?;
                 let (report, _) = comparison
                     .run(&spec.reform, (upload, limits), input)
                     .map_err(|e| e.to_string())?;

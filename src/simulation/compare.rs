@@ -267,9 +267,9 @@ impl Movers {
     }
 
     fn merge(&mut self, other: Movers) {
-        other.heap.into_iter().for_each(|m| {
-            self.offer(m);
-        });
+        for mover in other.heap {
+            self.offer(mover);
+        }
     }
 
     /// The places of the enterprises kept, in order.

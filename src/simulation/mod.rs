@@ -98,6 +98,13 @@ pub struct Spec {
     pub top: usize,
 }
 
+impl Spec {
+    /// Whether one pass over the population answers it: no sweep or goal passes again.
+    pub fn in_one_pass(&self) -> bool {
+        self.sweep.is_none() && self.goal.is_none()
+    }
+}
+
 /// Most points a sweep may have; each is one pass over the population.
 pub const MAX_SWEEP_POINTS: u64 = 1_000;
 

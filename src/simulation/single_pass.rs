@@ -14,7 +14,7 @@ use super::compare::{outcome, Movers, Outcome, Tally};
 use super::intake::{refuse_over_limit, Source};
 use super::members::Group;
 use super::report::{Counts, Who};
-use super::{reprices, Excluded, Reform, Report, EXCLUDED_EXAMPLES};
+use super::{reformed, reprices, Excluded, Problem, Reform, Report, Spec, EXCLUDED_EXAMPLES};
 use crate::batch::stream::{self, Job};
 use crate::batch::{Limits, Record, Upload};
 use crate::bill::BillRequest;
@@ -34,14 +34,21 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    pub fn new(source: Source, baseline: Arc<Tariff>, reformed: Tariff, top: usize) -> Comparison {
-        Comparison {
+    /// `spec`'s reform of `baseline`, over records read as `source` says; the reform's
+    /// problems if it cannot be applied.
+    pub fn new(
+        source: Source,
+        baseline: Arc<Tariff>,
+        spec: &Spec,
+    ) -> Result<Comparison, Vec<Problem>> {
+        let reformed = reformed(&source.tariffs, &baseline, &spec.reform)?;
+        Ok(Comparison {
             touched: touched(&baseline, &reformed),
             source,
             baseline,
             reformed: Arc::new(reformed),
-            top,
-        }
+            top: spec.top,
+        })
     }
 
     /// Reads the population `input` holds and compares it; the report of `reform`, and how
