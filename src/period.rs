@@ -120,6 +120,13 @@ pub struct Splits<'c> {
     changes: &'c [NaiveDate],
 }
 
+impl Splits<'_> {
+    /// Whether the period is not split: one segment, the whole period.
+    pub fn is_whole(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
 impl Iterator for Splits<'_> {
     type Item = Period;
 

@@ -174,40 +174,44 @@ pub fn charge(
     let assessed_on = request.assessment.assessed_on(request.period.year());
     let mut reader = Reader::new(tariff, assessed_on, options.trace);
     let excess = water::excess(request.water.as_ref());
-    let mut segments: SmallVec<[Segment; 1]> = SmallVec::new();
     let mut days = Vec::new();
-    let mut not_assessed = Processes::default();
-    // Provisional values any finding rested on: a rate, and also a limit or band edge that
-    // decided a tier (a zero adder prices nothing but still rests on its limits).
-    let mut provisional = ParamSet::default();
+    let mut rested = RestedOn::default();
+    let mut lines = Lines::default();
     let split_dates = request.split_dates(&tariff.change_dates);
-    for period in request.period.split_at(&split_dates) {
-        let day = evaluate_day(&mut reader, request, &excess, period);
-        not_assessed = not_assessed.union(day.not_assessed());
-        for r in day.rested_on() {
-            if tariff.entry(r).1.provisional {
-                provisional.insert(r.param);
+    let splits = request.period.split_at(&split_dates);
+    if splits.is_whole() {
+        // Nearly every bill: its lines come straight from one day's findings.
+        let day = evaluate_day(&mut reader, request, &excess, request.period);
+        rested.note(&day, tariff);
+        whole_period_lines(&day, request, &mut lines)?;
+        if options.trace {
+            days.push(day);
+        }
+    } else {
+        let mut segments: SmallVec<[Segment; 2]> = SmallVec::new();
+        for period in splits {
+            let day = evaluate_day(&mut reader, request, &excess, period);
+            rested.note(&day, tariff);
+            if options.trace {
+                days.push(day.clone());
+            }
+            let priced = day.into_priced();
+            let merged = segments
+                .last_mut()
+                .is_some_and(|last| last.absorb(period, &priced));
+            if !merged {
+                segments.push(Segment { period, priced });
             }
         }
-        if options.trace {
-            days.push(day.clone());
-        }
-        let priced = day.into_priced();
-        let merged = segments
-            .last_mut()
-            .is_some_and(|last| last.absorb(period, &priced));
-        if !merged {
-            segments.push(Segment { period, priced });
-        }
+        electricity_lines(&segments, &request.electricity, &mut lines)?;
+        water_lines(&segments, &mut lines)?;
     }
-    let mut lines = Vec::with_capacity(4);
-    electricity_lines(&segments, &request.electricity, &mut lines)?;
-    water_lines(&segments, &mut lines)?;
     base_lines(request, &mut lines)?;
-    let totals = totals(&lines)?;
-    let mut warnings = warnings(request, &lines, provisional);
-    if !not_assessed.is_empty() {
-        warnings.push(Warning::ProcessNotAssessed(not_assessed));
+    let totals = lines.totals()?;
+    let lines = lines.items;
+    let mut warnings = warnings(request, &lines, rested.provisional);
+    if !rested.not_assessed.is_empty() {
+        warnings.push(Warning::ProcessNotAssessed(rested.not_assessed));
     }
     let (log, read) = reader.finish();
     let trace = options.trace.then_some(Trace {
@@ -221,6 +225,63 @@ pub fn charge(
         trace,
         read,
     })
+}
+
+/// What the findings of a bill's days rest on that its warnings name.
+#[derive(Default)]
+struct RestedOn {
+    /// Steel processes given without a limit in force.
+    not_assessed: Processes,
+    /// Provisional values any finding rested on: a rate, and also a limit or band edge that
+    /// decided a tier (a zero adder prices nothing but still rests on its limits).
+    provisional: ParamSet,
+}
+
+impl RestedOn {
+    fn note(&mut self, day: &DayTrace, tariff: &Tariff) {
+        self.not_assessed = self.not_assessed.union(day.not_assessed());
+        for r in day.rested_on() {
+            if tariff.entry(r).1.provisional {
+                self.provisional.insert(r.param);
+            }
+        }
+    }
+}
+
+/// The lines of a period no change date splits: straight from its one day's findings, with
+/// no shares to take and no segments to join.
+fn whole_period_lines(
+    day: &DayTrace,
+    request: &BillRequest,
+    lines: &mut Lines,
+) -> Result<(), BillError> {
+    let adders = day.findings.each_ref().map(|f| f.as_ref().ok());
+    let statuses = combination::statuses(day.combination, adders);
+    let electricity: [Option<(&Adder, Status)>; 3] =
+        std::array::from_fn(|m| adders[m].zip(statuses[m]));
+    let winner = winner(electricity.iter().flatten().copied());
+    let with_own = with_self_generated(&request.electricity)?;
+    for (adder, status) in electricity.into_iter().flatten() {
+        let superseded_by = (status == Status::Superseded).then_some(winner).flatten();
+        let kwh = match with_own {
+            Some(all) if adder.reason.counts_self_generated() => all,
+            _ => request.electricity.kwh,
+        };
+        let line = surcharge_line(adder, status, superseded_by, request.period, kwh, Unit::Kwh);
+        lines.add(line)?;
+    }
+    for band in day.water.iter().flatten() {
+        let line = surcharge_line(
+            &band.adder,
+            Status::Applied,
+            None,
+            request.period,
+            band.volume,
+            Unit::M3,
+        );
+        lines.add(line)?;
+    }
+    Ok(())
 }
 
 /// A run of days over which every price this enterprise pays stays the same.
@@ -353,11 +414,32 @@ impl Priced {
     }
 
     fn winner(&self) -> Option<Measure> {
-        self.electricity
-            .iter()
-            .flatten()
-            .find(|(_, s)| *s == Status::Applied)
-            .map(|(a, _)| a.measure)
+        winner(self.electricity.iter().flatten().map(|(a, s)| (a, *s)))
+    }
+}
+
+/// The measure whose adder applies where only the highest does.
+fn winner<'a>(electricity: impl IntoIterator<Item = (&'a Adder, Status)>) -> Option<Measure> {
+    electricity
+        .into_iter()
+        .find(|(_, s)| *s == Status::Applied)
+        .map(|(a, _)| a.measure)
+}
+
+/// The kWh with the self-generated electricity, when some was: only a measure that counts
+/// it (the aluminium tiers) charges on them.
+fn with_self_generated(electricity: &Electricity) -> Result<Option<Decimal>, BillError> {
+    match electricity.self_generated_kwh {
+        Some(own) if own > Decimal::ZERO => {
+            electricity
+                .kwh
+                .checked_add(own)
+                .map(Some)
+                .ok_or(BillError::Overflow {
+                    pointer: SELF_GENERATED,
+                })
+        }
+        _ => Ok(None),
     }
 }
 
@@ -385,21 +467,12 @@ struct OpenLine {
 fn electricity_lines(
     segments: &[Segment],
     electricity: &Electricity,
-    lines: &mut Vec<LineItem>,
+    lines: &mut Lines,
 ) -> Result<(), BillError> {
     let parts = shares(electricity.kwh, segments, KWH)?;
-    // Self-generated electricity counts only where the measure says so (aluminium tiers).
-    let with_own = match electricity.self_generated_kwh {
-        Some(own) if own > Decimal::ZERO => {
-            let all = electricity
-                .kwh
-                .checked_add(own)
-                .ok_or(BillError::Overflow {
-                    pointer: SELF_GENERATED,
-                })?;
-            Some(shares(all, segments, SELF_GENERATED)?)
-        }
-        _ => None,
+    let with_own = match with_self_generated(electricity)? {
+        Some(all) => Some(shares(all, segments, SELF_GENERATED)?),
+        None => None,
     };
     for measure in 0..3 {
         let mut open: Option<OpenLine> = None;
@@ -424,14 +497,14 @@ fn electricity_lines(
             );
             extend_or_start(&mut open, lines, line, i, KWH)?;
         }
-        close(&mut open, lines, KWH)?;
+        close(&mut open, lines)?;
     }
     Ok(())
 }
 
 /// Bands come from the whole period's volume and quota (decision 8); each band's volume is
 /// shared out over the segments by days.
-fn water_lines(segments: &[Segment], lines: &mut Vec<LineItem>) -> Result<(), BillError> {
+fn water_lines(segments: &[Segment], lines: &mut Lines) -> Result<(), BillError> {
     let bands = segments
         .iter()
         .map(|s| s.priced.water.len())
@@ -463,7 +536,7 @@ fn water_lines(segments: &[Segment], lines: &mut Vec<LineItem>) -> Result<(), Bi
             );
             extend_or_start(&mut open, lines, line, i, WATER)?;
         }
-        close(&mut open, lines, WATER)?;
+        close(&mut open, lines)?;
     }
     Ok(())
 }
@@ -492,7 +565,7 @@ fn surcharge_line(
 
 fn extend_or_start(
     open: &mut Option<OpenLine>,
-    lines: &mut Vec<LineItem>,
+    lines: &mut Lines,
     line: LineItem,
     segment: usize,
     pointer: &'static str,
@@ -514,7 +587,7 @@ fn extend_or_start(
             return Ok(());
         }
     }
-    close(open, lines, pointer)?;
+    close(open, lines)?;
     *open = Some(OpenLine {
         line,
         last_segment: segment,
@@ -522,53 +595,95 @@ fn extend_or_start(
     Ok(())
 }
 
-fn close(
-    open: &mut Option<OpenLine>,
-    lines: &mut Vec<LineItem>,
-    pointer: &'static str,
-) -> Result<(), BillError> {
-    if let Some(OpenLine { mut line, .. }) = open.take() {
-        line.amount =
-            line_amount(line.quantity, line.rate).ok_or(BillError::Overflow { pointer })?;
-        lines.push(line);
+fn close(open: &mut Option<OpenLine>, lines: &mut Lines) -> Result<(), BillError> {
+    match open.take() {
+        Some(OpenLine { line, .. }) => lines.add(line),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The base price lines, when the request gives base prices.
-fn base_lines(request: &BillRequest, lines: &mut Vec<LineItem>) -> Result<(), BillError> {
-    let base =
-        |kind, quantity: Decimal, unit, rate: Decimal, pointer| -> Result<LineItem, BillError> {
-            Ok(LineItem {
-                kind,
-                status: Status::Applied,
-                superseded_by: None,
-                period: request.period,
-                quantity,
-                unit,
-                rate,
-                amount: line_amount(quantity, rate).ok_or(BillError::Overflow { pointer })?,
-                reason: None,
-                basis: Basis::default(),
-            })
-        };
-    if let Some(price) = request.electricity.base_price {
-        lines.push(base(
+fn base_lines(request: &BillRequest, lines: &mut Lines) -> Result<(), BillError> {
+    let base = |kind, quantity, unit, rate| LineItem {
+        kind,
+        status: Status::Applied,
+        superseded_by: None,
+        period: request.period,
+        quantity,
+        unit,
+        rate,
+        amount: Decimal::ZERO,
+        reason: None,
+        basis: Basis::default(),
+    };
+    let electricity = &request.electricity;
+    if let Some(price) = electricity.base_price {
+        lines.add(base(
             LineKind::BaseElectricity,
-            request.electricity.kwh,
+            electricity.kwh,
             Unit::Kwh,
             price,
-            KWH,
-        )?);
+        ))?;
     }
     if let Some((w, price)) = request
         .water
         .as_ref()
         .and_then(|w| Some((w, w.base_price?)))
     {
-        lines.push(base(LineKind::BaseWater, w.m3, Unit::M3, price, WATER)?);
+        lines.add(base(LineKind::BaseWater, w.m3, Unit::M3, price))?;
     }
     Ok(())
+}
+
+/// The bill's lines as they are written, each priced, with the sums its totals come from.
+#[derive(Default)]
+struct Lines {
+    items: Vec<LineItem>,
+    /// Electricity surcharges, water surcharges, base prices: as many as `Part`s.
+    sums: [Sum; 3],
+}
+
+impl Lines {
+    /// Adds `line` with its amount: `quantity × rate` rounded half-up to the fen.
+    fn add(&mut self, mut line: LineItem) -> Result<(), BillError> {
+        let overflow = BillError::Overflow {
+            pointer: line.unit.pointer(),
+        };
+        line.amount = line_amount(line.quantity, line.rate).ok_or(overflow)?;
+        // Totals are sums of rounded applied lines.
+        if line.status == Status::Applied {
+            let part = line.part();
+            let sum = &mut self.sums[part as usize];
+            *sum = sum.with(line.amount).ok_or(part.overflow())?;
+        }
+        self.items.push(line);
+        Ok(())
+    }
+
+    fn totals(&self) -> Result<Totals, BillError> {
+        let [electricity, water, base] = self.sums;
+        let overflow = BillError::Overflow { pointer: KWH };
+        let surcharge = electricity.plus(water).ok_or(overflow)?;
+        let total = surcharge.plus(base).ok_or(overflow)?;
+        let amount = |sum: Sum, part: Part| sum.amount().ok_or(part.overflow());
+        Ok(Totals {
+            electricity_surcharge: amount(electricity, Part::ElectricitySurcharge)?,
+            water_surcharge: amount(water, Part::WaterSurcharge)?,
+            surcharge: amount(surcharge, Part::ElectricitySurcharge)?,
+            base: amount(base, Part::Base)?,
+            total: amount(total, Part::Base)?,
+        })
+    }
+}
+
+impl Unit {
+    /// The input whose quantity a line in this unit prices.
+    fn pointer(self) -> &'static str {
+        match self {
+            Unit::Kwh => KWH,
+            Unit::M3 => WATER,
+        }
+    }
 }
 
 /// The total a line counts in.
@@ -598,29 +713,6 @@ impl LineItem {
             (true, Unit::M3) => Part::WaterSurcharge,
         }
     }
-}
-
-/// Totals are sums of rounded applied lines.
-fn totals(lines: &[LineItem]) -> Result<Totals, BillError> {
-    // Electricity surcharges, water surcharges, base prices: as many as `Part`s.
-    let mut sums = [Sum::default(); 3];
-    for line in lines.iter().filter(|l| l.status == Status::Applied) {
-        let part = line.part();
-        let sum = &mut sums[part as usize];
-        *sum = sum.with(line.amount).ok_or(part.overflow())?;
-    }
-    let [electricity, water, base] = sums;
-    let overflow = BillError::Overflow { pointer: KWH };
-    let surcharge = electricity.plus(water).ok_or(overflow)?;
-    let total = surcharge.plus(base).ok_or(overflow)?;
-    let amount = |sum: Sum, part: Part| sum.amount().ok_or(part.overflow());
-    Ok(Totals {
-        electricity_surcharge: amount(electricity, Part::ElectricitySurcharge)?,
-        water_surcharge: amount(water, Part::WaterSurcharge)?,
-        surcharge: amount(surcharge, Part::ElectricitySurcharge)?,
-        base: amount(base, Part::Base)?,
-        total: amount(total, Part::Base)?,
-    })
 }
 
 fn warnings(request: &BillRequest, lines: &[LineItem], provisional: ParamSet) -> Vec<Warning> {

@@ -38,12 +38,26 @@ pub fn combine<const N: usize>(
     rule: Combination,
     candidates: [Option<Adder>; N],
 ) -> [Option<(Adder, Status)>; N] {
+    let statuses = statuses(rule, candidates.each_ref().map(Option::as_ref));
+    let mut i = 0;
+    candidates.map(|candidate| {
+        let status = statuses[i];
+        i += 1;
+        Some((candidate?, status?))
+    })
+}
+
+/// `combine` by reference: the status of each candidate that takes part.
+pub fn statuses<const N: usize>(
+    rule: Combination,
+    candidates: [Option<&Adder>; N],
+) -> [Option<Status>; N] {
     let winner = match rule {
         Combination::Sum => None,
         Combination::Max => {
             let mut best: Option<(usize, Decimal)> = None;
             for (i, a) in candidates.iter().enumerate() {
-                if let Some(a) = a.as_ref().filter(|a| a.rate > Decimal::ZERO) {
+                if let Some(a) = a.filter(|a| a.rate > Decimal::ZERO) {
                     if best.is_none_or(|(_, rate)| a.rate > rate) {
                         best = Some((i, a.rate));
                     }
@@ -56,12 +70,11 @@ pub fn combine<const N: usize>(
     candidates.map(|candidate| {
         let index = i;
         i += 1;
-        let adder = candidate.filter(|a| a.rate > Decimal::ZERO)?;
-        let status = match winner {
+        candidate.filter(|a| a.rate > Decimal::ZERO)?;
+        Some(match winner {
             Some(w) if w != index => Status::Superseded,
             _ => Status::Applied,
-        };
-        Some((adder, status))
+        })
     })
 }
 

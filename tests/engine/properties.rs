@@ -13,7 +13,7 @@ use tariffd::assessment::{
 };
 use tariffd::batch::{Format, Limits, Upload};
 use tariffd::bill::request::DecisionRef;
-use tariffd::bill::{price, BillRequest, Electricity, Options};
+use tariffd::bill::{charge, price, BillRequest, Electricity, Options};
 use tariffd::enterprise::{Card, CatalogueClass, Enterprise, Industry, Reclassification};
 use tariffd::measure::combination::Status;
 use tariffd::measure::water::Water;
@@ -262,6 +262,33 @@ proptest! {
             let applied: Decimal = applied_kwh.iter().map(|l| l.quantity).sum();
             prop_assert!(applied <= bound, "{applied} > {bound}");
         }
+    }
+
+    /// A period no change date splits is priced straight from its one day's findings; split
+    /// where nothing changes (a reclassification to the same class), it is priced the long
+    /// way, by segments shared out and joined again. Both must give the same charges.
+    #[test]
+    fn an_unsplit_period_prices_as_it_does_split_where_nothing_changes(
+        request in request(), days in 1i64..60, at in 1i64..60,
+    ) {
+        let tariff = tariffs().resolve(request.tariff.as_deref()).unwrap();
+        let mut whole = request;
+        let start = whole.period.start();
+        whole.period = Period::new(start, start + chrono::Duration::days(days)).unwrap();
+        prop_assume!(whole.period.split_at(&tariff.change_dates).is_whole());
+        let e = &whole.enterprise;
+        let mut split = whole.clone();
+        split.reclassified.push(Reclassification {
+            from: start + chrono::Duration::days(1 + at % days),
+            catalogue_class: e.catalogue_class,
+            capacity_cut_overdue: e.capacity_cut_overdue,
+            card: e.card,
+        });
+        prop_assert!(!split.period.split_at(&split.split_dates(&tariff.change_dates)).is_whole());
+        prop_assert_eq!(
+            charge(tariff, &whole, Options::default()),
+            charge(tariff, &split, Options::default())
+        );
     }
 
     #[test]
