@@ -651,13 +651,14 @@ impl Lines {
         let overflow = BillError::Overflow {
             pointer: line.unit.pointer(),
         };
-        line.amount = line_amount(line.quantity, line.rate).ok_or(overflow)?;
+        let amount = line_amount(line.quantity, line.rate).ok_or(overflow)?;
         // Totals are sums of rounded applied lines.
         if line.status == Status::Applied {
             let part = line.part();
             let sum = &mut self.sums[part as usize];
-            *sum = sum.with(line.amount).ok_or(part.overflow())?;
+            *sum = sum.with(amount).ok_or(part.overflow())?;
         }
+        line.amount = amount.yuan;
         self.items.push(line);
         Ok(())
     }
