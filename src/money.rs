@@ -96,11 +96,18 @@ impl Sum {
         self.0.checked_add(other.0).map(Sum)
     }
 
-    /// The sum written with two decimals; `None` when a decimal cannot hold it.
+    /// Whether a decimal can hold the sum.
     #[inline]
-    pub fn amount(self) -> Option<Decimal> {
-        let fen = self.0.unsigned_abs();
-        (fen < 1 << 96).then(|| fen_to_decimal(fen, self.0 < 0))
+    pub fn fits(self) -> bool {
+        self.0.unsigned_abs() < 1 << 96
+    }
+
+    /// The sum written with two decimals, where it [`fits`](Sum::fits) (the high bits are
+    /// dropped where it does not).
+    #[inline]
+    pub fn yuan(self) -> Decimal {
+        debug_assert!(self.fits());
+        fen_to_decimal(self.0.unsigned_abs(), self.0 < 0)
     }
 }
 
@@ -318,7 +325,8 @@ mod tests {
                     .clone()
                     .map(Amount::of)
                     .try_fold(Sum::default(), Sum::with)
-                    .and_then(Sum::amount)
+                    .filter(|sum| sum.fits())
+                    .map(Sum::yuan)
                     .map(|d| d.to_string());
                 let theirs = amounts
                     .try_fold(zero_money(), |acc, x| acc.checked_add(x))

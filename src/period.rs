@@ -112,6 +112,87 @@ impl Period {
     }
 }
 
+/// Sorted distinct dates, which count how many fall on or before a day from a table, one
+/// entry per day from the first date to the last, instead of searching: a bill counts four
+/// times, and the searches were a twentieth of pricing it.
+#[derive(Debug, Clone, Default)]
+pub struct Dates {
+    dates: Vec<NaiveDate>,
+    /// The day (from the common era) of the first date.
+    first_day: i32,
+    /// For each day from the first date to the last, how many dates fall on or before it
+    /// (none before the first, all after the last); empty where that would be too long:
+    /// dates centuries apart are searched.
+    through: Vec<u16>,
+}
+
+impl Dates {
+    /// The longest table, in days: a century of a tariff's dates in 73 kB.
+    const MAX_TABLE: usize = 36_600;
+
+    pub fn new(mut dates: Vec<NaiveDate>) -> Dates {
+        dates.sort_unstable();
+        dates.dedup();
+        let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+            return Dates::default();
+        };
+        let days = (*last - *first).num_days() as usize + 1;
+        let through = if days <= Dates::MAX_TABLE && dates.len() <= usize::from(u16::MAX) {
+            let mut count = 0;
+            std::iter::successors(Some(*first), |d| d.succ_opt())
+                .take(days)
+                .map(|day| {
+                    while dates.get(count).is_some_and(|d| *d <= day) {
+                        count += 1;
+                    }
+                    count as u16
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Dates {
+            first_day: first.num_days_from_ce(),
+            dates,
+            through,
+        }
+    }
+
+    /// How many of the dates fall on or before `date`.
+    #[inline]
+    pub fn through(&self, date: NaiveDate) -> usize {
+        if self.through.is_empty() {
+            return self.dates.partition_point(|d| *d <= date);
+        }
+        let day = i64::from(date.num_days_from_ce()) - i64::from(self.first_day);
+        match usize::try_from(day) {
+            Err(_) => 0,
+            Ok(day) => self
+                .through
+                .get(day)
+                .map_or(self.dates.len(), |count| usize::from(*count)),
+        }
+    }
+
+    /// Splits `period` at each of the dates strictly inside it, as [`Period::split_at`].
+    pub fn split(&self, period: Period) -> Splits<'_> {
+        let (first, last) = (self.through(period.start), self.through(period.end));
+        Splits {
+            next_start: Some(period.start),
+            end: period.end,
+            changes: &self.dates[first..last],
+        }
+    }
+}
+
+impl std::ops::Deref for Dates {
+    type Target = [NaiveDate];
+
+    fn deref(&self) -> &[NaiveDate] {
+        &self.dates
+    }
+}
+
 /// The segments of a period split at change dates, in order.
 pub struct Splits<'c> {
     next_start: Option<NaiveDate>,
@@ -154,6 +235,33 @@ fn days_between(start: NaiveDate, end: NaiveDate) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Days within a few years of the dates, and far outside them; sets of dates close
+        /// together, and centuries apart (searched, without a table).
+        #[test]
+        fn dates_count_as_a_search_counts(
+            days in proptest::collection::vec(0i32..3_000, 0..12),
+            far in proptest::option::of(40_000i32..100_000),
+            asked in proptest::collection::vec(-1_000i32..110_000, 1..20),
+        ) {
+            let day = |d: i32| NaiveDate::from_num_days_from_ce_opt(730_000 + d).unwrap();
+            let mut given: Vec<NaiveDate> = days.iter().copied().chain(far).map(day).collect();
+            let dates = Dates::new(given.clone());
+            given.sort_unstable();
+            given.dedup();
+            proptest::prop_assert_eq!(&*dates, &given[..]);
+            for date in asked.into_iter().map(day) {
+                let searched = given.partition_point(|d| *d <= date);
+                proptest::prop_assert_eq!(dates.through(date), searched, "{}", date);
+                let period = Period::new(date, date + chrono::Days::new(40)).unwrap();
+                proptest::prop_assert_eq!(
+                    dates.split(period).collect::<Vec<_>>(),
+                    period.split_at(&given).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
 
     fn date(s: &str) -> NaiveDate {
         s.parse().unwrap()

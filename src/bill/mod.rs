@@ -177,8 +177,13 @@ pub fn charge(
     let mut days = Vec::new();
     let mut rested = RestedOn::default();
     let mut lines = Lines::default();
-    let split_dates = request.split_dates(&tariff.change_dates);
-    let splits = request.period.split_at(&split_dates);
+    let reclassified_dates;
+    let splits = if request.reclassified.is_empty() {
+        tariff.change_dates.split(request.period)
+    } else {
+        reclassified_dates = request.split_dates(&tariff.change_dates);
+        request.period.split_at(&reclassified_dates)
+    };
     if splits.is_whole() {
         // Nearly every bill: its lines come straight from one day's findings.
         let day = evaluate_day(&mut reader, request, &excess, request.period);
@@ -668,13 +673,24 @@ impl Lines {
         let overflow = BillError::Overflow { pointer: KWH };
         let surcharge = electricity.plus(water).ok_or(overflow)?;
         let total = surcharge.plus(base).ok_or(overflow)?;
-        let amount = |sum: Sum, part: Part| sum.amount().ok_or(part.overflow());
+        // Every sum checked before any is written: a decimal written to a temporary and
+        // read back from it, to be checked, stalled on the store.
+        let parts = [
+            (electricity, Part::ElectricitySurcharge),
+            (water, Part::WaterSurcharge),
+            (surcharge, Part::ElectricitySurcharge),
+            (base, Part::Base),
+            (total, Part::Base),
+        ];
+        if let Some((_, part)) = parts.iter().find(|(sum, _)| !sum.fits()) {
+            return Err(part.overflow());
+        }
         Ok(Totals {
-            electricity_surcharge: amount(electricity, Part::ElectricitySurcharge)?,
-            water_surcharge: amount(water, Part::WaterSurcharge)?,
-            surcharge: amount(surcharge, Part::ElectricitySurcharge)?,
-            base: amount(base, Part::Base)?,
-            total: amount(total, Part::Base)?,
+            electricity_surcharge: electricity.yuan(),
+            water_surcharge: water.yuan(),
+            surcharge: surcharge.yuan(),
+            base: base.yuan(),
+            total: total.yuan(),
         })
     }
 }

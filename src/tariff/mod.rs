@@ -25,6 +25,7 @@ use value::Value;
 
 use crate::assessment::CementPlant;
 use crate::enterprise::{CatalogueClass, Industry};
+use crate::period::Dates;
 
 /// A policy document that parameter values rest on (e.g. 发改价格〔2016〕2803号).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +98,7 @@ impl Parameter {
 #[derive(Debug, Clone, Default)]
 pub struct InForce {
     /// Every date an entry starts, sorted, distinct: span `k` starts on `starts[k - 1]`.
-    starts: Vec<NaiveDate>,
+    starts: Dates,
     params: usize,
     /// `[span][param]`: the index of the entry in force, if one is.
     table: Vec<Option<u16>>,
@@ -105,12 +106,12 @@ pub struct InForce {
 
 impl InForce {
     fn new(parameters: &[Parameter]) -> InForce {
-        let mut starts: Vec<NaiveDate> = parameters
-            .iter()
-            .flat_map(|p| p.entries.iter().map(|e| e.from))
-            .collect();
-        starts.sort_unstable();
-        starts.dedup();
+        let starts = Dates::new(
+            parameters
+                .iter()
+                .flat_map(|p| p.entries.iter().map(|e| e.from))
+                .collect(),
+        );
         let first_days = std::iter::once(None).chain(starts.iter().copied().map(Some));
         let table = first_days
             .flat_map(|first| {
@@ -128,7 +129,7 @@ impl InForce {
 
     /// The span `date` falls in.
     pub fn span(&self, date: NaiveDate) -> usize {
-        self.starts.partition_point(|d| *d <= date)
+        self.starts.through(date)
     }
 
     /// The index of `param`'s entry in force over `span`, if one is.
@@ -271,7 +272,7 @@ pub struct Tariff {
     pub slots: Slots,
     /// Every date a parameter read by the billing day changes, sorted: where a bill may
     /// need splitting.
-    pub change_dates: Vec<NaiveDate>,
+    pub change_dates: Dates,
     /// Parameters read on 1 January of the assessment year instead of the billing day.
     pub by_assessment_year: ParamSet,
     /// The entry of each parameter in force, span by span: what the engine reads.
@@ -299,13 +300,13 @@ impl Tariff {
             .filter(|(_, p)| by_year(p))
             .map(|(i, _)| i as ParamId)
             .collect();
-        let mut change_dates: Vec<NaiveDate> = parameters
-            .iter()
-            .filter(|p| !by_year(p))
-            .flat_map(|p| p.entries.iter().map(|e| e.from))
-            .collect();
-        change_dates.sort_unstable();
-        change_dates.dedup();
+        let change_dates = Dates::new(
+            parameters
+                .iter()
+                .filter(|p| !by_year(p))
+                .flat_map(|p| p.entries.iter().map(|e| e.from))
+                .collect(),
+        );
         let effective_from = parameters
             .iter()
             .flat_map(|p| &p.entries)
