@@ -177,6 +177,7 @@ pub fn charge(
     let mut days = Vec::new();
     let mut rested = RestedOn::default();
     let mut lines = Lines::default();
+    // A reclassification adds its dates to the tariff's, which count from their table.
     let reclassified_dates;
     let splits = if request.reclassified.is_empty() {
         tariff.change_dates.split(request.period)
