@@ -6,6 +6,8 @@ pub mod id;
 pub mod request;
 pub mod trace;
 
+use std::borrow::Cow;
+
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
 
@@ -177,13 +179,11 @@ pub fn charge(
     let mut days = Vec::new();
     let mut rested = RestedOn::default();
     let mut lines = Lines::default();
-    // A reclassification adds its dates to the tariff's, which count from their table.
-    let reclassified_dates;
-    let splits = if request.reclassified.is_empty() {
-        tariff.change_dates.split(request.period)
-    } else {
-        reclassified_dates = request.split_dates(&tariff.change_dates);
-        request.period.split_at(&reclassified_dates)
+    // The tariff's own dates count from their table; a reclassification adds its dates.
+    let split_dates = request.split_dates(&tariff.change_dates);
+    let splits = match &split_dates {
+        Cow::Borrowed(_) => tariff.change_dates.split(request.period),
+        Cow::Owned(dates) => request.period.split_at(dates),
     };
     if splits.is_whole() {
         // Nearly every bill: its lines come straight from one day's findings.
