@@ -369,22 +369,24 @@ fn simulate_with(
         .unwrap()
 }
 
-/// Number parameters of the fixture tariffs a reform may change, and the scale of a value.
-const REFORMABLE: [(&str, u32); 8] = [
-    ("electricity.differential.steel.eliminated", 2),
-    ("electricity.differential.steel.restricted", 2),
-    ("electricity.differential.general.eliminated", 2),
-    ("electricity.differential.cement.restricted", 2),
-    ("electricity.tiered.steel.limits.blast_furnace", 0),
-    ("electricity.tiered.steel.limits.converter", 0),
-    ("electricity.tiered.cement.limits.clinker.existing", 0),
-    ("electricity.punitive.within_double", 2),
+/// Number parameters of the fixture tariffs a reform may change, the scale of a value, and
+/// the least value the tariff grammar accepts (a rate may be 0, a limit must be above it).
+const REFORMABLE: [(&str, u32, i64); 8] = [
+    ("electricity.differential.steel.eliminated", 2, 0),
+    ("electricity.differential.steel.restricted", 2, 0),
+    ("electricity.differential.general.eliminated", 2, 0),
+    ("electricity.differential.cement.restricted", 2, 0),
+    ("electricity.tiered.steel.limits.blast_furnace", 0, 1),
+    ("electricity.tiered.steel.limits.converter", 0, 1),
+    ("electricity.tiered.cement.limits.clinker.existing", 0, 1),
+    ("electricity.punitive.within_double", 2, 0),
 ];
 
 fn overrides() -> impl Strategy<Value = Vec<Override>> {
     let one = (0..REFORMABLE.len(), 0i64..2000, prop::option::of(0u32..40)).prop_map(
         |(i, value, month)| {
-            let (key, scale) = REFORMABLE[i];
+            let (key, scale, least) = REFORMABLE[i];
+            let value = value.max(least);
             // From a month of 2019–2022 on, or replacing every dated value.
             let from = month
                 .map(|m| NaiveDate::from_ymd_opt(2019 + (m / 12) as i32, m % 12 + 1, 1).unwrap());
@@ -413,7 +415,7 @@ proptest! {
         overrides in overrides(),
         swept in 0..REFORMABLE.len(),
     ) {
-        let (key, scale) = REFORMABLE[swept];
+        let (key, scale, _) = REFORMABLE[swept];
         let sweep = Sweep {
             key: key.into(),
             from: Decimal::new(10, scale),
