@@ -116,6 +116,24 @@ pub struct Excluded {
     pub message: String,
 }
 
+/// The scenario whose bill for a member could not be priced, named first in the message
+/// that excludes it.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Baseline,
+    Reform,
+}
+
+impl Side {
+    fn failed(self, error: impl std::fmt::Display) -> String {
+        let side = match self {
+            Side::Baseline => "baseline",
+            Side::Reform => "reform",
+        };
+        format!("{side}: {error}")
+    }
+}
+
 /// Why a member was left out whose request could not be packed (never, while every
 /// registry pointer is listed).
 const UNKEPT: &str = "its request names a registry input this version cannot keep";
@@ -292,8 +310,8 @@ impl Scenario<'_> {
                         Ok(known) => self
                             .reform_of((reformed, touched.as_ref()), baseline, i, known)
                             .map(|r| (known.outcome(), r))
-                            .map_err(|e| format!("reform: {e}")),
-                        Err(e) => Err(format!("baseline: {e}")),
+                            .map_err(|e| Side::Reform.failed(e)),
+                        Err(e) => Err(Side::Baseline.failed(e)),
                     };
                     match both {
                         Ok((b, r)) => {

@@ -14,7 +14,7 @@ use super::compare::{outcome, Movers, Outcome, Tally};
 use super::intake::{refuse_over_limit, Source};
 use super::members::Group;
 use super::report::{Counts, Who};
-use super::{reformed, reprices, Excluded, Problem, Reform, Report, Spec, EXCLUDED_EXAMPLES};
+use super::{reformed, reprices, Excluded, Problem, Reform, Report, Side, Spec, EXCLUDED_EXAMPLES};
 use crate::batch::stream::{self, Job};
 use crate::batch::{Limits, Record, Upload};
 use crate::bill::BillRequest;
@@ -84,9 +84,9 @@ impl Comparison {
     /// A member's baseline and reformed bills, or why either could not be priced.
     fn both(&self, request: &BillRequest) -> Result<(Outcome, Outcome), String> {
         let baseline = Priced::price(&self.source.tariffs, &self.baseline, request)
-            .map_err(|e| format!("baseline: {e}"))?;
+            .map_err(|e| Side::Baseline.failed(e))?;
         let reform = match reprices(baseline.reached, self.touched.as_ref(), &baseline.read) {
-            true => outcome(&self.reformed, request).map_err(|e| format!("reform: {e}"))?,
+            true => outcome(&self.reformed, request).map_err(|e| Side::Reform.failed(e))?,
             false => baseline.outcome,
         };
         Ok((baseline.outcome, reform))

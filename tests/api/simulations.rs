@@ -472,3 +472,29 @@ async fn a_streamed_population_over_the_limit_is_refused_whole() {
         assert_eq!(reply.json()["population"]["records"], 3);
     }
 }
+
+#[actix_web::test]
+async fn a_bill_the_reform_cannot_price_is_left_out_naming_the_reform() {
+    let app = TestApp::spawn().await;
+    // 10^17 kWh at 10^17 yuan/kWh is beyond exact decimal arithmetic; at today's rate it is not.
+    let huge = "100000000000000000";
+    let mut body = reform(json!({ "electricity.differential.steel.eliminated": huge }));
+    body["population"][0]["electricity"]["kwh"] = json!(huge);
+    let inline = simulate_ok(&app, body.clone()).await;
+    let ndjson: Vec<u8> = body["population"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|record| format!("{record}\n").into_bytes())
+        .collect();
+    let simulation = json!({ "reform": body["reform"] });
+    let streamed = simulate_streamed(&app, &simulation, &ndjson, "application/x-ndjson").await;
+    assert_eq!(streamed.status, 200, "{}", streamed.text());
+    for report in [inline, streamed.json()] {
+        let population = &report["population"];
+        assert_eq!(population["excluded"], 1, "{report}");
+        assert_eq!(population["examples"][0]["record"], 1);
+        let message = population["examples"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("reform: "), "{message}");
+    }
+}
