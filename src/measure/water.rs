@@ -70,29 +70,11 @@ pub fn evaluate(
 ) -> Result<Vec<Band>, NotApplicable> {
     let (entry_ref, brackets) = schedule(reader, enterprise.industry, date)?;
     let restriction = supply_restriction(reader, excess, date)?;
-    bands(brackets, excess)
-        .map(|bands| {
-            bands
-                .into_iter()
-                .map(|(i, bracket, volume, rate)| Band {
-                    adder: Adder {
-                        measure: Measure::WaterProgressive,
-                        rate,
-                        reason: Reason::Water {
-                            band: i as u8 + 1,
-                            multiple: bracket.rate,
-                            supply_restricted: restriction.is_some(),
-                        },
-                        basis: {
-                            let mut basis = Basis::of(entry_ref);
-                            restriction.map(|r| basis.push(r));
-                            basis
-                        },
-                    },
-                    volume,
-                })
-                .collect()
-        })
+    let mut basis = Basis::of(entry_ref);
+    if let Some(r) = restriction {
+        basis.push(r);
+    }
+    bands(brackets, excess, basis, restriction.is_some())
         .ok_or(NotApplicable::Overflow("/water/m3"))
 }
 
@@ -139,11 +121,14 @@ fn supply_restriction(
     Ok((e.excess >= from).then_some(entry_ref))
 }
 
-/// `(index, bracket, volume, rate)` of each band the excess reaches.
-fn bands<'b>(
-    brackets: &'b [Bracket],
+/// Each band the excess reaches, resting on `basis` (the schedule, and the supply
+/// restriction when it is reached). `None` when a volume or a rate overflows.
+fn bands(
+    brackets: &[Bracket],
     e: &Excess,
-) -> Option<Vec<(usize, &'b Bracket, Decimal, Decimal)>> {
+    basis: Basis,
+    supply_restricted: bool,
+) -> Option<Vec<Band>> {
     let mut out = Vec::with_capacity(brackets.len());
     for (i, bracket) in brackets.iter().enumerate() {
         let lower = e
@@ -161,7 +146,18 @@ fn bands<'b>(
         if volume.scale() < e.dp {
             volume.rescale(e.dp);
         }
-        out.push((i, bracket, volume, rate));
+        let reason = Reason::Water {
+            band: i as u8 + 1,
+            multiple: bracket.rate,
+            supply_restricted,
+        };
+        let adder = Adder {
+            measure: Measure::WaterProgressive,
+            rate,
+            reason,
+            basis,
+        };
+        out.push(Band { adder, volume });
     }
     Some(out)
 }
@@ -198,10 +194,10 @@ mod tests {
             base_price: d("4.20"),
             dp: 0,
         };
-        bands(&xinzhou_normal(), &e)
+        bands(&xinzhou_normal(), &e, Basis::default(), false)
             .unwrap()
             .into_iter()
-            .map(|(_, _, v, _)| v)
+            .map(|band| band.volume)
             .collect()
     }
 
