@@ -130,7 +130,7 @@ impl<S: Sink> Encoder<S> {
             u8::from(e.capacity_cut_overdue),
             e.card as u8,
         ]);
-        self.raw(&(request.reclassified.len() as u32).to_le_bytes());
+        self.count(request.reclassified.len());
         for r in &request.reclassified {
             self.date(Some(r.from));
             self.raw(&[
@@ -140,7 +140,7 @@ impl<S: Sink> Encoder<S> {
             ]);
         }
         // The registry decisions a classification came from: a bill names the data it rests on.
-        self.raw(&(request.decisions.len() as u32).to_le_bytes());
+        self.count(request.decisions.len());
         for d in &request.decisions {
             self.date(Some(d.from));
             self.raw(&d.version.to_le_bytes());
@@ -149,7 +149,7 @@ impl<S: Sink> Encoder<S> {
         let a = &request.assessment;
         self.tag(a.year.is_some());
         self.raw(&a.year.unwrap_or_default().to_le_bytes());
-        self.raw(&(a.steel_processes.len() as u32).to_le_bytes());
+        self.count(a.steel_processes.len());
         for p in &a.steel_processes {
             self.raw(&[p.process as u8, p.grade as u8]);
             self.dec(Some(p.intensity));
@@ -185,11 +185,17 @@ impl<S: Sink> Encoder<S> {
         self.raw(&[u8::from(present)]);
     }
 
+    /// A length: how many items, or bytes, follow.
+    #[inline(always)]
+    fn count(&mut self, n: usize) {
+        self.raw(&(n as u32).to_le_bytes());
+    }
+
     #[inline(always)]
     fn str(&mut self, s: Option<&str>) {
         self.tag(s.is_some());
         let s = s.unwrap_or_default();
-        self.raw(&(s.len() as u32).to_le_bytes());
+        self.count(s.len());
         self.raw(s.as_bytes());
     }
 
