@@ -106,6 +106,7 @@ fn records(ndjson: Vec<u8>) -> Vec<Line> {
         max_line_bytes: 1 << 16,
         max_lines: u64::MAX,
         max_file_bytes: 0,
+        max_decoded_bytes: 0,
     };
     let mut records = Vec::new();
     Splitter::new(limits, 1).feed(ndjson.into(), &mut records);

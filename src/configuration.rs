@@ -39,6 +39,10 @@ pub struct BatchSettings {
     /// Largest Parquet or Arrow upload (read whole, its index being at its end), and the most
     /// it may hold inflated.
     pub max_file_bytes: usize,
+    /// The most a Parquet file may decode to, counted before it is decoded (a page of
+    /// dictionary indices as that many of the dictionary's longest value): what a text
+    /// upload of the records could carry.
+    pub max_decoded_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +77,9 @@ pub struct LimitSettings {
     pub body_idle_timeout_seconds: u64,
     /// A body read whole (a bill, a draft tariff, a JSON simulation) must arrive within this.
     pub body_read_timeout_seconds: u64,
+    /// The most problems an answer lists one by one (a registry file's bad cells); the rest
+    /// are counted.
+    pub max_listed_errors: usize,
     /// On shutdown, how long in-flight requests may take to finish.
     pub shutdown_grace_seconds: u64,
 }
@@ -105,7 +112,7 @@ pub struct LogSettings {
 }
 
 /// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
-const DEFAULTS: [(&str, &str); 23] = [
+const DEFAULTS: [(&str, &str); 25] = [
     ("server.host", "127.0.0.1"),
     ("server.port", "8080"),
     ("server.workers", "0"),
@@ -114,6 +121,7 @@ const DEFAULTS: [(&str, &str); 23] = [
     ("batch.max_line_bytes", "65536"),
     ("batch.max_lines", "10000000"),
     ("batch.max_file_bytes", "268435456"),
+    ("batch.max_decoded_bytes", "4294967296"),
     ("simulation.max_population", "2000000"),
     ("simulation.body_limit_bytes", "268435456"),
     ("simulation.kept_populations_bytes", "2147483648"),
@@ -122,6 +130,7 @@ const DEFAULTS: [(&str, &str); 23] = [
     ("limits.retry_after_seconds", "1"),
     ("limits.client_request_timeout_ms", "5000"),
     ("limits.shutdown_grace_seconds", "30"),
+    ("limits.max_listed_errors", "100"),
     ("limits.body_idle_timeout_seconds", "60"),
     ("limits.body_read_timeout_seconds", "60"),
     ("database.url", "sqlite://data/tariffd.db"),

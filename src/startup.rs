@@ -6,8 +6,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpMessage, HttpServer};
-use tracing_actix_web::{RequestId, TracingLogger};
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +68,7 @@ impl Application {
                 body_limit_bytes: settings.server.body_limit_bytes,
                 body_idle_timeout: Duration::from_secs(settings.limits.body_idle_timeout_seconds),
                 body_read_timeout: Duration::from_secs(settings.limits.body_read_timeout_seconds),
+                max_listed_errors: settings.limits.max_listed_errors,
             },
             batch_limits: crate::batch::Limits::of(&settings.batch, settings.batch.max_lines),
             simulation_limits: crate::api::SimulationLimits {
@@ -171,10 +172,7 @@ async fn access_log(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
-    let id = client_request_id(&request).or_else(|| {
-        let span = request.extensions().get::<RequestId>().copied();
-        span.map(|id| id.to_string())
-    });
+    let id = api::problem::request_id(request.request());
     let method = request.method().clone();
     let mut response = next.call(request).await?;
     let route = api::metrics::route_label(&response);
@@ -201,12 +199,4 @@ async fn access_log(
             .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
-}
-
-/// The client's `x-request-id`, if it is a token of at most 64 letters, digits, `-`, `_`
-/// or `.` (anything else could forge log lines).
-fn client_request_id(request: &ServiceRequest) -> Option<String> {
-    let value = request.headers().get("x-request-id")?.to_str().ok()?;
-    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    (!value.is_empty() && value.len() <= 64 && value.chars().all(plain)).then(|| value.to_string())
 }

@@ -10,6 +10,7 @@ const LIMITS: Limits = Limits {
     max_line_bytes: 65536,
     max_lines: 100_000,
     max_file_bytes: 16 << 20,
+    max_decoded_bytes: 1 << 30,
 };
 
 fuzz_target!(|data: &[u8]| {

@@ -38,6 +38,8 @@ pub struct Limits {
     pub body_idle_timeout: std::time::Duration,
     /// A body read whole (a bill, a draft tariff, a JSON simulation) must arrive within this.
     pub body_read_timeout: std::time::Duration,
+    /// The most problems an answer lists one by one (the rest are counted).
+    pub max_listed_errors: usize,
 }
 
 /// Limits on one simulation.

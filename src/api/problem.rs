@@ -5,7 +5,8 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use futures_util::FutureExt;
 
 pub use crate::wire::problem::{ApiError, FieldError, Problem};
 
@@ -73,4 +74,60 @@ pub async fn bare_errors(
         .content_type("application/problem+json")
         .json(problem);
     Ok(ServiceResponse::new(request, replacement).map_into_right_body())
+}
+
+/// Route middleware: a panic that reaches a handler's future is answered 500 problem+json
+/// quoting the request id, so one request's bug costs neither the worker nor its other
+/// connections. (On a route, not the app: the request is held for the answer, and a request
+/// held while the app still routes it cannot be routed.)
+pub async fn panics(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let http = request.request().clone();
+    match std::panic::AssertUnwindSafe(next.call(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => Ok(response?.map_into_left_body()),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("");
+            let id = request_id(&http).unwrap_or_else(|| "-".into());
+            tracing::error!(request_id = %id, panic = why, "a request panicked; answered 500");
+            let (status, code, title) = ApiError::Internal.meta();
+            let problem = Problem {
+                kind: format!("/problems/{code}"),
+                title: title.to_string(),
+                status,
+                detail: format!("an internal error stopped this request; it has been logged under request id {id}"),
+                errors: Vec::new(),
+            };
+            let response = HttpResponse::InternalServerError()
+                .content_type("application/problem+json")
+                .json(problem);
+            Ok(ServiceResponse::new(http, response).map_into_right_body())
+        }
+    }
+}
+
+/// The request's id: the client's `x-request-id` when it is a token of at most 64 letters,
+/// digits, `-`, `_` or `.` (anything else could forge log lines), else the tracing span's.
+pub fn request_id(request: &HttpRequest) -> Option<String> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let client = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(plain));
+    client.map(str::to_string).or_else(|| {
+        let span = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .copied();
+        span.map(|id| id.to_string())
+    })
 }

@@ -444,7 +444,8 @@ pub async fn import_enterprises(
     }
     let body = match workbook {
         true => {
-            let read = move || xlsx::to_csv(&body, limit as u64);
+            let columns = crate::registry::import::header().len();
+            let read = move || xlsx::to_csv(&body, limit as u64, columns);
             let csv = actix_web::rt::task::spawn_blocking(read)
                 .await
                 .map_err(|_| ApiError::Internal)?
@@ -453,7 +454,9 @@ pub async fn import_enterprises(
         }
         false => body,
     };
-    let records = crate::registry::import::read(&body).map_err(ApiError::Invalid)?;
+    let most = state.limits.max_listed_errors;
+    let records = crate::registry::import::read(&body)
+        .map_err(|errors| ApiError::invalid_listing(errors, most))?;
     let mut ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -474,7 +477,7 @@ pub async fn import_enterprises(
         }
     }
     if !unknown.is_empty() {
-        return Err(ApiError::Invalid(unknown));
+        return Err(ApiError::invalid_listing(unknown, most));
     }
     store::append_all(&state.database, &records, &Caller::name(&request)).await?;
     Ok(HttpResponse::Ok().json(Imported {

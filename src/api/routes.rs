@@ -529,6 +529,7 @@ impl Route {
         };
         (self.handler)()
             .guard(method)
+            .wrap(from_fn(super::problem::panics))
             .wrap(from_fn(move |request, next| checked(self, request, next)))
     }
 }

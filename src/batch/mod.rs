@@ -156,6 +156,8 @@ pub struct Limits {
     pub max_lines: u64,
     /// Largest columnar file (read whole), and the most it may hold inflated.
     pub max_file_bytes: usize,
+    /// The most a columnar file may decode to (see `BatchSettings::max_decoded_bytes`).
+    pub max_decoded_bytes: u64,
 }
 
 impl Limits {
@@ -165,6 +167,7 @@ impl Limits {
             max_line_bytes: settings.max_line_bytes,
             max_lines,
             max_file_bytes: settings.max_file_bytes,
+            max_decoded_bytes: settings.max_decoded_bytes,
         }
     }
 }

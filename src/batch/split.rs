@@ -162,6 +162,7 @@ mod tests {
         max_line_bytes: 100,
         max_lines: 100,
         max_file_bytes: 0,
+        max_decoded_bytes: 0,
     };
 
     #[test]
@@ -186,6 +187,7 @@ mod tests {
             max_line_bytes: 3,
             max_lines: 100,
             max_file_bytes: 0,
+            max_decoded_bytes: 0,
         };
         assert_eq!(
             split(limits, &["ab\nabcd", "ef\ncd\n"]),
@@ -207,6 +209,7 @@ mod tests {
             max_line_bytes: 10,
             max_lines: 2,
             max_file_bytes: 0,
+            max_decoded_bytes: 0,
         };
         assert_eq!(
             split(limits, &["a\nb\nc\nd\n"]),

@@ -261,6 +261,7 @@ mod tests {
         max_line_bytes: 1000,
         max_lines: u64::MAX,
         max_file_bytes: 1 << 20,
+        max_decoded_bytes: 1 << 30,
     };
 
     #[test]

@@ -134,6 +134,19 @@ impl ApiError {
         ApiError::Invalid(vec![FieldError::at(pointer, message)])
     }
 
+    /// Every problem of a file, the first `most` listed and the rest counted, so that a
+    /// large bad file is answered in a page, not in as many bytes as it sent.
+    pub fn invalid_listing(mut errors: Vec<FieldError>, most: usize) -> ApiError {
+        let total = errors.len();
+        if total > most {
+            errors.truncate(most);
+            errors.push(FieldError::note(format!(
+                "{total} problems in all; the first {most} are listed (`limits.max_listed_errors`)"
+            )));
+        }
+        ApiError::Invalid(errors)
+    }
+
     pub fn query(parameter: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError::Invalid(vec![FieldError::query(parameter, message)])
     }

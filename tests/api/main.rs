@@ -16,6 +16,7 @@ mod columnar;
 mod examples;
 mod exports;
 mod helpers;
+mod hostile;
 mod ledger;
 mod lookups;
 mod openapi;

@@ -456,7 +456,7 @@ proptest! {
         let ndjson = lines.join("\n").into_bytes();
         let pieces = || ndjson.chunks(piece).map(|c| Ok::<_, ApiError>(Bytes::copy_from_slice(c)));
         let upload = Upload::Text(Format::Ndjson);
-        let limits = Limits { max_line_bytes: 1 << 20, max_lines: 1 << 20, max_file_bytes: 1 << 20 };
+        let limits = Limits { max_line_bytes: 1 << 20, max_lines: 1 << 20, max_file_bytes: 1 << 20, max_decoded_bytes: 1 << 30 };
         let reform = Reform { name: "streamed".into(), draft: None, overrides };
         let spec = Spec { reform: reform.clone(), top, ..Spec::default() };
 

@@ -68,7 +68,7 @@ pub struct Batches {
 /// Opens `file`, checking it: the CSV header its column names make, and its rows.
 pub fn open(kind: Columnar, file: Bytes, limits: Limits) -> Result<(Vec<u8>, Rows), ApiError> {
     let batches = unpanicked(kind, || match kind {
-        Columnar::Parquet => parquet::open(file, limits.max_file_bytes),
+        Columnar::Parquet => parquet::open(file, limits.max_file_bytes, limits.max_decoded_bytes),
         Columnar::Arrow => ipc::open(file),
     })?;
     let mut header = Vec::new();

@@ -14,6 +14,9 @@ use super::thrift::{self, PageHeader};
 use super::{accepted_type, batch_rows, Batches};
 use crate::wire::problem::ApiError;
 
+/// Data pages whose values are indices into the chunk's dictionary.
+const PLAIN_DICTIONARY: i32 = 2;
+const RLE_DICTIONARY: i32 = 8;
 /// `DELTA_BYTE_ARRAY` rebuilds each value from a prefix of the one before, so a tiny page
 /// can stand for gigabytes; it is refused.
 const DELTA_BYTE_ARRAY: i32 = 7;
@@ -21,10 +24,15 @@ const DELTA_BYTE_ARRAY: i32 = 7;
 const MOST_PAGE_BYTES: i64 = 64 << 20;
 /// The widest fixed-size value accepted (a 256-bit decimal).
 const MOST_FIXED_BYTES: i32 = 32;
+/// Groups nested deeper than this are refused before the crate, which recurses on them,
+/// reads the schema (the CSV layout is flat: one level is all a usable file has).
+pub const MOST_SCHEMA_DEPTH: usize = 16;
+const MAGIC: &[u8] = b"PAR1";
 
 /// Opens a Parquet file held whole in `file`, checked to hold at most `most_inflated`
-/// bytes inflated.
-pub fn open(file: Bytes, most_inflated: usize) -> Result<Batches, ApiError> {
+/// bytes inflated and to decode to at most `most_decoded`.
+pub fn open(file: Bytes, most_inflated: usize, most_decoded: u64) -> Result<Batches, ApiError> {
+    check_footer(&file)?;
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let metadata = ArrowReaderMetadata::load(&file, options).map_err(unreadable)?;
     for (field, column) in metadata
@@ -48,6 +56,7 @@ pub fn open(file: Bytes, most_inflated: usize) -> Result<Batches, ApiError> {
     }
     let mut checked = Checked {
         most_inflated: most_inflated as u64,
+        most_decoded,
         ..Checked::default()
     };
     for group in metadata.metadata().row_groups() {
@@ -65,13 +74,42 @@ pub fn open(file: Bytes, most_inflated: usize) -> Result<Batches, ApiError> {
     })
 }
 
+/// The footer's nesting, read before the crate reads it. A file whose footer cannot be
+/// found is left to the crate to refuse.
+fn check_footer(file: &[u8]) -> Result<(), ApiError> {
+    let Some(tail) = file.len().checked_sub(8).filter(|_| file.ends_with(MAGIC)) else {
+        return Ok(());
+    };
+    let length = u32::from_le_bytes(file[tail..tail + 4].try_into().expect("4 bytes"));
+    let Some(start) = tail.checked_sub(length as usize) else {
+        return Ok(());
+    };
+    let depth = thrift::schema_depth(&file[start..tail])
+        .map_err(|why| ApiError::field("/", format!("the Parquet footer cannot be read: {why}")))?;
+    if depth > MOST_SCHEMA_DEPTH {
+        return Err(ApiError::field(
+            "/",
+            format!(
+                "the Parquet schema nests groups {depth} deep, past the limit of {MOST_SCHEMA_DEPTH}; send one flat column per CSV column"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// What the checks found across the file.
 #[derive(Default)]
 struct Checked {
     most_inflated: u64,
     inflated: u64,
+    /// What the file decodes to at most: a page of dictionary indices as every index the
+    /// chunk's longest value, any other page as its inflated size.
+    most_decoded: u64,
+    decoded: u64,
     /// The longest text in any dictionary: a batch's rows may each repeat it.
     longest_value: usize,
+    /// The longest text in the dictionary of the chunk being walked.
+    chunk_longest: usize,
 }
 
 impl Checked {
@@ -101,6 +139,7 @@ impl Checked {
             .and_then(|(start, length)| Some((start, start.checked_add(length)?)))
             .filter(|&(_, end)| end <= file.len() as u64)
             .ok_or_else(|| refused(&name, "lies outside the file"))?;
+        self.chunk_longest = 0;
         let mut at = start as usize;
         while at < end as usize {
             let (header, header_length) =
@@ -144,6 +183,7 @@ impl Checked {
                 ),
             ));
         }
+        self.count_decoded(header)?;
         if header.encoding == Some(DELTA_BYTE_ARRAY) {
             return Err(refused(
                 name,
@@ -174,7 +214,30 @@ impl Checked {
         })?;
         if dictionary_of_text {
             let plain = inflated.as_deref().unwrap_or(values);
-            self.longest_value = self.longest_value.max(longest_plain_text(plain));
+            self.chunk_longest = longest_plain_text(plain);
+            self.longest_value = self.longest_value.max(self.chunk_longest);
+        }
+        Ok(())
+    }
+
+    /// Adds what a page decodes to at most, refusing the file past its budget: a few bytes
+    /// of indices into a long dictionary value would otherwise cost minutes to decode.
+    fn count_decoded(&mut self, header: &PageHeader) -> Result<(), ApiError> {
+        let indices = header.kind != thrift::DICTIONARY_PAGE
+            && matches!(header.encoding, Some(PLAIN_DICTIONARY | RLE_DICTIONARY));
+        let decoded = match indices {
+            true => (header.values.max(0) as u64).saturating_mul(self.chunk_longest as u64),
+            false => header.uncompressed.max(0) as u64,
+        };
+        self.decoded = self.decoded.saturating_add(decoded);
+        if self.decoded > self.most_decoded {
+            return Err(ApiError::field(
+                "/",
+                format!(
+                    "the Parquet file decodes to more than {} bytes (its dictionaries' values repeated by their rows), the limit `batch.max_decoded_bytes`",
+                    self.most_decoded
+                ),
+            ));
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ const LIMITS: Limits = Limits {
     max_line_bytes: 1000,
     max_lines: 1_000_000,
     max_file_bytes: 64 << 20,
+    max_decoded_bytes: 1 << 30,
 };
 
 /// A batch of the CSV layout's columns in the types analysts' tools write.
@@ -227,6 +228,7 @@ fn a_file_inflating_past_the_budget_is_refused_before_it_is_decoded() {
     assert!(file.len() < 100_000, "{}", file.len());
     let tight = Limits {
         max_file_bytes: 1 << 20,
+        max_decoded_bytes: 1 << 30,
         ..LIMITS
     };
     let error = read_all(Columnar::Parquet, file, tight).unwrap_err();

@@ -13,6 +13,8 @@ pub struct PageHeader {
     pub kind: i32,
     pub uncompressed: i32,
     pub compressed: i32,
+    /// Values in the page (rows, for a flat column), of whichever page header it has.
+    pub values: i32,
     /// The values' encoding, of whichever of the three page headers the page has.
     pub encoding: Option<i32>,
     /// Data v2 only: the level bytes, stored before the values and never compressed.
@@ -37,10 +39,12 @@ pub fn page_header(bytes: &[u8]) -> Result<(PageHeader, usize), Bad> {
         (3, I32) => reader.i32().map(|v| header.compressed = v),
         // data_page_header and dictionary_page_header: the encoding is field 2 of both.
         (5 | 7, STRUCT) => reader.fields(1, |reader, id, kind| match (id, kind) {
+            (1, I32) => reader.i32().map(|v| header.values = v),
             (2, I32) => reader.i32().map(|v| header.encoding = Some(v)),
             _ => reader.skip(kind, 1),
         }),
         (8, STRUCT) => reader.fields(1, |reader, id, kind| match (id, kind) {
+            (1, I32) => reader.i32().map(|v| header.values = v),
             (4, I32) => reader.i32().map(|v| header.encoding = Some(v)),
             (5 | 6, I32) => {
                 let length = reader.i32()?;
@@ -61,11 +65,58 @@ pub fn page_header(bytes: &[u8]) -> Result<(PageHeader, usize), Bad> {
     Ok((header, reader.at))
 }
 
+/// How deep the groups of a Parquet footer's schema nest, read without recursing: the
+/// schema is a flat list of elements, each naming how many children follow it. Every other
+/// field of the footer is walked too, so that no struct nests deeper than `MOST_DEPTH`
+/// before the parquet crate, which recurses on both, reads it.
+pub fn schema_depth(footer: &[u8]) -> Result<usize, Bad> {
+    let mut reader = Reader {
+        bytes: footer,
+        at: 0,
+    };
+    let mut children = Vec::new();
+    reader.fields(0, |reader, id, kind| match (id, kind) {
+        (2, LIST) => {
+            let (size, element) = reader.list_head()?;
+            if element != STRUCT {
+                return Err("a schema that is not a list of elements");
+            }
+            reader.check_size(size)?;
+            for _ in 0..size {
+                let mut count = 0;
+                reader.fields(1, |reader, id, kind| match (id, kind) {
+                    (5, I32) => reader.i32().map(|n| count = n),
+                    _ => reader.skip(kind, 2),
+                })?;
+                children.push(count);
+            }
+            Ok(())
+        }
+        _ => reader.skip(kind, 0),
+    })?;
+    // Each open group's children yet to come; the depth is how many groups are open.
+    let (mut open, mut deepest) = (Vec::<i32>::new(), 0);
+    for count in children {
+        while open.last() == Some(&0) {
+            open.pop();
+        }
+        if let Some(left) = open.last_mut() {
+            *left -= 1;
+        }
+        if count > 0 {
+            open.push(count);
+            deepest = deepest.max(open.len());
+        }
+    }
+    Ok(deepest)
+}
+
 const TRUE: u8 = 1;
 const FALSE: u8 = 2;
 const I32: u8 = 5;
+const LIST: u8 = 9;
 const STRUCT: u8 = 12;
-/// Deeper nesting than any page header has is refused, not followed.
+/// Deeper nesting than any page header or footer has is refused, not followed.
 const MOST_DEPTH: u8 = 16;
 
 struct Reader<'a> {
@@ -151,13 +202,9 @@ impl Reader<'_> {
                 let length = self.varint()?;
                 self.advance(length)
             }
-            9 | 10 => {
-                let head = self.byte()?;
-                let size = match head >> 4 {
-                    15 => self.varint()?,
-                    n => u64::from(n),
-                };
-                self.skip_many(size, head & 0x0f, depth + 1)
+            LIST | 10 => {
+                let (size, kind) = self.list_head()?;
+                self.skip_many(size, kind, depth + 1)
             }
             11 => {
                 let size = self.varint()?;
@@ -175,6 +222,16 @@ impl Reader<'_> {
             STRUCT => self.fields(depth + 1, |reader, _, kind| reader.skip(kind, depth + 1)),
             _ => Err("an unknown Thrift type"),
         }
+    }
+
+    /// A list's (or set's) head: its size and the type of its elements.
+    fn list_head(&mut self) -> Result<(u64, u8), Bad> {
+        let head = self.byte()?;
+        let size = match head >> 4 {
+            15 => self.varint()?,
+            n => u64::from(n),
+        };
+        Ok((size, head & 0x0f))
     }
 
     /// Moves past `size` elements of `kind`.

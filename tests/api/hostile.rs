@@ -1,0 +1,353 @@
+//! Hostile uploads found by the outside probe of issue 32: each is refused naming the limit
+//! it passed, and the process stays up and lean. The files are built here, by the same
+//! code that writes `tests/fixtures/hostile/` for `.ci/adversarial` and the fuzz seeds.
+
+use std::sync::Arc;
+
+use arrow_array::builder::StringDictionaryBuilder;
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, Int32Array, RecordBatch, StructArray};
+use arrow_schema::Field;
+use serde_json::json;
+
+use crate::helpers::{csv_body, population, TestApp};
+
+const PARQUET: &str = "application/vnd.apache.parquet";
+const ARROW: &str = "application/vnd.apache.arrow.file";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A Parquet file with no rows whose schema nests `depth` groups, each holding the next
+/// (the footer written by hand in Thrift's compact protocol: no writer makes such a file).
+pub fn deep_parquet(depth: usize) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut n: u64) {
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    fn name(out: &mut Vec<u8>, header: u8, name: &str) {
+        out.push(header);
+        varint(out, name.len() as u64);
+        out.extend_from_slice(name.as_bytes());
+    }
+    let mut footer = vec![0x15, 0x02]; // 1: version = 1
+    footer.push(0x19); // 2: schema, a list
+    footer.push(0xfc); // of more than 14 structs:
+    varint(&mut footer, depth as u64 + 1);
+    for level in 0..depth {
+        match level {
+            0 => name(&mut footer, 0x48, "schema"), // 4: name
+            _ => {
+                footer.extend_from_slice(&[0x35, 0x00]); // 3: repetition REQUIRED
+                name(&mut footer, 0x18, "g");
+            }
+        }
+        footer.extend_from_slice(&[0x15, 0x02, 0x00]); // 5: num_children = 1; stop
+    }
+    // The leaf: 1: type INT32, 3: repetition REQUIRED, 4: name.
+    footer.extend_from_slice(&[0x15, 0x02, 0x25, 0x00]);
+    name(&mut footer, 0x18, "enterprise_id");
+    footer.push(0x00);
+    footer.extend_from_slice(&[0x16, 0x00, 0x19, 0x0c, 0x00]); // 3: num_rows 0, 4: no row groups
+    let mut file = b"PAR1".to_vec();
+    file.extend_from_slice(&footer);
+    file.extend_from_slice(&(footer.len() as u32).to_le_bytes());
+    file.extend_from_slice(b"PAR1");
+    file
+}
+
+/// A small Parquet file whose dictionary holds one 1 MiB value, repeated by `rows` indices.
+/// (The writer interns every row's value: 100 000 rows take minutes to write, so the tests
+/// read the fixture this writes.)
+pub fn dictionary_parquet(rows: usize) -> Vec<u8> {
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+    let long = "x".repeat(1 << 20);
+    let mut values = StringDictionaryBuilder::<Int32Type>::new();
+    for _ in 0..rows {
+        values.append_value(&long);
+    }
+    let batch =
+        RecordBatch::try_from_iter([("enterprise_id", Arc::new(values.finish()) as ArrayRef)])
+            .unwrap();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(19).unwrap()))
+        .set_dictionary_page_size_limit(4 << 20)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .build();
+    let mut file = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut file, batch.schema(), Some(properties)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    file
+}
+
+/// An Arrow IPC file whose one column nests `depth` structs.
+fn deep_arrow(depth: usize) -> Vec<u8> {
+    let mut column: ArrayRef = Arc::new(Int32Array::from(vec![1]));
+    for _ in 0..depth {
+        let field = Arc::new(Field::new("g", column.data_type().clone(), false));
+        column = Arc::new(StructArray::from(vec![(field, column)]));
+    }
+    let batch = RecordBatch::try_from_iter([("enterprise_id", column)]).unwrap();
+    let mut file = Vec::new();
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(&mut file, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    file
+}
+
+/// A registry workbook with its header at A1 and one more cell at `far` (`(row, column)`
+/// from 0): tiny, yet a dense reader allocates every cell between.
+pub fn wide_xlsx(far: (u32, u16)) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "enterprise_id").unwrap();
+    sheet.write_string(far.0, far.1, "x").unwrap();
+    book.save_to_buffer().unwrap()
+}
+
+fn fixtures() -> std::path::PathBuf {
+    crate::support::root().join("tests/fixtures/hostile")
+}
+
+/// Writes the files `.ci/adversarial` sends and the columnar fuzz target starts from.
+#[test]
+#[ignore = "writes tests/fixtures/hostile; run by hand after changing a builder"]
+fn write_the_hostile_fixtures() {
+    let dir = fixtures();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("deep.parquet"), deep_parquet(1500)).unwrap();
+    std::fs::write(dir.join("wide.xlsx"), wide_xlsx((1_048_575, 16_383))).unwrap();
+}
+
+/// The dictionary bomb, apart: its writer takes minutes.
+#[test]
+#[ignore = "writes tests/fixtures/hostile/dictionary.parquet in minutes; run by hand"]
+fn write_the_dictionary_fixture() {
+    let file = dictionary_parquet(100_000);
+    std::fs::write(fixtures().join("dictionary.parquet"), file).unwrap();
+}
+
+#[test]
+fn the_committed_fixtures_are_as_hostile_as_their_builders_make_them() {
+    let dir = fixtures();
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(read("deep.parquet"), deep_parquet(1500));
+    let dictionary = read("dictionary.parquet");
+    assert!(dictionary.len() < 8 * 1024, "{} bytes", dictionary.len());
+    assert!(read("wide.xlsx").len() < 8 * 1024);
+}
+
+fn problem_names(reply: &crate::helpers::Reply, what: &str) {
+    assert_eq!(reply.status, 422, "{}", reply.text());
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    assert!(reply.text().contains(what), "{what}: {}", reply.text());
+}
+
+#[actix_web::test]
+async fn a_parquet_schema_nested_past_the_limit_is_refused_on_every_route_that_reads_one() {
+    let app = TestApp::spawn().await;
+    let file = deep_parquet(1500);
+    for path in ["/v1/bills/batch", "/v1/populations"] {
+        let reply = app
+            .post_with(path, &[("content-type", PARQUET)], file.clone())
+            .await;
+        problem_names(&reply, "past the limit of 16");
+    }
+    let streamed = app
+        .post_with(
+            "/v1/simulations",
+            &[("content-type", "multipart/form-data; boundary=XyZ")],
+            crate::simulations::multipart(
+                &json!({ "reform": { "name": "r", "parameters": {} } }),
+                &file,
+                PARQUET,
+            ),
+        )
+        .await;
+    problem_names(&streamed, "past the limit of 16");
+    // A shallow nesting is still named as what it is.
+    let reply = app
+        .post_with(
+            "/v1/bills/batch",
+            &[("content-type", PARQUET)],
+            deep_parquet(3),
+        )
+        .await;
+    problem_names(&reply, "of type Struct");
+    assert_eq!(app.get("/health/ready").await.status, 200);
+}
+
+#[actix_web::test]
+async fn an_arrow_schema_nested_past_the_readers_limit_is_refused() {
+    let app = TestApp::spawn().await;
+    for depth in [3, 200] {
+        let reply = app
+            .post_with(
+                "/v1/bills/batch",
+                &[("content-type", ARROW)],
+                deep_arrow(depth),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{depth}: {}", reply.text());
+    }
+    assert_eq!(app.get("/health/ready").await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_dictionary_repeating_a_long_value_is_refused_before_it_is_decoded() {
+    let app = TestApp::spawn().await;
+    let file = std::fs::read(fixtures().join("dictionary.parquet")).unwrap();
+    let started = std::time::Instant::now();
+    let reply = app
+        .post_with("/v1/bills/batch", &[("content-type", PARQUET)], file)
+        .await;
+    problem_names(&reply, "batch.max_decoded_bytes");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "refused only after {:?}",
+        started.elapsed()
+    );
+    // The same records as their text would carry them are read as before.
+    let requests = population(20);
+    let csv = csv_body(&requests);
+    let parquet =
+        tariffd::batch::columnar::convert::from_csv(&csv, tariffd::batch::Columnar::Parquet)
+            .unwrap();
+    let reply = app
+        .post_with("/v1/bills/batch", &[("content-type", PARQUET)], parquet)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+#[actix_web::test]
+async fn a_workbook_reaching_past_the_registry_columns_or_rows_is_refused_unread() {
+    let app = TestApp::spawn_with(|s| s.simulation.body_limit_bytes = 1 << 19).await;
+    for (far, cell) in [
+        ((1999, 16_383), "XFD2000"),
+        ((1_048_575, 16_383), "XFD1048576"),
+        ((1_048_575, 0), "A1048576"),
+    ] {
+        let reply = app
+            .post_with(
+                "/v1/enterprises/import",
+                &[("content-type", XLSX)],
+                wide_xlsx(far),
+            )
+            .await;
+        problem_names(&reply, cell);
+    }
+    // Within the columns and rows, a sparse sheet is read as its cells say.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (column, name) in ["enterprise_id", "name", "industry"].iter().enumerate() {
+        sheet.write_string(0, column as u16, *name).unwrap();
+    }
+    for (column, value) in ["E-9", "Nine", "steel"].iter().enumerate() {
+        sheet.write_string(4, column as u16, *value).unwrap();
+    }
+    let reply = app
+        .post_with(
+            "/v1/enterprises/import",
+            &[("content-type", XLSX)],
+            book.save_to_buffer().unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text());
+    assert!(reply.text().contains("/rows/2"), "{}", reply.text());
+}
+
+#[actix_web::test]
+async fn json_nested_without_end_in_a_population_is_refused() {
+    let app = TestApp::spawn().await;
+    let deep = "[".repeat(100_000);
+    let body = format!(r#"{{"reform": {{}}, "population": [{{"enterprise": {deep}"#);
+    let reply = app
+        .post_with(
+            "/v1/simulations",
+            &[("content-type", "application/json")],
+            body.into_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    let kept = format!(r#"{{"enterprise": {deep}"#);
+    let reply = app
+        .post_with(
+            "/v1/populations",
+            &[("content-type", "application/x-ndjson")],
+            kept.into_bytes(),
+        )
+        .await;
+    assert!(reply.status < 500, "{}", reply.text());
+    assert_eq!(app.get("/health/ready").await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_panic_in_a_handler_is_a_500_problem_naming_the_request_id() {
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, web, App, HttpResponse};
+    let service = test::init_service(
+        App::new()
+            .route(
+                "/boom",
+                web::get()
+                    .to(|| async {
+                        if std::hint::black_box(true) {
+                            panic!("forced by the test");
+                        }
+                        HttpResponse::Ok().finish()
+                    })
+                    .wrap(from_fn(tariffd::api::problem::panics)),
+            )
+            .route("/fine", web::get().to(HttpResponse::Ok)),
+    )
+    .await;
+    let request = test::TestRequest::get()
+        .uri("/boom")
+        .insert_header(("x-request-id", "probe-42"))
+        .to_request();
+    let response = test::call_service(&service, request).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    let body: serde_json::Value = test::read_body_json(response).await;
+    assert_eq!(body["status"], 500);
+    assert!(
+        body["detail"].as_str().unwrap().contains("probe-42"),
+        "{body}"
+    );
+    let fine =
+        test::call_service(&service, test::TestRequest::get().uri("/fine").to_request()).await;
+    assert_eq!(fine.status(), 200, "the service goes on after a panic");
+}
+
+#[actix_web::test]
+async fn a_registry_file_of_many_bad_rows_lists_the_first_problems_and_counts_the_rest() {
+    let app = TestApp::spawn_with(|s| s.limits.max_listed_errors = 7).await;
+    let mut file = String::from("enterprise_id,name,industry,class_from,class_to\n");
+    for i in 0..5000 {
+        file.push_str(&format!("E-{i},Works {i},steel,2021-05-01,2020-01-01\n"));
+    }
+    let reply = app
+        .post_with(
+            "/v1/enterprises/import",
+            &[("content-type", "text/csv")],
+            file.into_bytes(),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.text());
+    let errors = reply.json()["errors"].as_array().unwrap().clone();
+    assert_eq!(errors.len(), 8, "{}", reply.text());
+    let count = errors[7]["message"].as_str().unwrap();
+    assert!(count.starts_with("5000 problems in all"), "{count}");
+    assert!(reply.body.len() < 4096, "{} bytes", reply.body.len());
+}
