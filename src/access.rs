@@ -37,8 +37,10 @@ impl Role {
     }
 }
 
-/// One configured key: its name (for logs), the SHA-256 of the key, and its roles.
+/// One configured key: its name (for logs), the SHA-256 of the key, and its roles. Nothing
+/// else: a field the server does not know (`enabled = false`) would be silently ignored.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeySettings {
     pub name: String,
     /// 64 hex digits: `printf %s "$KEY" | sha256sum`, or `tariffd hash-key`.
@@ -58,10 +60,17 @@ pub struct Access {
     keys: Vec<Key>,
 }
 
+/// A key the configuration gets wrong: the server does not start on it.
 #[derive(Debug, thiserror::Error)]
-#[error("auth.keys `{name}`: sha256 must be 64 hex digits (the SHA-256 of the key)")]
-pub struct BadKey {
-    name: String,
+pub enum BadKey {
+    #[error("auth.keys `{0}`: sha256 must be 64 hex digits (the SHA-256 of the key)")]
+    Hash(String),
+    #[error("auth.keys `{0}`: a key needs at least one role (reader, biller, analyst, registrar, admin); remove the entry to withdraw a key")]
+    NoRoles(String),
+    #[error("auth.keys `{0}`: two keys have this name; the access log could not tell them apart")]
+    SameName(String),
+    #[error("auth.keys `{0}` and `{1}` have the same sha256: one key cannot have two sets of roles")]
+    SameHash(String, String),
 }
 
 /// What a caller meets when the server has no key at all: how to add one, or to run open.
@@ -69,20 +78,28 @@ const NO_KEYS: &str = "this server has no API keys configured, so no key can be 
 
 impl Access {
     pub fn new(enabled: bool, keys: &[KeySettings]) -> Result<Access, BadKey> {
-        let keys = keys
-            .iter()
-            .map(|k| {
-                let hash = parse_hex(&k.sha256).ok_or_else(|| BadKey {
-                    name: k.name.clone(),
-                })?;
-                Ok(Key {
-                    name: k.name.clone(),
-                    hash,
-                    roles: k.roles.clone(),
-                })
-            })
-            .collect::<Result<_, BadKey>>()?;
-        Ok(Access { enabled, keys })
+        let mut checked: Vec<Key> = Vec::with_capacity(keys.len());
+        for k in keys {
+            let hash = parse_hex(&k.sha256).ok_or_else(|| BadKey::Hash(k.name.clone()))?;
+            if k.roles.is_empty() {
+                return Err(BadKey::NoRoles(k.name.clone()));
+            }
+            if let Some(same) = checked.iter().find(|c| c.name == k.name) {
+                return Err(BadKey::SameName(same.name.clone()));
+            }
+            if let Some(same) = checked.iter().find(|c| c.hash == hash) {
+                return Err(BadKey::SameHash(same.name.clone(), k.name.clone()));
+            }
+            checked.push(Key {
+                name: k.name.clone(),
+                hash,
+                roles: k.roles.clone(),
+            });
+        }
+        Ok(Access {
+            enabled,
+            keys: checked,
+        })
     }
 
     pub fn enabled(&self) -> bool {
@@ -191,6 +208,33 @@ mod tests {
             &[key("r", vec![Role::Reader]), key("a", vec![Role::Admin])],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn keys_without_roles_or_sharing_a_name_or_hash_stop_the_start() {
+        let key = |name: &str, secret: &str, roles: Vec<Role>| KeySettings {
+            name: name.into(),
+            sha256: hash_key(secret),
+            roles,
+        };
+        let refused = |keys: &[KeySettings]| Access::new(true, keys).err().unwrap().to_string();
+        let error = refused(&[key("grid", "g", vec![])]);
+        assert!(error.contains("`grid`") && error.contains("role"), "{error}");
+        let error = refused(&[
+            key("grid", "g", vec![Role::Biller]),
+            key("grid", "h", vec![Role::Reader]),
+        ]);
+        assert!(error.contains("`grid`") && error.contains("name"), "{error}");
+        let error = refused(&[
+            key("grid", "same", vec![Role::Biller]),
+            key("bureau", "same", vec![Role::Admin]),
+        ]);
+        assert!(error.contains("`grid` and `bureau`"), "{error}");
+        let error = refused(&[KeySettings {
+            sha256: "00".into(),
+            ..key("short", "s", vec![Role::Reader])
+        }]);
+        assert!(error.contains("`short`") && error.contains("64 hex"), "{error}");
     }
 
     #[test]

@@ -25,8 +25,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest accepted body for a single bill.
     pub body_limit_bytes: usize,
-    /// Open connections at most; more wait in the listen queue. Keep it below the process's
-    /// file-descriptor limit (`ulimit -n`).
+    /// Open connections at most; more wait in the listen queue. Each holds two file
+    /// descriptors: past what `ulimit -n` carries (less 256 kept for the rest) it is lowered
+    /// at start, with a warning.
     pub max_connections: usize,
 }
 
@@ -209,6 +210,7 @@ fn check_file_keys(file: &Path) -> Result<(), config::ConfigError> {
         .map_err(|e| config::ConfigError::Message(format!("{}: {e}", file.display())))?;
     let table: toml::Table = toml::from_str(&text)
         .map_err(|e| config::ConfigError::Message(format!("{}: {e}", file.display())))?;
+    check_key_entries(file, &table)?;
     let mut keys = Vec::new();
     leaf_keys("", &table, &mut keys);
     match keys.iter().find(|k| !is_setting(k)) {
@@ -222,6 +224,30 @@ fn check_file_keys(file: &Path) -> Result<(), config::ConfigError> {
             )))
         }
     }
+}
+
+/// Each `[[auth.keys]]` entry sets only what a key has: anything else (`enabled = false`)
+/// would be read past, leaving the key as it was.
+fn check_key_entries(file: &Path, table: &toml::Table) -> Result<(), config::ConfigError> {
+    const FIELDS: [&str; 3] = ["name", "sha256", "roles"];
+    let entries = table
+        .get("auth")
+        .and_then(|auth| auth.get("keys"))
+        .and_then(toml::Value::as_array);
+    for (at, entry) in entries.into_iter().flatten().enumerate() {
+        let Some(entry) = entry.as_table() else {
+            continue;
+        };
+        if let Some(field) = entry.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            let name = entry.get("name").and_then(toml::Value::as_str);
+            let which = name.map_or(format!("number {}", at + 1), |n| format!("`{n}`"));
+            return Err(config::ConfigError::Message(format!(
+                "{}: [[auth.keys]] {which}: `{field}` is not a key's setting (a key has name, sha256 and roles; remove the entry to withdraw a key)",
+                file.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Dotted keys of a table's values; a list (of key tables) is one value.
@@ -310,6 +336,32 @@ mod tests {
                 .server
                 .port,
             9000
+        );
+        std::fs::remove_file(&file).unwrap();
+    }
+
+    #[test]
+    fn a_key_entry_setting_what_a_key_does_not_have_is_refused_naming_it() {
+        let file = std::env::temp_dir().join(format!("tariffd-keys-{}.toml", std::process::id()));
+        let key = |extra: &str| {
+            format!("[[auth.keys]]\nname = \"ok\"\nsha256 = \"00\"\nroles = [\"reader\"]\n[[auth.keys]]\nname = \"grid\"\nsha256 = \"00\"\nroles = [\"biller\"]\n{extra}")
+        };
+        std::fs::write(&file, key("enabled = false\n")).unwrap();
+        let error = Settings::load_from(Some(&file), vars(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`grid`") && error.contains("`enabled`"),
+            "{error}"
+        );
+        std::fs::write(&file, key("")).unwrap();
+        assert_eq!(
+            Settings::load_from(Some(&file), vars(&[]))
+                .unwrap()
+                .auth
+                .keys
+                .len(),
+            2
         );
         std::fs::remove_file(&file).unwrap();
     }

@@ -110,10 +110,12 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        // The cap is per worker; together they stay within `server.max_connections`.
+        // The cap is per worker; together they stay within `server.max_connections`, as far
+        // as the descriptor limit carries it.
+        let connections = api::connection::connections_carried(settings.server.max_connections);
         server = server
             .workers(workers)
-            .max_connections((settings.server.max_connections / workers).max(1));
+            .max_connections((connections / workers).max(1));
         tracing::info!(%address, port, "listening");
         Ok(Application {
             port,

@@ -37,6 +37,38 @@ impl Peer {
     }
 }
 
+/// Descriptors one connection holds: its socket and the `Peer` duplicate.
+pub const DESCRIPTORS_PER_CONNECTION: u64 = 2;
+/// Descriptors kept for everything else: the listener, the database, tariff files, the
+/// runtime's own.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// The connections the process's descriptor limit carries, at most `wanted`: the soft limit
+/// is first raised to the hard one, and a `wanted` past what it carries is lowered with a
+/// warning (a connection accepted past it would fail, and with it whatever file the server
+/// opens next).
+pub fn connections_carried(wanted: usize) -> usize {
+    let Ok(descriptors) = rlimit::increase_nofile_limit(u64::MAX) else {
+        return wanted;
+    };
+    let carried = within_descriptors(wanted, descriptors);
+    if carried < wanted {
+        tracing::warn!(
+            wanted,
+            carried,
+            descriptors,
+            "server.max_connections is more than the descriptor limit (ulimit -n) carries at {DESCRIPTORS_PER_CONNECTION} a connection; lowered"
+        );
+    }
+    carried
+}
+
+/// `wanted` connections, or fewer: as many as `descriptors` hold beside the reserve.
+pub fn within_descriptors(wanted: usize, descriptors: u64) -> usize {
+    let most = descriptors.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION;
+    wanted.min(usize::try_from(most).unwrap_or(usize::MAX)).max(1)
+}
+
 /// How often a running simulation looks for its client.
 const WATCH_EVERY: Duration = Duration::from_millis(200);
 
@@ -59,4 +91,17 @@ pub fn watch(request: &HttpRequest, cancel: &Arc<AtomicBool>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_lowered_to_what_the_descriptors_carry() {
+        assert_eq!(within_descriptors(4096, 1024), 384);
+        assert_eq!(within_descriptors(100, 1024), 100);
+        assert_eq!(within_descriptors(4096, 100), 1);
+        assert_eq!(within_descriptors(4096, 20_000), 4096);
+    }
 }
