@@ -69,7 +69,9 @@ pub enum BadKey {
     NoRoles(String),
     #[error("auth.keys `{0}`: two keys have this name; the access log could not tell them apart")]
     SameName(String),
-    #[error("auth.keys `{0}` and `{1}` have the same sha256: one key cannot have two sets of roles")]
+    #[error(
+        "auth.keys `{0}` and `{1}` have the same sha256: one key cannot have two sets of roles"
+    )]
     SameHash(String, String),
 }
 
@@ -219,12 +221,18 @@ mod tests {
         };
         let refused = |keys: &[KeySettings]| Access::new(true, keys).err().unwrap().to_string();
         let error = refused(&[key("grid", "g", vec![])]);
-        assert!(error.contains("`grid`") && error.contains("role"), "{error}");
+        assert!(
+            error.contains("`grid`") && error.contains("role"),
+            "{error}"
+        );
         let error = refused(&[
             key("grid", "g", vec![Role::Biller]),
             key("grid", "h", vec![Role::Reader]),
         ]);
-        assert!(error.contains("`grid`") && error.contains("name"), "{error}");
+        assert!(
+            error.contains("`grid`") && error.contains("name"),
+            "{error}"
+        );
         let error = refused(&[
             key("grid", "same", vec![Role::Biller]),
             key("bureau", "same", vec![Role::Admin]),
@@ -234,7 +242,10 @@ mod tests {
             sha256: "00".into(),
             ..key("short", "s", vec![Role::Reader])
         }]);
-        assert!(error.contains("`short`") && error.contains("64 hex"), "{error}");
+        assert!(
+            error.contains("`short`") && error.contains("64 hex"),
+            "{error}"
+        );
     }
 
     #[test]

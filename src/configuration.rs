@@ -78,6 +78,12 @@ pub struct LimitSettings {
     pub body_idle_timeout_seconds: u64,
     /// A body read whole (a bill, a draft tariff, a JSON simulation) must arrive within this.
     pub body_read_timeout_seconds: u64,
+    /// A body must bring at least this many bytes in every `body_rate_window_seconds` spent
+    /// waiting on it; a trickle slower than that is ended (408, or an error record).
+    pub body_min_bytes: u64,
+    pub body_rate_window_seconds: u64,
+    /// A streamed upload (a batch, a population) must end within this, however fast.
+    pub upload_timeout_seconds: u64,
     /// The most problems an answer lists one by one (a registry file's bad cells); the rest
     /// are counted.
     pub max_listed_errors: usize,
@@ -113,7 +119,7 @@ pub struct LogSettings {
 }
 
 /// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
-const DEFAULTS: [(&str, &str); 25] = [
+const DEFAULTS: [(&str, &str); 28] = [
     ("server.host", "127.0.0.1"),
     ("server.port", "8080"),
     ("server.workers", "0"),
@@ -132,6 +138,9 @@ const DEFAULTS: [(&str, &str); 25] = [
     ("limits.client_request_timeout_ms", "5000"),
     ("limits.shutdown_grace_seconds", "30"),
     ("limits.max_listed_errors", "100"),
+    ("limits.body_min_bytes", "1024"),
+    ("limits.body_rate_window_seconds", "10"),
+    ("limits.upload_timeout_seconds", "1800"),
     ("limits.body_idle_timeout_seconds", "60"),
     ("limits.body_read_timeout_seconds", "60"),
     ("database.url", "sqlite://data/tariffd.db"),

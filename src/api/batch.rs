@@ -101,11 +101,7 @@ pub async fn run(
     query.finish()?;
     let upload = upload_of(&request)?;
     let output = output_format(&request).unwrap_or(upload.records());
-    let payload = Body::new(
-        &request,
-        payload.into_inner(),
-        state.limits.body_idle_timeout,
-    )?;
+    let payload = Body::new(&request, payload.into_inner(), &state.limits)?;
     let permit = state.heavy_permit("batches")?;
     let context = Context {
         registry: state.registry_now().await,

@@ -19,20 +19,27 @@ use tokio::time::{sleep, Instant, Sleep};
 use tokio_util::io::{ReaderStream, StreamReader};
 
 use super::problem::ApiError;
-use super::AppState;
+use super::{AppState, Limits};
 
 /// The most a decoder yields at once, so that memory follows the limit, not the ratio.
 const PIECE: usize = 64 * 1024;
 
 /// A request body as it arrives: decoded as its `Content-Encoding` says, and ended with an
-/// error when the client sends nothing for `idle`, from the first byte on.
+/// error when the client sends nothing for the idle timeout (from the first byte on), sends
+/// less than the least rate, or has not finished by the upload time limit. Only time spent
+/// waiting on the client counts towards the first two: a server busy with what it was sent
+/// is not the client's slowness.
 pub struct Body {
     pieces: LocalBoxStream<'static, io::Result<Bytes>>,
-    idle: Duration,
+    limits: Limits,
     timer: Pin<Box<Sleep>>,
-    /// The timer runs from the first poll after a piece, not from the piece itself, so a
-    /// server busy writing its answer does not count as the client's silence.
-    waiting: bool,
+    /// When the upload must have ended.
+    deadline: Instant,
+    /// Since when the body has been waited on (none while the server is busy elsewhere).
+    waiting: Option<Instant>,
+    /// The rate window: time spent waiting in it, and the bytes that came.
+    waited: Duration,
+    came: u64,
     ended: bool,
 }
 
@@ -40,19 +47,42 @@ pub struct Body {
 #[derive(Debug)]
 pub enum BodyError {
     Idle(Duration),
+    /// Fewer than `bytes` came while it was waited on for `window`.
+    Slow {
+        bytes: u64,
+        window: Duration,
+    },
+    /// The upload had not ended within the time limit.
+    Late(Duration),
     Broken(io::Error),
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::Idle(idle) => {
+                write!(f, "the body sent nothing for {} s", idle.as_secs_f64())
+            }
+            BodyError::Slow { bytes, window } => write!(
+                f,
+                "the body came slower than {bytes} bytes in {} s (`limits.body_min_bytes` per `limits.body_rate_window_seconds`)",
+                window.as_secs_f64()
+            ),
+            BodyError::Late(limit) => write!(
+                f,
+                "the upload did not end within {} s (`limits.upload_timeout_seconds`)",
+                limit.as_secs_f64()
+            ),
+            BodyError::Broken(e) => write!(f, "the body could not be read: {e}"),
+        }
+    }
 }
 
 impl From<BodyError> for ApiError {
     fn from(error: BodyError) -> ApiError {
         match error {
-            BodyError::Idle(idle) => ApiError::RequestTimeout(format!(
-                "the body sent nothing for {} s",
-                idle.as_secs_f64()
-            )),
-            BodyError::Broken(e) => {
-                ApiError::BadRequest(format!("the body could not be read: {e}"))
-            }
+            BodyError::Broken(_) => ApiError::BadRequest(error.to_string()),
+            _ => ApiError::RequestTimeout(error.to_string()),
         }
     }
 }
@@ -90,7 +120,7 @@ impl Body {
     pub fn new(
         request: &HttpRequest,
         payload: dev::Payload,
-        idle: Duration,
+        limits: &Limits,
     ) -> Result<Body, ApiError> {
         let raw = payload.map(|piece| piece.map_err(|e| io::Error::other(e.to_string())));
         let pieces = match encoding(request)? {
@@ -107,11 +137,45 @@ impl Body {
         };
         Ok(Body {
             pieces,
-            idle,
-            timer: Box::pin(sleep(idle)),
-            waiting: false,
+            limits: *limits,
+            timer: Box::pin(sleep(limits.body_idle_timeout)),
+            deadline: Instant::now() + limits.upload_timeout,
+            waiting: None,
+            waited: Duration::ZERO,
+            came: 0,
             ended: false,
         })
+    }
+
+    /// When the wait that starts at `now` ends: the client idle, the rate window over, or
+    /// the upload's time up, whichever comes first.
+    fn next_deadline(&self, now: Instant) -> Instant {
+        let window = self.limits.body_rate_window.saturating_sub(self.waited);
+        (now + self.limits.body_idle_timeout)
+            .min(now + window)
+            .min(self.deadline)
+    }
+
+    /// Counts a wait that ended at `now` with `bytes` more: past the window, the bytes it
+    /// brought must reach the least rate.
+    fn count(&mut self, now: Instant, bytes: usize) -> Result<(), BodyError> {
+        if let Some(since) = self.waiting.take() {
+            self.waited += now - since;
+        }
+        self.came += bytes as u64;
+        if now >= self.deadline {
+            return Err(BodyError::Late(self.limits.upload_timeout));
+        }
+        if self.waited >= self.limits.body_rate_window {
+            if self.came < self.limits.body_min_bytes {
+                return Err(BodyError::Slow {
+                    bytes: self.limits.body_min_bytes,
+                    window: self.limits.body_rate_window,
+                });
+            }
+            (self.waited, self.came) = (Duration::ZERO, 0);
+        }
+        Ok(())
     }
 
     /// The body as a payload stream, for readers such as multipart that take one; a quiet
@@ -119,11 +183,8 @@ impl Body {
     pub fn into_payload(self) -> impl Stream<Item = Result<Bytes, PayloadError>> {
         self.map(|piece| {
             piece.map_err(|e| match e {
-                BodyError::Idle(idle) => PayloadError::Io(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("the body sent nothing for {} s", idle.as_secs_f64()),
-                )),
                 BodyError::Broken(e) => PayloadError::Io(e),
+                slow => PayloadError::Io(io::Error::new(io::ErrorKind::TimedOut, slow.to_string())),
             })
         })
     }
@@ -137,27 +198,45 @@ impl Stream for Body {
         if this.ended {
             return Poll::Ready(None);
         }
-        if !this.waiting {
-            this.waiting = true;
-            let deadline = Instant::now() + this.idle;
-            this.timer.as_mut().reset(deadline);
-        }
-        match this.pieces.as_mut().poll_next(cx) {
-            Poll::Ready(Some(piece)) => {
-                this.waiting = false;
-                Poll::Ready(Some(piece.map_err(BodyError::Broken)))
+        loop {
+            if this.waiting.is_none() {
+                let now = Instant::now();
+                this.waiting = Some(now);
+                let deadline = this.next_deadline(now);
+                this.timer.as_mut().reset(deadline);
             }
-            Poll::Ready(None) => {
-                this.ended = true;
-                Poll::Ready(None)
-            }
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => {
+            let since = this.waiting.unwrap_or_else(Instant::now);
+            let outcome = match this.pieces.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(piece))) => match this.count(Instant::now(), piece.len()) {
+                    Ok(()) => Ok(piece),
+                    Err(error) => Err(error),
+                },
+                Poll::Ready(Some(Err(e))) => Err(BodyError::Broken(e)),
+                Poll::Ready(None) => {
                     this.ended = true;
-                    Poll::Ready(Some(Err(BodyError::Idle(this.idle))))
+                    return Poll::Ready(None);
                 }
-                Poll::Pending => Poll::Pending,
-            },
+                Poll::Pending => match this.timer.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) => {
+                        let now = Instant::now();
+                        if now - since >= this.limits.body_idle_timeout {
+                            Err(BodyError::Idle(this.limits.body_idle_timeout))
+                        } else {
+                            // The window or the upload's time is over: judged as if a piece
+                            // of nothing had come now, then waited on afresh.
+                            match this.count(now, 0) {
+                                Ok(()) => continue,
+                                Err(error) => Err(error),
+                            }
+                        }
+                    }
+                },
+            };
+            if outcome.is_err() {
+                this.ended = true;
+            }
+            return Poll::Ready(Some(outcome));
         }
     }
 }
@@ -222,11 +301,7 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let mut body = Body::new(
-        request,
-        payload.into_inner(),
-        state.limits.body_idle_timeout,
-    )?;
+    let mut body = Body::new(request, payload.into_inner(), &state.limits)?;
     let read_timeout = state.limits.body_read_timeout;
     let collect = async move {
         let mut bytes = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
@@ -256,6 +331,16 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
+    const TEST_LIMITS: Limits = Limits {
+        body_limit_bytes: 1 << 20,
+        body_idle_timeout: Duration::from_secs(5),
+        body_read_timeout: Duration::from_secs(5),
+        body_min_bytes: 1,
+        body_rate_window: Duration::from_secs(5),
+        upload_timeout: Duration::from_secs(60),
+        max_listed_errors: 100,
+    };
+
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(data).unwrap();
@@ -267,7 +352,7 @@ mod tests {
             .insert_header(("content-encoding", encoding))
             .set_payload(data)
             .to_http_parts();
-        Body::new(&request, payload, Duration::from_secs(5))
+        Body::new(&request, payload, &TEST_LIMITS)
     }
 
     #[actix_web::test]

@@ -66,7 +66,9 @@ pub fn connections_carried(wanted: usize) -> usize {
 /// `wanted` connections, or fewer: as many as `descriptors` hold beside the reserve.
 pub fn within_descriptors(wanted: usize, descriptors: u64) -> usize {
     let most = descriptors.saturating_sub(RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION;
-    wanted.min(usize::try_from(most).unwrap_or(usize::MAX)).max(1)
+    wanted
+        .min(usize::try_from(most).unwrap_or(usize::MAX))
+        .max(1)
 }
 
 /// How often a running simulation looks for its client.

@@ -38,6 +38,11 @@ pub struct Limits {
     pub body_idle_timeout: std::time::Duration,
     /// A body read whole (a bill, a draft tariff, a JSON simulation) must arrive within this.
     pub body_read_timeout: std::time::Duration,
+    /// A body must bring `body_min_bytes` in every `body_rate_window` spent waiting on it.
+    pub body_min_bytes: u64,
+    pub body_rate_window: std::time::Duration,
+    /// A streamed upload (a batch, a population) must end within this.
+    pub upload_timeout: std::time::Duration,
     /// The most problems an answer lists one by one (the rest are counted).
     pub max_listed_errors: usize,
 }

@@ -198,11 +198,7 @@ async fn streamed(
             "`{essence}` is not a population format; send {UPLOAD_TYPES}, or application/json"
         ))
     })?;
-    let body = Body::new(
-        request,
-        payload.into_inner(),
-        state.limits.body_idle_timeout,
-    )?;
+    let body = Body::new(request, payload.into_inner(), &state.limits)?;
     let input = Blocking::pump(body);
     let registry = state.registry_now().await;
     let limits = state.population_limits();

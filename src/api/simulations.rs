@@ -77,11 +77,7 @@ pub async fn create_simulation(
     let permit = state.heavy_permit("simulations")?;
     let tariffs = state.tariffs.current();
     let (target, spec, population) = if content_type.starts_with("multipart/form-data") {
-        let body = Body::new(
-            &request,
-            payload.into_inner(),
-            state.limits.body_idle_timeout,
-        )?;
+        let body = Body::new(&request, payload.into_inner(), &state.limits)?;
         let multipart = Multipart::new(request.headers(), body.into_payload());
         match streamed(multipart, &state, &tariffs).await? {
             Streamed::Held(target, spec, held) => (target, spec, held),

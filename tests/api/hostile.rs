@@ -351,3 +351,115 @@ async fn a_registry_file_of_many_bad_rows_lists_the_first_problems_and_counts_th
     assert!(count.starts_with("5000 problems in all"), "{count}");
     assert!(reply.body.len() < 4096, "{} bytes", reply.body.len());
 }
+
+/// Opens an upload and sends a few bytes of it every `every`, on a thread of its own, until
+/// the server answers; answers what the server sent.
+fn trickle(
+    address: &str,
+    head: String,
+    every: std::time::Duration,
+) -> impl std::future::Future<Output = String> + 'static {
+    use std::io::{Read, Write};
+    let address = address.trim_start_matches("http://").to_string();
+    let sender = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.set_read_timeout(Some(every)).unwrap();
+        let mut answer = Vec::new();
+        // Trickles until the server answers, then reads the answer for a second more.
+        let mut quiet_since = None;
+        for _ in 0..400 {
+            if answer.is_empty() && stream.write_all(b"5\r\nE-1,s\r\n").is_err() {
+                break;
+            }
+            let mut piece = [0u8; 4096];
+            match stream.read(&mut piece) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&piece[..n]),
+                Err(_) if answer.is_empty() => {}
+                Err(_) => {
+                    let since = *quiet_since.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() > std::time::Duration::from_secs(1) {
+                        break;
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    async move { sender.await.unwrap() }
+}
+
+#[actix_web::test]
+async fn trickling_uploads_are_ended_at_the_least_rate_and_free_the_heavy_places() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.body_idle_timeout_seconds = 5;
+        s.limits.body_min_bytes = 1024;
+        s.limits.body_rate_window_seconds = 1;
+        s.limits.max_concurrent_heavy = 2;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let batch = "POST /v1/bills/batch HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n11\r\nenterprise_id,kwh\r\n";
+    let population = "POST /v1/populations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n11\r\nenterprise_id,kwh\r\n";
+    let every = std::time::Duration::from_millis(300);
+    let uploads = [
+        actix_web::rt::spawn(trickle(&app.address, batch.to_string(), every)),
+        actix_web::rt::spawn(trickle(&app.address, population.to_string(), every)),
+    ];
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    let busy = app
+        .post_with(
+            "/v1/bills/batch",
+            &[("content-type", "text/csv")],
+            csv_body(&[]),
+        )
+        .await;
+    assert_eq!(busy.status, 429, "the trickles hold both places");
+    let mut answers = Vec::new();
+    for upload in uploads {
+        answers.push(upload.await.unwrap());
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "ended after {:?}, before the idle timeout",
+        started.elapsed()
+    );
+    // Neither sent a whole line: both are answered 408, saying why.
+    for answer in answers {
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("limits.body_min_bytes"), "{answer}");
+    }
+    let next = app
+        .post_with(
+            "/v1/bills/batch",
+            &[("content-type", "text/csv")],
+            csv_body(&[]),
+        )
+        .await;
+    assert_eq!(next.status, 200, "the places came back: {}", next.text());
+}
+
+#[actix_web::test]
+async fn an_upload_past_its_time_limit_is_ended_however_fast_it_comes() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.body_min_bytes = 1;
+        s.limits.upload_timeout_seconds = 1;
+    })
+    .await;
+    let population = "POST /v1/populations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n11\r\nenterprise_id,kwh\r\n";
+    let started = std::time::Instant::now();
+    let answer = trickle(
+        &app.address,
+        population.to_string(),
+        std::time::Duration::from_millis(50),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("limits.upload_timeout_seconds"), "{answer}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
