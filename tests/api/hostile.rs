@@ -463,3 +463,43 @@ async fn an_upload_past_its_time_limit_is_ended_however_fast_it_comes() {
         started.elapsed()
     );
 }
+
+#[actix_web::test]
+async fn a_compressed_arrow_file_is_refused_naming_its_codec() {
+    use arrow_ipc::writer::{FileWriter, IpcWriteOptions, StreamWriter};
+    use arrow_ipc::CompressionType;
+    let app = TestApp::spawn().await;
+    let csv = csv_body(&population(5));
+    let batch = {
+        let file =
+            tariffd::batch::columnar::convert::from_csv(&csv, tariffd::batch::Columnar::Arrow)
+                .unwrap();
+        let mut reader =
+            arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(file), None).unwrap();
+        reader.next().unwrap().unwrap()
+    };
+    let options = IpcWriteOptions::default()
+        .try_with_compression(Some(CompressionType::ZSTD))
+        .unwrap();
+    let mut file = Vec::new();
+    let mut writer =
+        FileWriter::try_new_with_options(&mut file, &batch.schema(), options.clone()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    let mut stream = Vec::new();
+    let mut writer =
+        StreamWriter::try_new_with_options(&mut stream, &batch.schema(), options).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    for (content_type, body) in [
+        (ARROW, file),
+        ("application/vnd.apache.arrow.stream", stream),
+    ] {
+        let reply = app
+            .post_with("/v1/bills/batch", &[("content-type", content_type)], body)
+            .await;
+        problem_names(&reply, "ZSTD");
+    }
+}

@@ -55,6 +55,10 @@ fn check_file(file: &[u8]) -> Result<(), ApiError> {
         .map_err(|e| malformed(&format!("its footer cannot be read: {e}")))?;
     let blocks = footer.recordBatches().into_iter().flatten();
     for block in blocks.chain(footer.dictionaries().into_iter().flatten()) {
+        let at = usize::try_from(block.offset()).map_err(|_| bad())?;
+        if let Some((message, _)) = message_at(&file[..start], at)? {
+            uncompressed(&message)?;
+        }
         let end = [
             block.offset(),
             i64::from(block.metaDataLength()),
@@ -76,31 +80,58 @@ fn check_file(file: &[u8]) -> Result<(), ApiError> {
 fn check_stream(file: &[u8]) -> Result<(), ApiError> {
     let mut at = 0usize;
     while at < file.len() {
-        let word = |at: usize| {
-            file.get(at..at + 4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-                .ok_or_else(|| malformed("a message is cut off"))
-        };
-        let (prefix, length) = match word(at)? {
-            CONTINUATION => (8, word(at + 4)?),
-            length => (4, length),
-        };
-        if length == 0 {
+        let Some((message, end)) = message_at(file, at)? else {
             return Ok(());
-        }
-        let metadata = file
-            .get(at + prefix..at + prefix + length as usize)
-            .ok_or_else(|| malformed("a message is longer than the stream"))?;
-        let message = arrow_ipc::root_as_message(metadata)
-            .map_err(|e| malformed(&format!("a message cannot be read: {e}")))?;
-        let end = u64::try_from(message.bodyLength())
-            .ok()
-            .and_then(|body| body.checked_add((at + prefix + metadata.len()) as u64))
-            .filter(|&end| end <= file.len() as u64)
-            .ok_or_else(|| malformed("a message's body is longer than the stream"))?;
-        at = end as usize;
+        };
+        uncompressed(&message)?;
+        at = end;
     }
     Ok(())
+}
+
+/// The message at `at` (a verified flatbuffer) and where its body ends, inside the bytes
+/// there are; `None` at the end marker.
+fn message_at(file: &[u8], at: usize) -> Result<Option<(arrow_ipc::Message<'_>, usize)>, ApiError> {
+    let word = |at: usize| {
+        file.get(at..at.checked_add(4)?)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+    };
+    let word = |at: usize| word(at).ok_or_else(|| malformed("a message is cut off"));
+    let (prefix, length) = match word(at)? {
+        CONTINUATION => (8, word(at + 4)?),
+        length => (4, length),
+    };
+    if length == 0 {
+        return Ok(None);
+    }
+    let metadata = file
+        .get(at + prefix..at + prefix + length as usize)
+        .ok_or_else(|| malformed("a message is longer than the stream"))?;
+    let message = arrow_ipc::root_as_message(metadata)
+        .map_err(|e| malformed(&format!("a message cannot be read: {e}")))?;
+    let end = u64::try_from(message.bodyLength())
+        .ok()
+        .and_then(|body| body.checked_add((at + prefix + metadata.len()) as u64))
+        .filter(|&end| end <= file.len() as u64)
+        .ok_or_else(|| malformed("a message's body is longer than the stream"))?;
+    Ok(Some((message, end as usize)))
+}
+
+/// Compressed buffers are refused by their codec: the reader is built without codecs (their
+/// stated sizes cannot be checked before inflating), and would fail only once the answer
+/// had begun.
+fn uncompressed(message: &arrow_ipc::Message<'_>) -> Result<(), ApiError> {
+    let batch = message
+        .header_as_record_batch()
+        .or_else(|| message.header_as_dictionary_batch()?.data());
+    let compression = batch.and_then(|batch| batch.compression());
+    match compression {
+        None => Ok(()),
+        Some(codec) => Err(malformed(&format!(
+            "its buffers are compressed with {:?}; write it uncompressed (Parquet carries compression well)",
+            codec.codec()
+        ))),
+    }
 }
 
 fn malformed(why: &str) -> ApiError {
