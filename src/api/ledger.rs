@@ -396,7 +396,12 @@ pub async fn rebill(
         truncated: false,
     };
     let scopes: Vec<Option<String>> = match ids {
-        Some(ids) => ids.into_iter().map(Some).collect(),
+        // An id named twice is looked at once: its changes are listed once.
+        Some(mut ids) => {
+            ids.sort_unstable();
+            ids.dedup();
+            ids.into_iter().map(Some).collect()
+        }
         None => vec![None],
     };
     'scopes: for enterprise_id in scopes {

@@ -45,22 +45,57 @@ impl From<sqlx::Error> for IssueError {
 /// Issues `entry`: stored unless its key or its bill was stored before, in which case the
 /// stored bill is the answer (a key sent with another request is refused).
 pub async fn issue(db: &Database, entry: Entry) -> Result<Issued, IssueError> {
-    if insert(db, std::slice::from_ref(&entry)).await? == 1 {
-        return Ok(Issued::New(entry));
-    }
     if let Some(key) = &entry.idempotency_key {
-        if let Some(stored) = by_key(db, &entry.issued_by, key).await? {
-            if stored.request_digest != entry.request_digest {
-                return Err(IssueError::KeyReused(key.clone()));
-            }
+        if let Some(stored) = keyed(db, &entry, key).await? {
             return Ok(Issued::Before(stored));
         }
     }
-    match get(db, &entry.bill_id).await? {
-        Some(stored) => Ok(Issued::Before(stored)),
-        // The conflicting row is always there to read: rows are never deleted.
-        None => Err(StoreError::Contended(entry.enterprise_id).into()),
+    if insert(db, std::slice::from_ref(&entry)).await? == 1 {
+        return Ok(Issued::New(entry));
     }
+    let Some(stored) = get(db, &entry.bill_id).await? else {
+        // A key's row raced this one, or (rows are never deleted) nothing else can be.
+        return match &entry.idempotency_key {
+            Some(key) => keyed(db, &entry, key)
+                .await?
+                .map(Issued::Before)
+                .ok_or_else(|| StoreError::Contended(entry.enterprise_id).into()),
+            None => Err(StoreError::Contended(entry.enterprise_id).into()),
+        };
+    };
+    // The bill was stored before, without this key: the key is bound to this request now,
+    // so that it is never taken for another one.
+    if let Some(key) = &entry.idempotency_key {
+        let bound = sqlx::query(
+            "INSERT INTO ledger_keys (issued_by, idempotency_key, request_digest, bill_id) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(&entry.issued_by)
+        .bind(key)
+        .bind(&entry.request_digest)
+        .bind(&stored.bill_id)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+        if bound == 0 {
+            return keyed(db, &entry, key)
+                .await?
+                .map(Issued::Before)
+                .ok_or_else(|| StoreError::Contended(entry.enterprise_id).into());
+        }
+    }
+    Ok(Issued::Before(stored))
+}
+
+/// The bill `key` answered before, if it did: refused if it came with another request.
+async fn keyed(db: &Database, entry: &Entry, key: &str) -> Result<Option<Entry>, IssueError> {
+    let Some((digest, stored)) = by_key(db, &entry.issued_by, key).await? else {
+        return Ok(None);
+    };
+    if digest != entry.request_digest {
+        return Err(IssueError::KeyReused(key.to_string()));
+    }
+    Ok(Some(stored))
 }
 
 /// Stores every entry not stored before, in one transaction; how many were new.
@@ -108,7 +143,13 @@ pub async fn get(db: &Database, bill_id: &str) -> Result<Option<Entry>, StoreErr
     row.as_ref().map(entry).transpose()
 }
 
-async fn by_key(db: &Database, issued_by: &str, key: &str) -> Result<Option<Entry>, StoreError> {
+/// The bill a key answered and the digest of the request it first came with: stored on the
+/// bill's row when the key issued it, in `ledger_keys` when it answered a bill stored before.
+async fn by_key(
+    db: &Database,
+    issued_by: &str,
+    key: &str,
+) -> Result<Option<(String, Entry)>, StoreError> {
     let sql =
         format!("SELECT {COLUMNS} FROM ledger_bills WHERE issued_by = $1 AND idempotency_key = $2");
     let row = sqlx::query(&sql)
@@ -116,7 +157,22 @@ async fn by_key(db: &Database, issued_by: &str, key: &str) -> Result<Option<Entr
         .bind(key)
         .fetch_optional(db.pool())
         .await?;
-    row.as_ref().map(entry).transpose()
+    if let Some(stored) = row.as_ref().map(entry).transpose()? {
+        return Ok(Some((stored.request_digest.clone(), stored)));
+    }
+    let bound = sqlx::query(
+        "SELECT request_digest, bill_id FROM ledger_keys WHERE issued_by = $1 AND idempotency_key = $2",
+    )
+    .bind(issued_by)
+    .bind(key)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(bound) = bound else {
+        return Ok(None);
+    };
+    let (digest, bill_id): (String, String) =
+        (bound.try_get("request_digest")?, bound.try_get("bill_id")?);
+    Ok(get(db, &bill_id).await?.map(|stored| (digest, stored)))
 }
 
 /// Which bills a listing wants.

@@ -398,3 +398,41 @@ async fn a_simulation_runs_over_a_months_ledger_on_the_registry_as_of_a_day() {
     assert_eq!(from_kept.status, 200, "{}", from_kept.text());
     assert_eq!(from_kept.json(), north);
 }
+
+#[actix_web::test]
+async fn a_key_first_used_on_a_bill_stored_before_is_bound_to_that_request() {
+    let app = app().await;
+    registered(&app, "B-1").await;
+    let request = by_reference("B-1", "2020-10", "1000000");
+    let first = send(&app, "/v1/ledger/bills", &[BILLER, JSON], &request).await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    // The key's first use answers the bill stored before, without a key…
+    let key = ("idempotency-key", "invoice-B-1");
+    let replayed = send(&app, "/v1/ledger/bills", &[BILLER, JSON, key], &request).await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text());
+    assert_eq!(replayed.json()["bill_id"], first.json()["bill_id"]);
+    // …and binds it: another request with the key is refused, the same one replayed.
+    let other = by_reference("B-1", "2020-11", "1000000");
+    let reused = send(&app, "/v1/ledger/bills", &[BILLER, JSON, key], &other).await;
+    assert_eq!(reused.status, 422, "{}", reused.text());
+    let again = send(&app, "/v1/ledger/bills", &[BILLER, JSON, key], &request).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["bill_id"], first.json()["bill_id"]);
+    let listed = read(&app, "/v1/ledger/bills?enterprise_id=B-1").await;
+    assert_eq!(listed["bills"].as_array().unwrap().len(), 1);
+}
+
+#[actix_web::test]
+async fn an_enterprise_named_twice_in_a_rebill_is_looked_at_once() {
+    let app = app().await;
+    registered(&app, "D-1").await;
+    let request = by_reference("D-1", "2020-10", "1000000");
+    let issued = send(&app, "/v1/ledger/bills", &[BILLER, JSON], &request).await;
+    assert_eq!(issued.status, 201, "{}", issued.text());
+    classify(&app, "D-1", "2020-10-01", "eliminated", "list D").await;
+    let body = json!({ "enterprise_ids": ["D-1", "D-1", "D-1"] });
+    let listed = send(&app, "/v1/ledger/rebills", &[BILLER, JSON], &body).await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    assert_eq!(listed.json()["checked"], 1, "{}", listed.text());
+    assert_eq!(listed.json()["changed"].as_array().unwrap().len(), 1);
+}
