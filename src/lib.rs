@@ -31,6 +31,7 @@ pub mod simulation;
 pub mod startup;
 pub mod tariff;
 pub mod telemetry;
+pub mod text;
 pub mod wire;
 
 /// The engine version every bill names, so a bill can be reproduced.

@@ -387,6 +387,10 @@ pub async fn rebill(
             format!("at most {MAX_REBILL_IDS} enterprises"),
         ));
     }
+    for (at, id) in ids.iter().flatten().enumerate() {
+        crate::text::identifier(id)
+            .map_err(|why| ApiError::field(format!("/enterprise_ids/{at}"), why))?;
+    }
     let registry = state.registry.current(&state.database).await?;
     let issuer = issuer(&request);
     let mut report = RebillReport {

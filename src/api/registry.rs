@@ -134,15 +134,11 @@ pub struct HistoryView {
     pub changes: Vec<ChangeView>,
 }
 
-/// An enterprise id from the path: 1–64 printable characters.
+/// An enterprise id from the path (`text::identifier`).
 fn enterprise_id(path: &str) -> Result<String, ApiError> {
-    let ok = !path.is_empty() && path.len() <= 64 && !path.chars().any(char::is_control);
-    if ok {
-        Ok(path.to_string())
-    } else {
-        Err(ApiError::NotFound(
-            "an enterprise id is 1 to 64 printable characters".into(),
-        ))
+    match crate::text::identifier(path) {
+        Ok(()) => Ok(path.to_string()),
+        Err(why) => Err(ApiError::NotFound(format!("an enterprise id {why}"))),
     }
 }
 
@@ -172,7 +168,7 @@ fn document_required(document: &str) -> Result<(), ApiError> {
             "must name the notice or decision this rests on",
         ));
     }
-    Ok(())
+    crate::text::free_text(document).map_err(|why| ApiError::field("/document", why))
 }
 
 /// Record an enterprise's master data (a new version each time).
@@ -201,6 +197,7 @@ pub async fn put_enterprise(
     if data.name.trim().is_empty() {
         return Err(ApiError::field("/name", "must not be empty"));
     }
+    crate::text::free_text(&data.name).map_err(|why| ApiError::field("/name", why))?;
     let change = store::append(
         &state.database,
         &id,

@@ -182,6 +182,16 @@ fn read_row(
         if cell.is_empty() {
             continue;
         }
+        // The texts stored as they are: the id, the name and the documents.
+        let checked = match (part, *name) {
+            (Part::Id, _) => crate::text::identifier(cell),
+            (_, "name" | "class_document" | "assessment_document") => crate::text::free_text(cell),
+            _ => Ok(()),
+        };
+        if let Err(why) = checked {
+            errors.push(cell_error(line, name, &why));
+            continue;
+        }
         let slot = match part {
             Part::Id => {
                 id = cell.to_string();

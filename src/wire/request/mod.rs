@@ -217,8 +217,11 @@ impl BillRequestBody {
         let mut c = Checks::default();
         let period = period(&mut c, &self.period);
         let e = self.enterprise;
-        if e.id.trim().is_empty() {
-            c.fail("/enterprise/id", "must not be empty");
+        if let Err(why) = crate::text::identifier(&e.id) {
+            c.fail("/enterprise/id", why);
+        }
+        if let Some(Err(why)) = e.name.as_deref().map(crate::text::free_text) {
+            c.fail("/enterprise/name", why);
         }
         if e.industry.is_none() {
             c.fail(
