@@ -55,6 +55,9 @@ pub struct SimulationSettings {
     /// Memory all populations kept for simulations (`POST /v1/populations`) may hold
     /// together; past it the least recently used are let go.
     pub kept_populations_bytes: usize,
+    /// The most one key's kept populations may hold: past it, that key's least recently
+    /// used are let go (never another key's).
+    pub kept_populations_bytes_per_key: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,7 +122,7 @@ pub struct LogSettings {
 }
 
 /// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
-const DEFAULTS: [(&str, &str); 28] = [
+const DEFAULTS: [(&str, &str); 29] = [
     ("server.host", "127.0.0.1"),
     ("server.port", "8080"),
     ("server.workers", "0"),
@@ -132,6 +135,7 @@ const DEFAULTS: [(&str, &str); 28] = [
     ("simulation.max_population", "2000000"),
     ("simulation.body_limit_bytes", "268435456"),
     ("simulation.kept_populations_bytes", "2147483648"),
+    ("simulation.kept_populations_bytes_per_key", "536870912"),
     ("auth.enabled", "true"),
     ("limits.max_concurrent_heavy", "4"),
     ("limits.retry_after_seconds", "1"),

@@ -89,6 +89,7 @@ impl Application {
             registry: Default::default(),
             populations: crate::simulation::kept::Kept::new(
                 settings.simulation.kept_populations_bytes,
+                settings.simulation.kept_populations_bytes_per_key,
             ),
         });
         let reloader = state.clone();

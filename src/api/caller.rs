@@ -5,9 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::problem::ApiError;
 use super::routes::{presented, Caller};
 use super::AppState;
-use crate::access::Role;
+use crate::access::{Need, Role};
+use crate::simulation::kept::Viewer;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallerView {
@@ -32,4 +34,45 @@ pub async fn get_caller(request: HttpRequest, state: web::Data<AppState>) -> Htt
         roles: state.access.roles_of(presented(request.headers())),
         access_control: state.access.enabled(),
     })
+}
+
+/// The caller's key name, and whether it is an admin's: whose kept populations it sees.
+pub struct Looker {
+    key: String,
+    admin: bool,
+}
+
+impl Looker {
+    pub fn of(request: &HttpRequest, state: &AppState) -> Looker {
+        let roles = state.access.roles_of(presented(request.headers()));
+        Looker {
+            key: Caller::name(request),
+            admin: roles.contains(&Role::Admin),
+        }
+    }
+
+    pub fn viewer(&self) -> Viewer<'_> {
+        Viewer {
+            key: &self.key,
+            admin: self.admin,
+        }
+    }
+}
+
+/// Refuses a caller whose key lacks `role`, for a route that reaches data another route
+/// guards with it (`why` says what).
+pub fn also_needs(
+    request: &HttpRequest,
+    state: &AppState,
+    role: Role,
+    why: &str,
+) -> Result<(), ApiError> {
+    match state
+        .access
+        .check(Need::Role(role), presented(request.headers()))
+    {
+        Ok(_) => Ok(()),
+        Err(ApiError::Forbidden(refusal)) => Err(ApiError::Forbidden(format!("{refusal}: {why}"))),
+        Err(other) => Err(other),
+    }
 }

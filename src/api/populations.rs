@@ -14,6 +14,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::batch::ColumnarFile;
 use super::body::{content_type, read_body, Blocking, Body};
+use super::caller::Looker;
 use super::problem::{ApiError, Problem};
 use super::routes::Caller;
 use super::AppState;
@@ -172,7 +173,8 @@ async fn from_ledger(
 ) -> Result<(Population, u128), ApiError> {
     let body = read_body(request, payload, state.limits.body_limit_bytes, state).await?;
     let source: PopulationSource = parse_object(&body)?;
-    let population = super::simulations::from_ledger(state, tariffs, &source.ledger).await?;
+    let population =
+        super::simulations::from_ledger(request, state, tariffs, &source.ledger).await?;
     let registry = state.registry.current(&state.database).await?;
     let bills = crate::ledger::store::count(&state.database).await?;
     let mut digest = Xxh3::new();
@@ -227,16 +229,19 @@ async fn streamed(
     tag = "simulations",
     responses((status = 200, description = "Every kept population, most recently used first", body = KeptPopulations)),
 )]
-pub async fn list_populations(state: web::Data<AppState>) -> HttpResponse {
+pub async fn list_populations(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let looker = Looker::of(&request, &state);
+    let (populations, bytes) = state.populations.list(looker.viewer());
     HttpResponse::Ok().json(KeptPopulations {
-        populations: state
-            .populations
-            .list()
+        populations: populations
             .iter()
             .map(|p| KeptPopulationView::of(p))
             .collect(),
-        bytes: state.populations.used(),
-        budget_bytes: state.populations.budget(),
+        bytes,
+        budget_bytes: match looker.viewer().admin {
+            true => state.populations.budget(),
+            false => state.populations.per_key(),
+        },
     })
 }
 
@@ -251,10 +256,11 @@ pub async fn list_populations(state: web::Data<AppState>) -> HttpResponse {
     )
 )]
 pub async fn get_population(
+    request: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let kept = kept(&state, &path)?;
+    let kept = kept(&request, &state, &path)?;
     Ok(HttpResponse::Ok().json(KeptPopulationView::of(&kept)))
 }
 
@@ -269,10 +275,12 @@ pub async fn get_population(
     )
 )]
 pub async fn delete_population(
+    request: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    match state.populations.remove(&path) {
+    let looker = Looker::of(&request, &state);
+    match state.populations.remove(&path, looker.viewer()) {
         Lookup::Kept(_) => {
             gauge_kept_bytes(&state);
             Ok(HttpResponse::NoContent().finish())
@@ -286,9 +294,15 @@ fn gauge_kept_bytes(state: &AppState) {
     state.metrics.populations_kept_bytes.set(bytes as i64);
 }
 
-/// The kept population `id`, or a 404 saying whether it was let go to make room.
-pub fn kept(state: &AppState, id: &str) -> Result<Arc<KeptPopulation>, ApiError> {
-    match state.populations.get(id) {
+/// The kept population `id`, if the caller may see it, or a 404 saying whether it was let
+/// go to make room.
+pub fn kept(
+    request: &HttpRequest,
+    state: &AppState,
+    id: &str,
+) -> Result<Arc<KeptPopulation>, ApiError> {
+    let looker = Looker::of(request, state);
+    match state.populations.get(id, looker.viewer()) {
         Lookup::Kept(kept) => Ok(kept),
         gone => Err(not_kept(state, id, gone)),
     }
@@ -297,8 +311,8 @@ pub fn kept(state: &AppState, id: &str) -> Result<Arc<KeptPopulation>, ApiError>
 fn not_kept(state: &AppState, id: &str, lookup: Lookup) -> ApiError {
     match lookup {
         Lookup::Evicted => ApiError::NotFound(format!(
-            "population `{id}` was let go to make room for newer ones (kept populations share {} bytes); send it again",
-            state.populations.budget()
+            "population `{id}` was let go to make room for your newer ones (one key's kept populations share {} bytes); send it again",
+            state.populations.per_key()
         )),
         _ => ApiError::NotFound(format!(
             "no population `{id}` is kept (send one to POST /v1/populations)"

@@ -101,8 +101,8 @@ pub async fn create_simulation(
                 let registry = state.registry_now().await;
                 Held::Owned(inline_population(inline, &tariffs, max, registry.as_deref())?)
             }
-            Some(Source::Ledger(wanted)) => Held::Owned(from_ledger(&state, &tariffs, &wanted).await?),
-            Some(Source::Kept(id)) => Held::Kept(super::populations::kept(&state, &id)?),
+            Some(Source::Ledger(wanted)) => Held::Owned(from_ledger(&request, &state, &tariffs, &wanted).await?),
+            Some(Source::Kept(id)) => Held::Kept(super::populations::kept(&request, &state, &id)?),
             None => return Err(ApiError::field(
                 "/population",
                 "missing: give the population inline, from the `ledger`, as a kept `population_id`, or stream it as the multipart part `population`",
@@ -215,12 +215,21 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// The population of a month's ledger bills on the registry as of a day.
+/// The population of a month's ledger bills on the registry as of a day. It shows every
+/// enterprise's bills and classes: only a key that may read the ledger and the registry
+/// (`reader`, or `admin`) may ask for it.
 pub async fn from_ledger(
+    request: &HttpRequest,
     state: &AppState,
     tariffs: &TariffSet,
     wanted: &LedgerPopulationBody,
 ) -> Result<Population, ApiError> {
+    super::caller::also_needs(
+        request,
+        state,
+        crate::access::Role::Reader,
+        "a population from the ledger shows each enterprise's bills and classes, which the role `reader` reads",
+    )?;
     let month = crate::period::Period::parse_month(&wanted.month)
         .ok_or_else(|| ApiError::field("/ledger/month", "a month, YYYY-MM"))?;
     let requests =

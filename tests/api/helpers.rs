@@ -142,6 +142,14 @@ impl TestApp {
         .await
     }
 
+    pub async fn delete_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.delete(format!("{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        Self::reply(request.send().await).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         Self::reply(
             self.client

@@ -579,3 +579,110 @@ async fn identifiers_and_texts_stored_keep_the_registry_rules_everywhere() {
         reply.text()
     );
 }
+
+#[actix_web::test]
+async fn a_kept_population_belongs_to_the_key_that_kept_it() {
+    use tariffd::access::{hash_key, KeySettings, Role};
+    let key = |name: &str, roles: Vec<Role>| KeySettings {
+        name: name.into(),
+        sha256: hash_key(&format!("{name}-key")),
+        roles,
+    };
+    let app = TestApp::spawn_with(|s| {
+        s.auth.enabled = true;
+        s.auth.keys = vec![
+            key("a", vec![Role::Analyst]),
+            key("b", vec![Role::Analyst]),
+            key("ab", vec![Role::Analyst, Role::Reader]),
+            key("root", vec![Role::Admin]),
+        ];
+    })
+    .await;
+    let bearer = |name: &str| ("authorization", format!("Bearer {name}-key"));
+    let csv = csv_body(&population(30));
+    let keep = |who: &'static str| {
+        let (csv, app) = (csv.clone(), &app);
+        async move {
+            let (name, value) = bearer(who);
+            let reply = app
+                .post_with(
+                    "/v1/populations",
+                    &[(name, &value), ("content-type", "text/csv")],
+                    csv,
+                )
+                .await;
+            assert_eq!(reply.status, 201, "{who}: {}", reply.text());
+            reply.json()["population_id"].as_str().unwrap().to_string()
+        }
+    };
+    let mine = keep("a").await;
+    let theirs = keep("b").await;
+    assert_ne!(mine, theirs, "the same file kept by two keys: two ids");
+    assert_eq!(mine.len(), "pop-".len() + 32);
+    let get = |who: &'static str, path: String| {
+        let app = &app;
+        async move {
+            let (name, value) = bearer(who);
+            app.get_with(&path, &[(name, &value)]).await
+        }
+    };
+    assert_eq!(
+        get("b", format!("/v1/populations/{mine}")).await.status,
+        404
+    );
+    assert_eq!(
+        get("a", format!("/v1/populations/{mine}")).await.status,
+        200
+    );
+    assert_eq!(
+        get("root", format!("/v1/populations/{mine}")).await.status,
+        200
+    );
+    let listed = get("b", "/v1/populations".into()).await.json();
+    assert_eq!(
+        listed["populations"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
+    assert_eq!(listed["populations"][0]["population_id"], theirs);
+    let all = get("root", "/v1/populations".into()).await.json();
+    assert_eq!(all["populations"].as_array().unwrap().len(), 2, "{all}");
+    let (name, value) = bearer("b");
+    let simulation = json!({
+        "reform": { "name": "r", "parameters": { "electricity.differential.steel.eliminated": "0.80" } },
+        "population_id": mine,
+    });
+    let used = app
+        .post_with(
+            "/v1/simulations",
+            &[(name, &value), ("content-type", "application/json")],
+            simulation.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(used.status, 404, "{}", used.text());
+    let deleted = app
+        .delete_with(&format!("/v1/populations/{mine}"), &[(name, &value)])
+        .await;
+    assert_eq!(deleted.status, 404);
+    assert_eq!(
+        get("a", format!("/v1/populations/{mine}")).await.status,
+        200
+    );
+
+    // The ledger's bills by enterprise only for a key that may read them.
+    let over_ledger = json!({
+        "reform": { "name": "r", "parameters": {} },
+        "ledger": { "month": "2020-10" },
+    });
+    for (who, refused) in [("a", true), ("ab", false)] {
+        let (name, value) = bearer(who);
+        let reply = app
+            .post_with(
+                "/v1/simulations",
+                &[(name, &value), ("content-type", "application/json")],
+                over_ledger.to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(reply.status == 403, refused, "{who}: {}", reply.text());
+    }
+}

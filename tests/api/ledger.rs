@@ -21,6 +21,26 @@ async fn app() -> TestApp {
     .await
 }
 
+/// The keys of [`app`], and one of an analyst who may also read the ledger.
+async fn app_with_a_reading_analyst() -> TestApp {
+    use tariffd::access::{hash_key, KeySettings};
+    TestApp::spawn_with(|s| {
+        s.auth.enabled = true;
+        let key = |key: &str, roles: Vec<Role>| KeySettings {
+            name: key.trim_end_matches("-key").to_string(),
+            sha256: hash_key(key),
+            roles,
+        };
+        s.auth.keys = vec![
+            key("commission-key", vec![Role::Registrar]),
+            key("biller-key", vec![Role::Biller]),
+            key("reader-key", vec![Role::Reader]),
+            key("analyst-key", vec![Role::Analyst, Role::Reader]),
+        ];
+    })
+    .await
+}
+
 async fn send(app: &TestApp, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
     app.post_with(path, headers, body.to_string().into_bytes())
         .await
@@ -344,7 +364,7 @@ async fn a_retroactive_decision_lists_and_issues_corrections_and_keeps_the_origi
 
 #[actix_web::test]
 async fn a_simulation_runs_over_a_months_ledger_on_the_registry_as_of_a_day() {
-    let app = app().await;
+    let app = app_with_a_reading_analyst().await;
     for (id, region) in [("P-1", Some("north")), ("P-2", None)] {
         registered(&app, id).await;
         if let Some(region) = region {
