@@ -70,8 +70,14 @@ pub struct AuthSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LimitSettings {
-    /// Batches and simulations running at once; one more is answered 429.
+    /// Batches, simulations, kept populations and registry imports running at once; one
+    /// more is answered 429.
     pub max_concurrent_heavy: usize,
+    /// The most of those one key may run at once, so that one client cannot take every
+    /// place (default: half, at least one).
+    pub max_heavy_per_key: usize,
+    /// Workbooks written at once, on places of their own (half of them for one key).
+    pub max_concurrent_exports: usize,
     /// The `Retry-After` of a 429, in seconds.
     pub retry_after_seconds: u64,
     /// Time a client has to send its request head, in milliseconds.
@@ -122,7 +128,7 @@ pub struct LogSettings {
 }
 
 /// Every setting and its built-in value (`auth.keys` has none: it is a list of tables).
-const DEFAULTS: [(&str, &str); 29] = [
+const DEFAULTS: [(&str, &str); 31] = [
     ("server.host", "127.0.0.1"),
     ("server.port", "8080"),
     ("server.workers", "0"),
@@ -138,6 +144,8 @@ const DEFAULTS: [(&str, &str); 29] = [
     ("simulation.kept_populations_bytes_per_key", "536870912"),
     ("auth.enabled", "true"),
     ("limits.max_concurrent_heavy", "4"),
+    ("limits.max_heavy_per_key", "2"),
+    ("limits.max_concurrent_exports", "2"),
     ("limits.retry_after_seconds", "1"),
     ("limits.client_request_timeout_ms", "5000"),
     ("limits.shutdown_grace_seconds", "30"),

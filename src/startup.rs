@@ -9,7 +9,6 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
@@ -79,11 +78,16 @@ impl Application {
                 body_limit_bytes: settings.simulation.body_limit_bytes,
             },
             access,
-            heavy_max: settings.limits.max_concurrent_heavy,
-            heavy: Arc::new(tokio::sync::Semaphore::new(
+            heavy: api::slots::Slots::new(
                 settings.limits.max_concurrent_heavy,
-            )),
-            retry_after_seconds: settings.limits.retry_after_seconds,
+                settings.limits.max_heavy_per_key,
+                settings.limits.retry_after_seconds,
+            ),
+            exports: api::slots::Slots::new(
+                settings.limits.max_concurrent_exports,
+                settings.limits.max_concurrent_exports.div_ceil(2),
+                settings.limits.retry_after_seconds,
+            ),
             metrics,
             database,
             registry: Default::default(),

@@ -102,7 +102,7 @@ pub async fn run(
     let upload = upload_of(&request)?;
     let output = output_format(&request).unwrap_or(upload.records());
     let payload = Body::new(&request, payload.into_inner(), &state.limits)?;
-    let permit = state.heavy_permit("batches")?;
+    let permit = state.heavy_permit(&request, "batches")?;
     let context = Context {
         registry: state.registry_now().await,
         tariffs: state.tariffs.current(),

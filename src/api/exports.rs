@@ -41,8 +41,9 @@ pub async fn create_export(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(&request, payload, state.limits.body_limit_bytes, &state).await?;
     let (format, name, tables) = parse_json::<ExportBody>(&body)?.into_tables()?;
-    // A large workbook takes seconds of a core: it shares the batches' permits.
-    let permit = state.heavy_permit("exports")?;
+    // A large workbook takes seconds of a core: on places of its own, not the batches'.
+    let key = super::routes::Caller::of(&request);
+    let permit = state.exports.take(key.as_deref(), "exports")?;
     let (content_type, extension, bytes) = match format {
         ExportFormat::Xlsx => {
             let bytes = web::block(move || {

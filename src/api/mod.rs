@@ -16,6 +16,7 @@ pub mod query;
 pub mod registry;
 pub mod routes;
 pub mod simulations;
+pub mod slots;
 pub mod surcharges;
 pub mod tariffs;
 pub mod workbench;
@@ -61,11 +62,10 @@ pub struct AppState {
     pub batch_limits: crate::batch::Limits,
     pub simulation_limits: SimulationLimits,
     pub access: crate::access::Access,
-    /// Permits for batches and simulations; none left means 429.
-    pub heavy: Arc<tokio::sync::Semaphore>,
-    /// How many permits `heavy` started with.
-    pub heavy_max: usize,
-    pub retry_after_seconds: u64,
+    /// Places for batches, simulations, kept populations and registry imports.
+    pub heavy: slots::Slots,
+    /// Places for workbooks written for download.
+    pub exports: slots::Slots,
     pub metrics: Metrics,
     /// The registry and the ledger.
     pub database: crate::database::Database,
@@ -97,18 +97,15 @@ impl AppState {
         }
     }
 
-    /// A permit to run a batch or simulation, or 429 when all are taken.
+    /// A place to run `what` (a batch, a simulation, an import) for the request's key, or
+    /// 429 when all are taken or the key holds its share.
     pub fn heavy_permit(
         &self,
+        request: &actix_web::HttpRequest,
         what: &'static str,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    ) -> Result<slots::Slot, ApiError> {
         self.heavy
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ApiError::TooBusy {
-                what,
-                retry_after: self.retry_after_seconds,
-            })
+            .take(routes::Caller::of(request).as_deref(), what)
     }
 
     /// A tariff named in a path: unknown is 404.

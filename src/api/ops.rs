@@ -48,9 +48,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus metrics: request counts and latency histograms by endpoint, bills priced.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let running = state
-        .heavy_max
-        .saturating_sub(state.heavy.available_permits());
+    let running = state.heavy.in_use();
     state.metrics.heavy_in_flight.set(running as i64);
     let mut buffer = Vec::new();
     match TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer) {

@@ -113,7 +113,7 @@ pub async fn keep_population(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     super::query::Query::parse(&request, &[])?.finish()?;
-    let permit = state.heavy_permit("simulations")?;
+    let permit = state.heavy_permit(&request, "simulations")?;
     let tariffs = state.tariffs.current();
     let target = tariffs.resolve(None).cloned().ok_or(ApiError::Internal)?;
     let essence = content_type(&request).to_ascii_lowercase();

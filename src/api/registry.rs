@@ -422,7 +422,18 @@ pub async fn import_enterprises(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let content_type = super::body::content_type(&request);
+    let imported = import(&request, payload, &state).await;
+    // What the file and its records held is given back, answered or refused.
+    crate::memory::release_freed();
+    imported
+}
+
+async fn import(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    let content_type = super::body::content_type(request);
     let essence = content_type.split(';').next().unwrap_or("").trim();
     let csv =
         crate::batch::Format::from_content_type(content_type) == Some(crate::batch::Format::Csv);
@@ -433,9 +444,11 @@ pub async fn import_enterprises(
             xlsx::MEDIA_TYPE
         )));
     }
-    // A registry file is a bulk body, bounded like a simulation's.
+    // A registry file is a bulk body, bounded like a simulation's, read and checked on one
+    // of the heavy places (what it holds in memory is counted with theirs).
+    let _place = state.heavy_permit(request, "registry imports")?;
     let limit = state.simulation_limits.body_limit_bytes;
-    let body = read_body(&request, payload, limit, &state).await?.freeze();
+    let body = read_body(request, payload, limit, state).await?.freeze();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::EmptyBody);
     }
@@ -476,7 +489,7 @@ pub async fn import_enterprises(
     if !unknown.is_empty() {
         return Err(ApiError::invalid_listing(unknown, most));
     }
-    store::append_all(&state.database, &records, &Caller::name(&request)).await?;
+    store::append_all(&state.database, &records, &Caller::name(request)).await?;
     Ok(HttpResponse::Ok().json(Imported {
         enterprises: ids.len(),
         changes: records.len(),

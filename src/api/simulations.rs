@@ -74,7 +74,7 @@ pub async fn create_simulation(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let content_type = content_type(&request).to_ascii_lowercase();
-    let permit = state.heavy_permit("simulations")?;
+    let permit = state.heavy_permit(&request, "simulations")?;
     let tariffs = state.tariffs.current();
     let (target, spec, population) = if content_type.starts_with("multipart/form-data") {
         let body = Body::new(&request, payload.into_inner(), &state.limits)?;

@@ -686,3 +686,83 @@ async fn a_kept_population_belongs_to_the_key_that_kept_it() {
         assert_eq!(reply.status == 403, refused, "{who}: {}", reply.text());
     }
 }
+
+#[actix_web::test]
+async fn one_key_cannot_take_every_heavy_place_and_exports_have_their_own() {
+    use tariffd::access::Role;
+    let app = TestApp::spawn_with_keys(&[
+        ("a-key", Role::Biller),
+        ("b-key", Role::Biller),
+        ("r-key", Role::Reader),
+    ])
+    .await;
+    let stalled_batch = |key: &str| {
+        crate::helpers::stalled(
+            &app.address,
+            &format!("POST /v1/bills/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            b"5\r\nenter\r\n",
+        )
+    };
+    // The default: four places, two a key.
+    let _held = [stalled_batch("a-key"), stalled_batch("a-key")];
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    let batch = |key: &'static str| {
+        let app = &app;
+        async move {
+            let bearer = format!("Bearer {key}");
+            app.post_with(
+                "/v1/bills/batch",
+                &[("authorization", &bearer), ("content-type", "text/csv")],
+                csv_body(&population(3)),
+            )
+            .await
+        }
+    };
+    let third = batch("a-key").await;
+    assert_eq!(third.status, 429, "{}", third.text());
+    assert!(third.text().contains("this key"), "{}", third.text());
+    assert_eq!(
+        batch("b-key").await.status,
+        200,
+        "another key still gets a place"
+    );
+    // Two more held by `b`: every heavy place is taken, and a workbook is still written.
+    let _more = [stalled_batch("b-key"), stalled_batch("b-key")];
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(batch("b-key").await.status, 429);
+    let workbook = json!({
+        "format": "xlsx",
+        "file_name": "t",
+        "sheets": [{ "name": "t", "columns": [{ "title": "t" }], "rows": [["x"]] }],
+    });
+    let export = app
+        .post_with(
+            "/v1/exports",
+            &[
+                ("authorization", "Bearer r-key"),
+                ("content-type", "application/json"),
+            ],
+            workbook.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(export.status, 200, "{}", export.text());
+}
+
+#[actix_web::test]
+async fn registry_imports_take_a_heavy_place() {
+    let app = TestApp::spawn_with(|s| s.limits.max_concurrent_heavy = 1).await;
+    let _held = crate::helpers::stalled(
+        &app.address,
+        "POST /v1/bills/batch HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"5\r\nenter\r\n",
+    );
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    let reply = app
+        .post_with(
+            "/v1/enterprises/import",
+            &[("content-type", "text/csv")],
+            b"enterprise_id,name,industry\nE-1,A,steel\n".to_vec(),
+        )
+        .await;
+    assert_eq!(reply.status, 429, "{}", reply.text());
+}
