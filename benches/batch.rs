@@ -31,10 +31,7 @@ fn chunk(tariffs: &TariffSet) -> (Vec<Line>, Vec<Line>, Snapshot) {
         let mut json = request_json(&request);
         serde_json::to_writer(&mut inline, &json).expect("JSON");
         inline.push(b'\n');
-        let history = registered(&mut json);
-        registry
-            .histories
-            .insert(request.enterprise.id.clone(), history);
+        registry.insert(&request.enterprise.id, registered(&mut json));
         serde_json::to_writer(&mut by_reference, &json).expect("JSON");
         by_reference.push(b'\n');
     }

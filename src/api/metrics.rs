@@ -35,6 +35,8 @@ pub struct Metrics {
     pub issued: IntCounterVec,
     /// Batches and simulations running now.
     pub heavy_in_flight: prometheus::IntGauge,
+    /// Whole reads of the registry (the rest are brought up to date change by change).
+    pub registry_whole_reads: prometheus::IntGauge,
     /// Memory held by kept populations, and how many were let go to make room.
     pub populations_kept_bytes: prometheus::IntGauge,
     pub populations_evicted: prometheus::IntCounter,
@@ -97,6 +99,10 @@ impl Metrics {
             "tariffd_heavy_in_flight",
             "Batches and simulations running now",
         )?;
+        let registry_whole_reads = prometheus::IntGauge::new(
+            "tariffd_registry_whole_reads",
+            "Times the whole registry was read since start (otherwise only the changes since)",
+        )?;
         let populations_kept_bytes = prometheus::IntGauge::new(
             "tariffd_populations_kept_bytes",
             "Memory held by populations kept for simulations",
@@ -126,6 +132,7 @@ impl Metrics {
         registry.register(Box::new(reloads.clone()))?;
         registry.register(Box::new(issued.clone()))?;
         registry.register(Box::new(heavy_in_flight.clone()))?;
+        registry.register(Box::new(registry_whole_reads.clone()))?;
         registry.register(Box::new(populations_kept_bytes.clone()))?;
         registry.register(Box::new(populations_evicted.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -140,6 +147,7 @@ impl Metrics {
             reloads,
             issued,
             heavy_in_flight,
+            registry_whole_reads,
             populations_kept_bytes,
             populations_evicted,
             requests,

@@ -50,6 +50,8 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let running = state.heavy.in_use();
     state.metrics.heavy_in_flight.set(running as i64);
+    let whole_reads = state.registry.whole_reads();
+    state.metrics.registry_whole_reads.set(whole_reads as i64);
     let mut buffer = Vec::new();
     match TextEncoder::new().encode(&state.metrics.registry.gather(), &mut buffer) {
         Ok(()) => HttpResponse::Ok()

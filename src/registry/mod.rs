@@ -14,6 +14,7 @@ pub mod store;
 pub mod xlsx;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -127,25 +128,52 @@ pub enum Record {
     },
 }
 
-/// The whole registry as read at one moment: every enterprise's history.
-#[derive(Debug, Default)]
+/// The whole registry as read at one moment: every enterprise's history (each shared, so a
+/// snapshot grown by a few changes copies only the histories they touch).
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot {
-    pub histories: HashMap<String, History>,
+    pub histories: HashMap<String, Arc<History>>,
     /// How many changes it holds (the registry only grows).
     pub changes: i64,
+    /// When the newest change it holds was recorded.
+    pub newest: Option<DateTime<Utc>>,
 }
 
 impl Snapshot {
     /// A registry of one enterprise (all a single bill needs).
     pub fn of(enterprise_id: &str, history: History) -> Snapshot {
-        Snapshot {
-            changes: history.0.len() as i64,
-            histories: HashMap::from([(enterprise_id.to_string(), history)]),
-        }
+        let mut snapshot = Snapshot::default();
+        snapshot.insert(enterprise_id, history);
+        snapshot
+    }
+
+    /// Holds `history` as `enterprise_id`'s, counted.
+    pub fn insert(&mut self, enterprise_id: &str, history: History) {
+        let newest = history.0.iter().map(|c| c.recorded_at).max();
+        self.newest = self.newest.max(newest);
+        self.changes += history.0.len() as i64;
+        let held = self
+            .histories
+            .insert(enterprise_id.to_string(), Arc::new(history));
+        self.changes -= held.map_or(0, |h| h.0.len() as i64);
     }
 
     pub fn history(&self, enterprise_id: &str) -> Option<&History> {
-        self.histories.get(enterprise_id)
+        self.histories.get(enterprise_id).map(Arc::as_ref)
+    }
+
+    /// Adds `change` of `enterprise_id` if it is that enterprise's next version; false if
+    /// it is held already or a version before it is missing.
+    pub fn add(&mut self, enterprise_id: &str, change: Change) -> bool {
+        let history = self.histories.entry(enterprise_id.to_string()).or_default();
+        let next = history.0.last().map_or(1, |last| last.version + 1);
+        if change.version != next {
+            return false;
+        }
+        self.newest = self.newest.max(Some(change.recorded_at));
+        Arc::make_mut(history).0.push(change);
+        self.changes += 1;
+        true
     }
 
     /// The registry as it stood at the end of `day` (UTC): the changes recorded by then.
@@ -163,8 +191,7 @@ impl Snapshot {
                 .cloned()
                 .collect();
             if !known.is_empty() {
-                snapshot.changes += known.len() as i64;
-                snapshot.histories.insert(id.clone(), History(known));
+                snapshot.insert(id, History(known));
             }
         }
         snapshot

@@ -36,27 +36,29 @@ pub async fn history(db: &Database, enterprise_id: &str) -> Result<History, Stor
 
 /// The whole registry: every enterprise's history, and how many changes it holds.
 pub async fn snapshot(db: &Database) -> Result<Snapshot, StoreError> {
-    let rows = sqlx::query(
-        "SELECT enterprise_id, version, kind, year, body, recorded_at, recorded_by \
-         FROM registry_changes ORDER BY enterprise_id, version",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    let mut snapshot = Snapshot {
-        changes: rows.len() as i64,
-        ..Snapshot::default()
-    };
-    for row in &rows {
-        let enterprise_id: String = row.try_get("enterprise_id")?;
-        let change = change(row)?;
-        snapshot
-            .histories
-            .entry(enterprise_id)
-            .or_default()
-            .0
-            .push(change);
+    let mut snapshot = Snapshot::default();
+    for (enterprise_id, change) in changes_since(db, None).await? {
+        snapshot.add(&enterprise_id, change);
     }
     Ok(snapshot)
+}
+
+/// Every change recorded at or after `since` (all, without it), by enterprise and version.
+pub async fn changes_since(
+    db: &Database,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<(String, Change)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT enterprise_id, version, kind, year, body, recorded_at, recorded_by \
+         FROM registry_changes WHERE recorded_at >= $1 ORDER BY enterprise_id, version",
+    )
+    // RFC 3339 in UTC, to the second, as every change is written: ordered as text.
+    .bind(since.map_or(String::new(), |t| t.to_rfc3339()))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("enterprise_id")?, change(row)?)))
+        .collect()
 }
 
 /// How many changes the registry holds: it only grows, so an unchanged count is an

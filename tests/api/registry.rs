@@ -625,3 +625,67 @@ async fn an_excel_registry_file_is_read_like_its_csv_and_a_bomb_is_refused() {
     let not_a_book = import(b"PK not really".to_vec()).await;
     assert_eq!(not_a_book.status, 422, "{}", not_a_book.text());
 }
+
+#[actix_web::test]
+async fn a_registrar_write_brings_the_cached_registry_up_to_date_without_reading_it_whole() {
+    let app = TestApp::spawn().await;
+    let mut file = String::from("enterprise_id,name,industry\n");
+    for i in 0..2000 {
+        file.push_str(&format!("C-{i},Works {i},steel\n"));
+    }
+    let imported = app
+        .post_with(
+            "/v1/enterprises/import",
+            &[("content-type", "text/csv")],
+            file.into_bytes(),
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.text());
+    let whole_reads = |metrics: String| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("tariffd_registry_whole_reads "))
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let app = &app;
+    let surcharge = |id: &'static str| async move {
+        let mut request = crate::support::defaults();
+        request["enterprise"] = serde_json::json!({ "id": id });
+        let body = crate::helpers::ndjson(&[request]);
+        let reply = app
+            .post_with(
+                "/v1/bills/batch?detail=totals",
+                &[("content-type", "application/x-ndjson")],
+                body,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let first: serde_json::Value =
+            serde_json::from_str(reply.text().lines().next().unwrap()).unwrap();
+        first["bill"]["totals"]["surcharge"].clone()
+    };
+    let before = surcharge("C-7").await;
+    let reads = whole_reads(app.get("/metrics").await.text());
+    for (day, class) in [("2020-01-01", "restricted"), ("2020-02-01", "eliminated")] {
+        let decision =
+            serde_json::json!({ "from": day, "catalogue_class": class, "document": "list" });
+        let reply = app
+            .post_with(
+                "/v1/enterprises/C-7/classifications",
+                &[("content-type", "application/json")],
+                decision.to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let after = surcharge("C-7").await;
+        assert_ne!(after, before, "the batch sees the write ({class})");
+    }
+    assert_eq!(
+        whole_reads(app.get("/metrics").await.text()),
+        reads,
+        "the writes were read one by one"
+    );
+}
