@@ -205,9 +205,11 @@ fn sample_problem(status: &str) -> Option<ApiError> {
 
 /// Every endpoint but health and documentation needs an API key (`Authorization: Bearer`,
 /// the scheme in any case, or `X-API-Key`); which role each needs: `reader` tariffs and
-/// surcharges, `biller` bills and batches, `analyst` simulations, kept populations and validation, `admin`
-/// reloads (and everything else); any valid key: metrics, the caller and exports. Missing or
-/// wrong key: 401; key without the role: 403.
+/// surcharges, the registry and the ledger, `biller` bills, batches and the ledger's issues, `analyst`
+/// simulations, kept populations (each its own) and validation (a population from the ledger
+/// needs `reader` too), `registrar` registry writes, `admin` reloads (and everything else); any
+/// valid key: metrics, the caller and exports. Missing or wrong key: 401; key without the role:
+/// 403.
 /// Every operation with a body can also answer 408, 413 and 415.
 struct ApiKeys;
 

@@ -102,7 +102,7 @@ pub struct KeptPopulations {
         (status = 400, description = "An empty body, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "A Parquet or Arrow file over `batch.max_file_bytes`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not NDJSON, CSV, Parquet, Arrow IPC or JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad CSV header, more records than `simulation.max_population`, a population larger than the memory budget", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad CSV header, more records than `simulation.max_population`, a population larger than the key's or the server's memory budget, a Parquet or Arrow file that cannot be read within its limits", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable (a population from the ledger)", body = Problem, content_type = "application/problem+json"),
     )
@@ -227,7 +227,7 @@ async fn streamed(
 #[utoipa::path(
     get, path = "/v1/populations",
     tag = "simulations",
-    responses((status = 200, description = "Every kept population, most recently used first", body = KeptPopulations)),
+    responses((status = 200, description = "The caller's kept populations (an admin's: every key's), most recently used first", body = KeptPopulations)),
 )]
 pub async fn list_populations(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let looker = Looker::of(&request, &state);
@@ -252,7 +252,7 @@ pub async fn list_populations(request: HttpRequest, state: web::Data<AppState>) 
     params(("population_id" = String, Path, description = "As `POST /v1/populations` answered it", example = "pop-5f0c8e0d4b7a4b0f9f0a3c2b")),
     responses(
         (status = 200, description = "The population", body = KeptPopulationView),
-        (status = 404, description = "Not kept: never, deleted, or let go to make room", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not kept for this key: never, deleted, let go to make room, or another key's", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_population(
@@ -271,7 +271,7 @@ pub async fn get_population(
     params(("population_id" = String, Path, description = "As `POST /v1/populations` answered it", example = "pop-5f0c8e0d4b7a4b0f9f0a3c2b")),
     responses(
         (status = 204, description = "Let go"),
-        (status = 404, description = "Not kept", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not kept for this key", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_population(

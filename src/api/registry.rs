@@ -413,7 +413,8 @@ pub struct Imported {
         (status = 400, description = "An empty body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither CSV nor XLSX", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad cells, each with its row and column; nothing recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad cells, each with its row and column (the first `limits.max_listed_errors`, then the count); a workbook reaching past the registry's columns or rows, named by its cell; nothing recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every heavy place is taken, or the key holds its share; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -61,7 +61,8 @@ pub struct SimulationUpload {
     responses(
         (status = 200, description = "The comparison", body = Report),
         (status = 400, description = "Malformed JSON or multipart", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The `population_id` is not kept (never, deleted, or let go to make room)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A population from the `ledger` asked for by a key without `reader`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The `population_id` is not kept for this key (never, deleted, let go to make room, or another key's)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor multipart", body = Problem, content_type = "application/problem+json"),
