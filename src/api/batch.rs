@@ -38,7 +38,8 @@ pub struct ColumnarFile(Vec<u8>);
 /// "billed", "failed", "surcharge", "total"}}`; CSV one row per record (the enterprise, its
 /// kWh and m³, each measure's applied rate beside its amount, the totals; a failed row keeps
 /// the enterprise id), then a summary row holding every numeric column's sum. A bad record
-/// never fails the batch. A response without its summary was cut off.
+/// never fails the batch. An upload that breaks off, goes quiet, trickles or runs out of time
+/// ends the answer with an error record saying why, in place of the summary.
 #[utoipa::path(
     post, path = "/v1/bills/batch",
     tag = "bills",
@@ -130,6 +131,7 @@ pub async fn run(
         // Stored before sent: a bill the client holds is in the ledger. Issued bills are
         // stored in groups (see `Held`), their output held with them.
         let mut held = Held::default();
+        let mut answered = 0u64;
         let pass_on = |held: &mut Held| {
             let (pieces, stored) = runtime
                 .block_on(held.store(&database))
@@ -141,6 +143,7 @@ pub async fn run(
             })
         };
         let sent = batch::bill(context, records, |bytes, part| {
+            answered += part.summary.lines;
             metrics.count_batch(&part.summary, &part.billed_by_tariff);
             if held.hold(part.issued, bytes) {
                 pass_on(&mut held)
@@ -156,8 +159,11 @@ pub async fn run(
         if let Err(Stop::Input(error)) = sent {
             tracing::warn!(
                 ?error,
-                "batch upload broke off, went quiet or could not be stored; the output ends without a summary"
+                "batch upload broke off, went quiet or could not be stored; the output ends with why, not a summary"
             );
+            // Lines are counted from the header's (line 1) in CSV, from 1 in NDJSON.
+            let line = answered + 1 + u64::from(upload.records() == Format::Csv);
+            let _ = tx.blocking_send(Ok(batch::broken_off(output, &table, line, error)));
         }
     });
     // A bad CSV header (or none) is refused before the answer starts.

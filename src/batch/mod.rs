@@ -458,39 +458,66 @@ impl Context {
         &self,
         out: &mut Vec<u8>,
         sums: &mut csv::Sums,
-        (line, through): (u64, u64),
+        lines: (u64, u64),
         failure: &Failure,
     ) {
-        let mut problem = failure.error.problem();
-        let enterprise_id = failure.enterprise_id.as_deref();
-        match self.output {
-            Format::Ndjson => {
-                ndjson_open(out, line, "");
-                if through > line {
-                    out.extend_from_slice(b"through\":");
-                    out.extend_from_slice(itoa::Buffer::new().format(through).as_bytes());
-                    out.extend_from_slice(b",\"");
-                }
-                if let Some(id) = enterprise_id {
-                    out.extend_from_slice(b"enterprise_id\":");
-                    serde_json::to_writer(&mut *out, id).expect("records serialise");
-                    out.extend_from_slice(b",\"");
-                }
-                out.extend_from_slice(b"error\":");
-                serde_json::to_writer(&mut *out, &problem).expect("records serialise");
-                out.extend_from_slice(b"}\n");
+        write_error(self.output, &self.table, out, sums, lines, failure);
+    }
+}
+
+/// The record that ends an answer whose upload broke off at line `line` (went quiet,
+/// trickled, ran out of time): it says why, in place of the summary.
+pub fn broken_off(output: Format, table: &csv::Table, line: u64, error: ApiError) -> Bytes {
+    let mut out = Vec::new();
+    let failure = Failure::of(error, None);
+    write_error(
+        output,
+        table,
+        &mut out,
+        &mut csv::Sums::default(),
+        (line, line),
+        &failure,
+    );
+    Bytes::from(out)
+}
+
+/// The error record of lines `line..=through`, in `output`.
+fn write_error(
+    output: Format,
+    table: &csv::Table,
+    out: &mut Vec<u8>,
+    sums: &mut csv::Sums,
+    (line, through): (u64, u64),
+    failure: &Failure,
+) {
+    let mut problem = failure.error.problem();
+    let enterprise_id = failure.enterprise_id.as_deref();
+    match output {
+        Format::Ndjson => {
+            ndjson_open(out, line, "");
+            if through > line {
+                out.extend_from_slice(b"through\":");
+                out.extend_from_slice(itoa::Buffer::new().format(through).as_bytes());
+                out.extend_from_slice(b",\"");
             }
-            Format::Csv => {
-                // A CSV client reads columns, not JSON pointers.
-                let lang = self.table.lang;
-                problem.errors = problem
-                    .errors
-                    .into_iter()
-                    .map(|e| csv::with_column(e, lang))
-                    .collect();
-                self.table
-                    .error_row(out, sums, (line, through), enterprise_id, &problem)
+            if let Some(id) = enterprise_id {
+                out.extend_from_slice(b"enterprise_id\":");
+                serde_json::to_writer(&mut *out, id).expect("records serialise");
+                out.extend_from_slice(b",\"");
             }
+            out.extend_from_slice(b"error\":");
+            serde_json::to_writer(&mut *out, &problem).expect("records serialise");
+            out.extend_from_slice(b"}\n");
+        }
+        Format::Csv => {
+            // A CSV client reads columns, not JSON pointers.
+            let lang = table.lang;
+            problem.errors = problem
+                .errors
+                .into_iter()
+                .map(|e| csv::with_column(e, lang))
+                .collect();
+            table.error_row(out, sums, (line, through), enterprise_id, &problem)
         }
     }
 }

@@ -281,10 +281,15 @@ async fn idle_uploads_are_ended_and_free_the_heavy_places() {
     for upload in uploads {
         answers.push(read_until_closed(upload, 5).await);
     }
-    // The batch's answer started before its body ended, so it ends without a summary;
-    // the simulations had not answered, so they answer 408.
+    // The batch's answer started before its body ended, so it ends with an error record
+    // saying why, not a summary; the simulations had not answered, so they answer 408.
     assert!(answers[0].starts_with("HTTP/1.1 200"), "{}", answers[0]);
     assert!(!answers[0].contains("summary"), "{}", answers[0]);
+    assert!(
+        answers[0].contains("sent nothing for 1 s"),
+        "{}",
+        answers[0]
+    );
     for answer in &answers[1..] {
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("application/problem+json"), "{answer}");
