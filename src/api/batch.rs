@@ -63,7 +63,7 @@ pub struct ColumnarFile(Vec<u8>);
             (String = "text/csv"),
         )),
         (status = 400, description = "An empty body: a batch of nothing", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every heavy place is taken, or the key holds its share; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "A Parquet or Arrow file over `batch.max_file_bytes`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON, CSV, Parquet nor Arrow IPC", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad query or CSV header; a Parquet or Arrow file that cannot be read within its limits (its codec, encoding, a column's type, sizes it claims, a schema nested past 16 groups, more than `batch.max_decoded_bytes` decoded, compressed Arrow buffers), naming why", body = Problem, content_type = "application/problem+json"),

@@ -31,7 +31,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
         )),
         (status = 400, description = "An empty body, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad sheet, row or cell, each named by its pointer", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Every heavy permit is taken (a workbook shares the batches'); retry after `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every place for workbooks is taken, or the key holds its share; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_export(

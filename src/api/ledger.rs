@@ -226,7 +226,7 @@ pub async fn issue_bill(
         (status = 400, description = "An empty body", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither NDJSON nor CSV", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad query or CSV header", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every heavy place is taken, or the key holds its share; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn issue_batch(

@@ -103,7 +103,7 @@ pub struct KeptPopulations {
         (status = 413, description = "A Parquet or Arrow file over `batch.max_file_bytes`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not NDJSON, CSV, Parquet, Arrow IPC or JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad CSV header, more records than `simulation.max_population`, a population larger than the key's or the server's memory budget, a Parquet or Arrow file that cannot be read within its limits", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every heavy place is taken, or the key holds its share; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is unavailable (a population from the ledger)", body = Problem, content_type = "application/problem+json"),
     )
 )]

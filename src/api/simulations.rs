@@ -64,7 +64,7 @@ pub struct SimulationUpload {
         (status = 403, description = "A population from the `ledger` asked for by a key without `reader`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The `population_id` is not kept for this key (never, deleted, let go to make room, or another key's)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the configured limit", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many batches and simulations running; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Every heavy place is taken, or the key holds its share; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither JSON nor multipart", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown parameter path (with the closest valid ones), a value of the wrong shape, a reform that breaks the tariff's rules, an unreachable goal", body = Problem, content_type = "application/problem+json"),
     )
