@@ -207,10 +207,9 @@ impl Stream for Body {
             }
             let since = this.waiting.unwrap_or_else(Instant::now);
             let outcome = match this.pieces.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(piece))) => match this.count(Instant::now(), piece.len()) {
-                    Ok(()) => Ok(piece),
-                    Err(error) => Err(error),
-                },
+                Poll::Ready(Some(Ok(piece))) => {
+                    this.count(Instant::now(), piece.len()).map(|()| piece)
+                }
                 Poll::Ready(Some(Err(e))) => Err(BodyError::Broken(e)),
                 Poll::Ready(None) => {
                     this.ended = true;

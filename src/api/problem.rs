@@ -98,14 +98,10 @@ pub async fn panics(
                 .unwrap_or("");
             let id = request_id(&http).unwrap_or_else(|| "-".into());
             tracing::error!(request_id = %id, panic = why, "a request panicked; answered 500");
-            let (status, code, title) = ApiError::Internal.meta();
-            let problem = Problem {
-                kind: format!("/problems/{code}"),
-                title: title.to_string(),
-                status,
-                detail: format!("an internal error stopped this request; it has been logged under request id {id}"),
-                errors: Vec::new(),
-            };
+            let mut problem = ApiError::Internal.problem();
+            problem.detail = format!(
+                "an internal error stopped this request; it has been logged under request id {id}"
+            );
             let response = HttpResponse::InternalServerError()
                 .content_type("application/problem+json")
                 .json(problem);

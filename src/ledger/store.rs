@@ -55,13 +55,7 @@ pub async fn issue(db: &Database, entry: Entry) -> Result<Issued, IssueError> {
     }
     let Some(stored) = get(db, &entry.bill_id).await? else {
         // A key's row raced this one, or (rows are never deleted) nothing else can be.
-        return match &entry.idempotency_key {
-            Some(key) => keyed(db, &entry, key)
-                .await?
-                .map(Issued::Before)
-                .ok_or_else(|| StoreError::Contended(entry.enterprise_id).into()),
-            None => Err(StoreError::Contended(entry.enterprise_id).into()),
-        };
+        return raced(db, &entry).await;
     };
     // The bill was stored before, without this key: the key is bound to this request now,
     // so that it is never taken for another one.
@@ -78,13 +72,21 @@ pub async fn issue(db: &Database, entry: Entry) -> Result<Issued, IssueError> {
         .await?
         .rows_affected();
         if bound == 0 {
-            return keyed(db, &entry, key)
-                .await?
-                .map(Issued::Before)
-                .ok_or_else(|| StoreError::Contended(entry.enterprise_id).into());
+            return raced(db, &entry).await;
         }
     }
     Ok(Issued::Before(stored))
+}
+
+/// What a racing writer stored for `entry`: the bill its key answered, if it has one.
+async fn raced(db: &Database, entry: &Entry) -> Result<Issued, IssueError> {
+    let answered = match &entry.idempotency_key {
+        Some(key) => keyed(db, entry, key).await?,
+        None => None,
+    };
+    answered
+        .map(Issued::Before)
+        .ok_or_else(|| StoreError::Contended(entry.enterprise_id.clone()).into())
 }
 
 /// The bill `key` answered before, if it did: refused if it came with another request.

@@ -32,20 +32,17 @@ impl Cache {
         if changes == latest.changes {
             return Ok(latest.clone());
         }
-        let grown = match latest.newest {
-            Some(newest) => Some(grown(&latest, db, newest - OVERLAP).await?),
-            None => None,
-        };
-        // Read again after: writes landing meanwhile make the counts differ, and the whole
-        // registry is read.
-        let now = store::count(db).await?;
-        *latest = match grown.filter(|g| g.changes == now) {
-            Some(grown) => Arc::new(grown),
-            None => {
-                self.reads.fetch_add(1, Ordering::Relaxed);
-                Arc::new(store::snapshot(db).await?)
+        if let Some(newest) = latest.newest {
+            let grown = grown(&latest, db, newest - OVERLAP).await?;
+            // Counted again after: writes landing meanwhile make the counts differ, and the
+            // whole registry is read.
+            if grown.changes == store::count(db).await? {
+                *latest = Arc::new(grown);
+                return Ok(latest.clone());
             }
-        };
+        }
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        *latest = Arc::new(store::snapshot(db).await?);
         Ok(latest.clone())
     }
 

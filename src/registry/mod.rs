@@ -162,18 +162,16 @@ impl Snapshot {
         self.histories.get(enterprise_id).map(Arc::as_ref)
     }
 
-    /// Adds `change` of `enterprise_id` if it is that enterprise's next version; false if
-    /// it is held already or a version before it is missing.
-    pub fn add(&mut self, enterprise_id: &str, change: Change) -> bool {
+    /// Adds `change` of `enterprise_id` if it is that enterprise's next version: one held
+    /// already is passed over, and one after a missing version too (the count then tells).
+    pub fn add(&mut self, enterprise_id: &str, change: Change) {
         let history = self.histories.entry(enterprise_id.to_string()).or_default();
         let next = history.0.last().map_or(1, |last| last.version + 1);
-        if change.version != next {
-            return false;
+        if change.version == next {
+            self.newest = self.newest.max(Some(change.recorded_at));
+            Arc::make_mut(history).0.push(change);
+            self.changes += 1;
         }
-        self.newest = self.newest.max(Some(change.recorded_at));
-        Arc::make_mut(history).0.push(change);
-        self.changes += 1;
-        true
     }
 
     /// The registry as it stood at the end of `day` (UTC): the changes recorded by then.

@@ -36,9 +36,13 @@ pub async fn history(db: &Database, enterprise_id: &str) -> Result<History, Stor
 
 /// The whole registry: every enterprise's history, and how many changes it holds.
 pub async fn snapshot(db: &Database) -> Result<Snapshot, StoreError> {
-    let mut snapshot = Snapshot::default();
+    let mut histories: HashMap<String, History> = HashMap::new();
     for (enterprise_id, change) in changes_since(db, None).await? {
-        snapshot.add(&enterprise_id, change);
+        histories.entry(enterprise_id).or_default().0.push(change);
+    }
+    let mut snapshot = Snapshot::default();
+    for (enterprise_id, history) in histories {
+        snapshot.insert(&enterprise_id, history);
     }
     Ok(snapshot)
 }

@@ -93,10 +93,11 @@ fn check_stream(file: &[u8]) -> Result<(), ApiError> {
 /// there are; `None` at the end marker.
 fn message_at(file: &[u8], at: usize) -> Result<Option<(arrow_ipc::Message<'_>, usize)>, ApiError> {
     let word = |at: usize| {
-        file.get(at..at.checked_add(4)?)
+        at.checked_add(4)
+            .and_then(|end| file.get(at..end))
             .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .ok_or_else(|| malformed("a message is cut off"))
     };
-    let word = |at: usize| word(at).ok_or_else(|| malformed("a message is cut off"));
     let (prefix, length) = match word(at)? {
         CONTINUATION => (8, word(at + 4)?),
         length => (4, length),
